@@ -1,0 +1,165 @@
+"""Full-state checkpoints: every tensor in one safetensors file, metadata in its header.
+
+A checkpoint holds G and D (weights and BatchNorm statistics), both Adam states, the
+fixed sampling noise, RNG states, the run's config and its progress. Putting the metadata
+in the safetensors header keeps a checkpoint one file, so one atomic rename (write a
+temporary file, fsync, rename, fsync the folder) publishes it whole: a crash or Ctrl-C
+leaves either the previous checkpoint or the new one, never a broken mix. A JSON copy of
+the metadata is written beside it for people and scripts. Nothing is ever unpickled.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+
+import torch
+from safetensors import SafetensorError, safe_open
+from safetensors.torch import save as st_save
+from torch import nn
+
+from .errors import DCGANError
+from .models import Discriminator, Generator, ModelSpec
+
+FORMAT = "dcgan-checkpoint-1"
+LAST = "last.safetensors"
+
+
+def atomic_write(path: Path, data: bytes) -> None:
+    """Write ``data`` to ``path`` so that readers see the old file or the new one, whole."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "wb") as fh:
+            fh.write(data)
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+    dir_fd = os.open(path.parent, os.O_RDONLY)
+    try:
+        os.fsync(dir_fd)
+    finally:
+        os.close(dir_fd)
+
+
+def _flatten_optimizer(prefix: str, opt: torch.optim.Optimizer, tensors: dict, meta: dict) -> None:
+    state = opt.state_dict()
+    scalars = {}
+    for idx, entries in state["state"].items():
+        for key, value in entries.items():
+            if torch.is_tensor(value):
+                tensors[f"{prefix}.{idx}.{key}"] = value.detach().cpu().contiguous()
+            else:
+                scalars[f"{idx}.{key}"] = value
+    meta[prefix] = {"param_groups": state["param_groups"], "scalars": scalars}
+
+
+def _unflatten_optimizer(prefix: str, tensors: dict, meta: dict) -> dict:
+    state: dict[int, dict] = {}
+    for name, value in tensors.items():
+        if name.startswith(prefix + "."):
+            idx, key = name[len(prefix) + 1 :].split(".", 1)
+            state.setdefault(int(idx), {})[key] = value
+    for name, value in meta[prefix]["scalars"].items():
+        idx, key = name.split(".", 1)
+        state.setdefault(int(idx), {})[key] = value
+    return {"state": state, "param_groups": meta[prefix]["param_groups"]}
+
+
+def save_checkpoint(
+    path: Path,
+    G: Generator,
+    D: Discriminator,
+    opt_g: torch.optim.Optimizer,
+    opt_d: torch.optim.Optimizer,
+    extra_tensors: dict[str, torch.Tensor],
+    meta: dict,
+) -> None:
+    """Write a full training state; ``meta`` holds config and progress (JSON-able)."""
+    tensors = {f"G.{k}": v.detach().cpu().contiguous() for k, v in G.state_dict().items()}
+    tensors |= {f"D.{k}": v.detach().cpu().contiguous() for k, v in D.state_dict().items()}
+    tensors |= {k: v.detach().cpu().contiguous() for k, v in extra_tensors.items()}
+    meta = {"format": FORMAT, "model": G.spec.to_dict(), **meta}
+    _flatten_optimizer("opt_g", opt_g, tensors, meta)
+    _flatten_optimizer("opt_d", opt_d, tensors, meta)
+    atomic_write(path, st_save(tensors, metadata={"dcgan": json.dumps(meta)}))
+    atomic_write(path.with_suffix(".json"), (json.dumps(meta, indent=2) + "\n").encode())
+
+
+@dataclass
+class Checkpoint:
+    """A loaded checkpoint: its tensors (on CPU) and its metadata."""
+
+    path: Path
+    tensors: dict[str, torch.Tensor]
+    meta: dict
+
+    @property
+    def spec(self) -> ModelSpec:
+        return ModelSpec(**self.meta["model"])
+
+    def part(self, prefix: str) -> dict[str, torch.Tensor]:
+        return {k[len(prefix) + 1 :]: v for k, v in self.tensors.items() if k.startswith(prefix + ".")}
+
+    def load_model(self, prefix: str, model: nn.Module) -> None:
+        """Load G or D weights, with a readable error when the architectures differ."""
+        if self.spec != model.spec:
+            raise DCGANError(
+                f"checkpoint {self.path} holds a different architecture: {self.spec.to_dict()}, "
+                f"but the model here is {model.spec.to_dict()}",
+                "build the model from the checkpoint (load_generator) or pass matching options",
+            )
+        try:
+            model.load_state_dict(self.part(prefix))
+        except RuntimeError as exc:
+            raise DCGANError(
+                f"checkpoint {self.path} does not fit the {prefix} network: {exc}".splitlines()[0]
+            ) from None
+
+    def load_optimizer(self, prefix: str, opt: torch.optim.Optimizer) -> None:
+        opt.load_state_dict(_unflatten_optimizer(prefix, self.tensors, self.meta))
+
+
+def resolve_checkpoint_path(path: str | Path) -> Path:
+    """A checkpoint file, or a run folder whose ``checkpoints/last.safetensors`` is meant."""
+    path = Path(path).expanduser()
+    if path.is_dir():
+        candidate = path / "checkpoints" / LAST
+        if not candidate.is_file():
+            raise DCGANError(
+                f"{path} holds no checkpoint ({candidate} is missing)",
+                "pass a run folder that has trained at least one epoch, or a .safetensors file",
+            )
+        return candidate
+    if not path.is_file():
+        raise DCGANError(f"checkpoint {path} does not exist", "pass a .safetensors checkpoint or a run folder")
+    return path
+
+
+def load_checkpoint(path: str | Path) -> Checkpoint:
+    path = resolve_checkpoint_path(path)
+    try:
+        with safe_open(str(path), framework="pt") as fh:
+            meta = json.loads(fh.metadata()["dcgan"])
+            tensors = {k: fh.get_tensor(k) for k in fh.keys()}  # noqa: SIM118 - safe_open is not iterable
+    except (SafetensorError, OSError, ValueError, KeyError, TypeError) as exc:
+        raise DCGANError(
+            f"{path} is not a dcgan checkpoint ({type(exc).__name__}: {exc})", "pass a file written by 'dcgan train'"
+        ) from None
+    if meta.get("format") != FORMAT:
+        raise DCGANError(f"{path} has checkpoint format {meta.get('format')!r}, expected {FORMAT!r}")
+    return Checkpoint(path, tensors, meta)
+
+
+def load_generator(path: str | Path, device: str | torch.device = "cpu") -> Generator:
+    """A trained generator, in eval mode, from a checkpoint file or run folder."""
+    ckpt = load_checkpoint(path)
+    G = Generator(ckpt.spec)
+    ckpt.load_model("G", G)
+    return G.to(device).eval()

@@ -1,0 +1,121 @@
+"""The one configuration object of a training run.
+
+Every option of ``dcgan train`` is a field here (the CLI builds its flags from these
+fields and their ``help``), and the resolved config is written to ``RUN_DIR/config.json``.
+Defaults are the paper's recipe: minibatch 128, Adam(lr 2e-4, beta1 0.5), N(0, 0.02) init.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import asdict, dataclass, field, fields, replace
+from pathlib import Path
+
+from .errors import DCGANError
+from .models import ModelSpec
+
+# Base widths of each preset; see ModelSpec.widths for how they grow with depth.
+PRESETS: dict[str, dict[str, int]] = {
+    "paper": {"nz": 100, "g_width": 128, "d_width": 128},  # G 1024-512-256-128 at 64x64 (figure 1)
+    "small": {"nz": 100, "g_width": 64, "d_width": 64},  # G 512-256-128-64 at 64x64 (pytorch/examples)
+}
+
+
+def _opt(default, help: str, **extra):
+    return field(default=default, metadata={"help": help, **extra})
+
+
+@dataclass
+class TrainConfig:
+    """A training run: data, architecture, optimisation and bookkeeping."""
+
+    data: str | None = _opt(
+        None, "image folder, .zip of images, or MNIST IDX folder/file (default: the bundled MNIST sample)"
+    )
+    resolution: int | None = _opt(
+        None, "image size, a power of two 16..256 (default: the data's size rounded up to a power of two, at most 64)"
+    )
+    channels: int | None = _opt(None, "1 (grayscale) or 3 (RGB) (default: the data's)", choices=(1, 3))
+    preset: str = _opt(
+        "small",
+        "architecture widths: 'small' (G 512-256-128-64 at 64px) or 'paper' (G 1024-512-256-128)",
+        choices=tuple(PRESETS),
+    )
+    nz: int | None = _opt(None, "length of z (default: the preset's, 100)")
+    g_width: int | None = _opt(None, "G's base width, doubled per layer up to 8x (default: the preset's)")
+    d_width: int | None = _opt(None, "D's base width, doubled per layer up to 8x (default: the preset's)")
+    epochs: int = _opt(5, "passes over the data (the paper shows samples after 1 and 5)")
+    batch_size: int = _opt(128, "minibatch size (the paper's 128)")
+    lr: float = _opt(2e-4, "Adam learning rate (the paper's 0.0002)")
+    beta1: float = _opt(0.5, "Adam beta1 (the paper's 0.5; 0.9 oscillates)")
+    beta2: float = _opt(0.999, "Adam beta2")
+    noise: str = _opt(
+        "normal",
+        "z distribution: 'normal' N(0,1) or 'uniform' U[-1,1] (the original code's)",
+        choices=("normal", "uniform"),
+    )
+    seed: int = _opt(0, "seed for initialisation, data order and noise")
+    limit: int | None = _opt(None, "use only the first N images (quick experiments)")
+    skip_bad: bool = _opt(False, "skip unreadable image files and report how many, instead of failing")
+    device: str = _opt("auto", "'auto' (cuda, then mps, then cpu), 'cpu', 'cuda', 'cuda:1', 'mps'")
+    out: str | None = _opt(None, "run folder (default: runs/<timestamp>)")
+    checkpoint_every: int = _opt(5, "also keep checkpoints/epoch_NNNN.safetensors every N epochs (0: only last)")
+    log_every: int = _opt(20, "read losses from the device and append them to metrics.jsonl every N steps")
+    sample_count: int = _opt(64, "number of fixed-noise samples in each epoch's grid")
+    progress: bool = _opt(True, "show a progress bar")
+
+    def __post_init__(self) -> None:
+        positive = ("epochs", "batch_size", "log_every", "sample_count")
+        for name in positive:
+            if getattr(self, name) < 1:
+                raise DCGANError(f"--{name.replace('_', '-')} must be at least 1, not {getattr(self, name)}")
+        if self.limit is not None and self.limit < 1:
+            raise DCGANError(f"--limit must be at least 1, not {self.limit}")
+        if self.checkpoint_every < 0:
+            raise DCGANError(f"--checkpoint-every must be 0 or more, not {self.checkpoint_every}")
+        if self.preset not in PRESETS:
+            raise DCGANError(f"unknown preset {self.preset!r}", f"choose one of {', '.join(PRESETS)}")
+        if self.noise not in ("normal", "uniform"):
+            raise DCGANError(f"unknown noise {self.noise!r}", "choose 'normal' or 'uniform'")
+        if not (self.lr > 0 and 0 <= self.beta1 < 1 and 0 <= self.beta2 < 1):
+            raise DCGANError("Adam needs lr > 0 and betas in [0, 1)", "check --lr, --beta1 and --beta2")
+        if self.resolution is not None:
+            ModelSpec(resolution=self.resolution)  # validates early, before any data is read
+
+    def model_spec(self) -> ModelSpec:
+        """The architecture this config asks for (needs resolution and channels resolved)."""
+        if self.resolution is None or self.channels is None:
+            raise ValueError("resolve resolution and channels from the data first")
+        preset = PRESETS[self.preset]
+        return ModelSpec(
+            resolution=self.resolution,
+            channels=self.channels,
+            nz=self.nz or preset["nz"],
+            g_width=self.g_width or preset["g_width"],
+            d_width=self.d_width or preset["d_width"],
+        )
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, values: dict) -> TrainConfig:
+        known = {f.name for f in fields(cls)}
+        unknown = sorted(set(values) - known)
+        if unknown:
+            raise DCGANError(f"unknown config keys: {', '.join(unknown)}", "was this written by a newer dcgan?")
+        return cls(**values)
+
+    def save(self, path: Path) -> None:
+        path.write_text(json.dumps(self.to_dict(), indent=2) + "\n")
+
+    @classmethod
+    def load(cls, path: Path) -> TrainConfig:
+        try:
+            return cls.from_dict(json.loads(Path(path).read_text()))
+        except (OSError, json.JSONDecodeError) as exc:
+            raise DCGANError(f"cannot read config {path}: {exc}") from None
+
+    def updated(self, **changes) -> TrainConfig:
+        return replace(self, **changes)
+

@@ -1,0 +1,133 @@
+"""The command line: every subcommand end to end, and one clear line for bad input."""
+
+import json
+import subprocess
+import sys
+
+import pytest
+from PIL import Image
+
+from conftest import write_images
+from dcgan.cli import main
+
+TINY = ["--g-width", "8", "--d-width", "8", "--nz", "8", "--batch-size", "16", "--sample-count", "4", "--no-progress"]
+
+
+@pytest.fixture(scope="module")
+def trained_run(tmp_path_factory):
+    root = tmp_path_factory.mktemp("cli")
+    write_images(root / "imgs", [(f"{c}/{i}.png", "RGB", (24, 20)) for c in "ab" for i in range(16)])
+    run = root / "run"
+    assert (
+        main(["train", "--data", str(root / "imgs"), "--resolution", "16", "--epochs", "1", "--out", str(run), *TINY])
+        == 0
+    )
+    return run
+
+
+def test_train_writes_a_complete_run(trained_run):
+    config = json.loads((trained_run / "config.json").read_text())
+    assert config["resolution"] == 16 and config["channels"] == 3 and config["g_width"] == 8 and config["epochs"] == 1
+    assert len((trained_run / "metrics.jsonl").read_text().splitlines()) == 2  # 32 images / 16 per batch
+    assert (trained_run / "samples" / "epoch_0001.png").is_file()
+
+
+def test_resume_continues_and_refuses_changed_options(trained_run, capsys):
+    assert main(["train", "--resume", str(trained_run), "--epochs", "2", "--no-progress"]) == 0
+    assert len((trained_run / "metrics.jsonl").read_text().splitlines()) == 4
+    assert main(["train", "--resume", str(trained_run), "--epochs", "3", "--lr", "0.1"]) == 2
+    assert "cannot change --lr" in capsys.readouterr().err
+
+
+def test_sample_grid_and_separate_files(trained_run, tmp_path):
+    assert (
+        main(["sample", "--checkpoint", str(trained_run), "-n", "6", "--nrow", "3", "-o", str(tmp_path / "g.png")]) == 0
+    )
+    grid = Image.open(tmp_path / "g.png")
+    assert grid.size == (2 + 3 * 18, 2 + 2 * 18) and grid.mode == "RGB"
+    ckpt_file = trained_run / "checkpoints" / "last.safetensors"
+    assert main(["sample", "--checkpoint", str(ckpt_file), "-n", "3", "--separate", "-o", str(tmp_path / "each")]) == 0
+    files = sorted((tmp_path / "each").iterdir())
+    assert [f.name for f in files] == ["sample_0000.png", "sample_0001.png", "sample_0002.png"]
+    assert Image.open(files[0]).size == (16, 16)
+    # same seed, same images; another seed, other images
+    main(["sample", "--checkpoint", str(trained_run), "-n", "6", "--nrow", "3", "-o", str(tmp_path / "g2.png")])
+    main(
+        [
+            "sample",
+            "--checkpoint",
+            str(trained_run),
+            "-n",
+            "6",
+            "--nrow",
+            "3",
+            "--seed",
+            "1",
+            "-o",
+            str(tmp_path / "g3.png"),
+        ]
+    )
+    assert (tmp_path / "g.png").read_bytes() == (tmp_path / "g2.png").read_bytes()
+    assert (tmp_path / "g.png").read_bytes() != (tmp_path / "g3.png").read_bytes()
+
+
+def test_info_reports_progress_and_parameters(trained_run, capsys):
+    assert main(["info", str(trained_run), "--json"]) == 0
+    info = json.loads(capsys.readouterr().out)
+    assert info["step"] == 4 and info["epoch"] == 2
+    assert info["model"] == {"resolution": 16, "channels": 3, "nz": 8, "g_width": 8, "d_width": 8}
+    # G: 8->16 (4x4), 16->8 (8x8 ... ), 8->3; weights + BatchNorm scale/shift
+    assert info["parameters"]["generator"] == 8 * 16 * 16 + 2 * 16 + 16 * 8 * 16 + 2 * 8 + 8 * 3 * 16
+    assert main(["info", str(trained_run)]) == 0
+    assert "parameters:" in capsys.readouterr().out
+
+
+BAD_INPUTS = [
+    (["train", "--resolution", "48"], "resolution 48 is not supported"),
+    (["train", "--data", "/no/such/folder"], "does not exist"),
+    (["train", "--epochs", "0"], "--epochs must be at least 1"),
+    (["train", "--resume", "/no/such/run"], "does not exist"),
+    (["sample", "--checkpoint", "/no/such.safetensors"], "does not exist"),
+    (["info", "/no/such/run"], "does not exist"),
+]
+
+
+@pytest.mark.parametrize(("argv", "message"), BAD_INPUTS)
+def test_bad_input_gives_one_clear_error(argv, message, capsys):
+    assert main(argv) == 2
+    err = capsys.readouterr().err
+    assert message in err and "Traceback" not in err
+
+
+def test_empty_folder_and_run_without_checkpoint(tmp_path, capsys):
+    (tmp_path / "empty").mkdir()
+    assert main(["train", "--data", str(tmp_path / "empty")]) == 2
+    assert "no image files found" in capsys.readouterr().err
+    assert main(["train", "--resume", str(tmp_path / "empty")]) == 2
+    assert "holds no checkpoint" in capsys.readouterr().err
+
+
+def test_python_dash_m_and_help_for_every_command():
+    for argv in (["--help"], ["train", "--help"], ["sample", "--help"], ["info", "--help"]):
+        result = subprocess.run([sys.executable, "-m", "dcgan", *argv], capture_output=True, text=True, check=True)
+        assert "usage: dcgan" in result.stdout
+    train_help = subprocess.run(
+        [sys.executable, "-m", "dcgan", "train", "--help"], capture_output=True, text=True
+    ).stdout
+    for flag in (
+        "--data",
+        "--resolution",
+        "--channels",
+        "--preset",
+        "--epochs",
+        "--batch-size",
+        "--seed",
+        "--out",
+        "--resume",
+        "--noise",
+    ):
+        assert flag in train_help
+    bad = subprocess.run(
+        [sys.executable, "-m", "dcgan", "train", "--resolution", "100"], capture_output=True, text=True
+    )
+    assert bad.returncode == 2 and "Traceback" not in bad.stderr and "power of two" in bad.stderr

@@ -1,0 +1,186 @@
+"""A tiny real training run, exact resume, and checkpoints that survive crashes."""
+
+import json
+import os
+
+import numpy as np
+import pytest
+import torch
+from PIL import Image
+
+import dcgan.checkpoints
+import dcgan.training
+from conftest import blobs, tiny_config
+from dcgan import DCGANError, Generator, load_checkpoint, load_generator, resume, train
+from dcgan.training import Trainer, to_unit_range
+
+
+def state(trainer: Trainer) -> dict[str, torch.Tensor]:
+    out = {f"G.{k}": v for k, v in trainer.G.state_dict().items()}
+    out |= {f"D.{k}": v for k, v in trainer.D.state_dict().items()}
+    for name, opt in (("opt_g", trainer.opt_g), ("opt_d", trainer.opt_d)):
+        for idx, entries in opt.state_dict()["state"].items():
+            out |= {f"{name}.{idx}.{k}": v for k, v in entries.items()}
+    return out
+
+
+def assert_same_state(a: Trainer, b: Trainer, atol: float = 1e-6) -> None:
+    sa, sb = state(a), state(b)
+    assert sa.keys() == sb.keys()
+    for key in sa:
+        torch.testing.assert_close(sa[key].float(), sb[key].float(), atol=atol, rtol=0, msg=key)
+
+
+def metrics(trainer: Trainer) -> list[dict]:
+    return [json.loads(line) for line in trainer.metrics_path.read_text().splitlines()]
+
+
+def test_scaling_to_unit_range_is_exact():
+    x = torch.tensor([0, 127, 128, 255], dtype=torch.uint8)
+    assert to_unit_range(x).tolist() == pytest.approx([-1.0, 127 / 127.5 - 1, 128 / 127.5 - 1, 1.0], abs=1e-6)
+
+
+def test_tiny_training_run_learns_and_writes_its_run_folder(tmp_path):
+    data = blobs(256)
+    G0 = Generator(tiny_config(tmp_path).updated(resolution=16, channels=1).model_spec())
+    trainer = train(tiny_config(tmp_path, epochs=3), data)
+    run = trainer.run_dir
+    rows = metrics(trainer)
+    assert [r["step"] for r in rows] == list(range(1, 3 * 8 + 1))  # 256 // 32 = 8 steps per epoch, one line each
+    assert [r["epoch"] for r in rows] == [1] * 8 + [2] * 8 + [3] * 8
+    for r in rows:
+        assert all(np.isfinite(r[k]) for k in ("loss_d", "loss_g", "d_x", "d_g_z"))
+        assert 0 <= r["d_x"] <= 1 and 0 <= r["d_g_z"] <= 1
+    losses_d = [r["loss_d"] for r in rows]
+    assert max(losses_d) - min(losses_d) > 0.05  # the losses move
+    # the first D step starts near chance, log 4 ~ 1.386
+    assert rows[0]["loss_d"] == pytest.approx(np.log(4), abs=0.3)
+    # weights moved away from initialisation
+    moved = [(p - p0).abs().max().item() for p, p0 in zip(trainer.G.parameters(), G0.parameters(), strict=True)]
+    assert min(moved) > 0
+    # files of the run folder
+    assert json.loads((run / "config.json").read_text())["resolution"] == 16
+    for name in ["epoch_0001.png", "epoch_0002.png", "epoch_0003.png", "final.png"]:
+        assert (run / "samples" / name).is_file()
+    assert (run / "loss.png").is_file() and (run / "checkpoints" / "last.safetensors").is_file()
+    assert (run / "checkpoints" / "last.json").is_file()
+    # the fixed-noise samples change as G learns
+    first = np.asarray(Image.open(run / "samples" / "epoch_0001.png"), dtype=float)
+    last = np.asarray(Image.open(run / "samples" / "epoch_0003.png"), dtype=float)
+    assert first.shape == last.shape and np.abs(first - last).mean() > 0.3
+    with torch.no_grad():  # batch statistics, so the comparison reflects the weights alone
+        z = trainer.fixed_noise
+        assert (trainer.G.train()(z) - G0.train()(z)).abs().mean() > 0.05
+
+
+def test_two_epochs_equal_one_plus_resume_plus_one(tmp_path):
+    data = blobs(192)
+    straight = train(tiny_config(tmp_path / "a", epochs=2), data)
+    half = train(tiny_config(tmp_path / "b", epochs=1), data)
+    resumed = resume(half.run_dir, epochs=2, data=data)
+    assert resumed.epoch == 2 and resumed.step == straight.step
+    assert_same_state(straight, resumed)
+    assert metrics(straight) == metrics(resumed)
+
+
+def test_resume_after_ctrl_c_mid_epoch_is_exact(tmp_path, monkeypatch):
+    data = blobs(192)
+    straight = train(tiny_config(tmp_path / "a", epochs=2), data)
+
+    original_step = dcgan.training.train_step
+    calls = {"n": 0}
+
+    def interrupt_after_four(*args):
+        out = original_step(*args)
+        calls["n"] += 1
+        if calls["n"] == 4:  # as the SIGINT handler does on the first Ctrl-C
+            trainer_ref["t"]._stop_requested = True
+        return out
+
+    trainer_ref = {}
+    config = tiny_config(tmp_path / "b", epochs=2)
+    trainer = Trainer(config, data, tmp_path / "b" / "run")
+    trainer_ref["t"] = trainer
+    monkeypatch.setattr(dcgan.training, "train_step", interrupt_after_four)
+    with pytest.raises(KeyboardInterrupt, match="resume with"):
+        trainer.fit()
+    monkeypatch.undo()
+    ckpt = load_checkpoint(trainer.run_dir)
+    assert (ckpt.meta["epoch"], ckpt.meta["batch_in_epoch"], ckpt.meta["step"]) == (0, 4, 4)
+    resumed = resume(trainer.run_dir, data=data)
+    assert_same_state(straight, resumed)
+    assert metrics(straight) == metrics(resumed)
+
+
+def test_crash_while_saving_keeps_the_last_good_checkpoint(tmp_path, monkeypatch):
+    trainer = train(tiny_config(tmp_path, epochs=1), blobs(64))
+    path = trainer.checkpoint_dir / "last.safetensors"
+    before = path.read_bytes()
+
+    def crash(*args):
+        raise OSError("disk full")
+
+    monkeypatch.setattr(dcgan.checkpoints.os, "replace", crash)
+    with pytest.raises(OSError, match="disk full"):
+        trainer.save()
+    assert path.read_bytes() == before
+    assert not [p for p in os.listdir(trainer.checkpoint_dir) if p.endswith(".tmp")]
+    assert load_checkpoint(path).meta["step"] == 2
+
+
+def test_checkpoint_round_trip_and_generator_loading(tmp_path):
+    trainer = train(tiny_config(tmp_path, epochs=1, checkpoint_every=1), blobs(64))
+    ckpt = load_checkpoint(trainer.run_dir)
+    assert ckpt.meta["step"] == 2 and ckpt.meta["epoch"] == 1 and ckpt.spec == trainer.spec
+    assert (trainer.checkpoint_dir / "epoch_0001.safetensors").is_file()
+    G = load_generator(trainer.run_dir)
+    assert not G.training
+    z = torch.randn(5, trainer.spec.nz)
+    trainer.G.eval()
+    torch.testing.assert_close(G(z), trainer.G(z), atol=0, rtol=0)
+    for key, value in trainer.G.state_dict().items():
+        assert torch.equal(ckpt.part("G")[key], value)
+    assert torch.equal(ckpt.tensors["fixed_noise"], trainer.fixed_noise)
+
+
+def test_mismatched_architecture_is_refused(tmp_path):
+    trainer = train(tiny_config(tmp_path, epochs=1), blobs(64))
+    other = Generator(trainer.spec.__class__(resolution=16, channels=1, nz=16, g_width=16, d_width=8))
+    with pytest.raises(DCGANError, match="different architecture"):
+        load_checkpoint(trainer.run_dir).load_model("G", other)
+
+
+def test_corrupt_and_foreign_checkpoints_are_refused(tmp_path):
+    bad = tmp_path / "bad.safetensors"
+    bad.write_bytes(b"\x00" * 100)
+    with pytest.raises(DCGANError, match="not a dcgan checkpoint"):
+        load_checkpoint(bad)
+    from safetensors.torch import save_file
+
+    foreign = tmp_path / "foreign.safetensors"
+    save_file({"w": torch.zeros(3)}, foreign)
+    with pytest.raises(DCGANError, match="not a dcgan checkpoint"):
+        load_checkpoint(foreign)
+    with pytest.raises(DCGANError, match="holds no checkpoint"):
+        load_checkpoint(tmp_path)
+
+
+def test_resume_errors(tmp_path):
+    data = blobs(64)
+    with pytest.raises(DCGANError, match="does not exist"):
+        resume(tmp_path / "nowhere")
+    (tmp_path / "empty").mkdir()
+    with pytest.raises(DCGANError, match="holds no checkpoint"):
+        resume(tmp_path / "empty")
+    done = train(tiny_config(tmp_path, epochs=1), data)
+    with pytest.raises(DCGANError, match="already trained 1 of 1 epochs"):
+        resume(done.run_dir, data=data)
+    with pytest.raises(DCGANError, match="already holds a run"):
+        train(tiny_config(tmp_path, epochs=1), data)
+    with pytest.raises(DCGANError, match="trained on 64 images but the data now has 96"):
+        resume(done.run_dir, epochs=2, data=blobs(96))
+
+
+def test_too_few_images_for_a_batch(tmp_path):
+    with pytest.raises(DCGANError, match="fewer than one batch"):
+        train(tiny_config(tmp_path, batch_size=128), blobs(100))
