@@ -153,3 +153,23 @@ def test_corrupt_images_fail_with_a_list_or_are_skipped(tmp_path):
         p.unlink()
     with pytest.raises(DCGANError, match=r"none of the first 2 image files .* can be read"):
         load_dataset(tmp_path, resolution=16, skip_bad=True)
+
+
+def test_a_folder_inside_a_zip_selects_a_split(tmp_path):
+    paths = write_images(
+        tmp_path / "d",
+        [(f"set/{split}/{c}/{i}.png", "RGB", (16, 16)) for split in ("train", "test") for c in "ab" for i in range(3)],
+    )
+    with zipfile.ZipFile(tmp_path / "d.zip", "w") as zf:
+        for p in paths:
+            zf.write(p, p.relative_to(tmp_path / "d").as_posix())
+    train = load_dataset(tmp_path / "d.zip" / "set" / "train", resolution=16)
+    assert len(train) == 6 and train.class_names == ["a", "b"] and train.labels.tolist() == [0, 0, 0, 1, 1, 1]
+    assert len(load_dataset(tmp_path / "d.zip", resolution=16)) == 12
+    with pytest.raises(DCGANError, match="no image files found"):
+        load_dataset(tmp_path / "d.zip" / "set" / "validation", resolution=16)
+
+
+def test_real_cifar10_zip_split():
+    data = load_dataset(shared_data("cifar10-jpg.zip") / "cifar10" / "test", limit=500)
+    assert data.images.shape == (500, 3, 32, 32) and len(data.class_names) >= 1

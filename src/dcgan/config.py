@@ -118,4 +118,3 @@ class TrainConfig:
 
     def updated(self, **changes) -> TrainConfig:
         return replace(self, **changes)
-

@@ -29,6 +29,14 @@ def is_zip(path: Path) -> bool:
     return path.is_file() and path.suffix.lower() == ".zip"
 
 
+def split_zip_path(path: Path) -> tuple[Path, str] | None:
+    """``data.zip/inner/folder`` -> (``data.zip``, ``inner/folder``): a folder inside an archive."""
+    for parent in path.parents:
+        if is_zip(parent):
+            return parent, path.relative_to(parent).as_posix()
+    return None
+
+
 def is_image_file(name: str | Path) -> bool:
     return PurePosixPath(str(name)).suffix.lower() in IMAGE_SUFFIXES
 
@@ -74,19 +82,25 @@ class _Collection:
 
     def __init__(self, path: Path):
         self.path = path
+        archive, inner = split_zip_path(path) or (path, "")
         if path.is_dir():
             self.zip = None
             self.names = sorted(
                 str(p.relative_to(path).as_posix()) for p in path.rglob("*") if p.is_file() and is_image_file(p)
             )
-        elif is_zip(path):
+        elif is_zip(archive):
             try:
-                self.zip = zipfile.ZipFile(path)
+                self.zip = zipfile.ZipFile(archive)
             except (zipfile.BadZipFile, OSError) as exc:
                 raise DCGANError(
-                    f"{path} is not a readable zip file: {exc}", "check the file, or download it again"
+                    f"{archive} is not a readable zip file: {exc}", "check the file, or download it again"
                 ) from None
-            self.names = sorted(i.filename for i in self.zip.infolist() if not i.is_dir() and is_image_file(i.filename))
+            prefix = inner.rstrip("/") + "/" if inner else ""
+            self.names = sorted(
+                i.filename
+                for i in self.zip.infolist()
+                if not i.is_dir() and i.filename.startswith(prefix) and is_image_file(i.filename)
+            )
         else:  # one image file
             self.zip, self.path, self.names = None, path.parent, [path.name]
         if not self.names:
