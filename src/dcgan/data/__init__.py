@@ -18,7 +18,7 @@ import numpy as np
 import torch
 
 from ..errors import DCGANError
-from . import celeba, idx, images
+from . import celeba, cifar, idx, images, svhn
 from .source import Source, decode_into, parse_where
 
 
@@ -56,6 +56,12 @@ class Format:
 # Checked in order: the specific layouts first, any folder/zip of images last.
 FORMATS = [
     Format("MNIST / Fashion-MNIST IDX files (train-images-idx3-ubyte[.gz])", idx.detect, idx.open_source),
+    Format(
+        "CIFAR-10/100, binary or python version (cifar-10-batches-bin/, ...-py/, or the .tar.gz)",
+        cifar.detect,
+        cifar.open_source,
+    ),
+    Format("SVHN cropped digits (train_32x32.mat, test_32x32.mat, extra_32x32.mat)", svhn.detect, svhn.open_source),
     Format("CelebA (img_align_celeba/ + list_attr_celeba.txt, folder or zip)", celeba.detect, celeba.open_source),
     Format("a folder or .zip of images (class folders give labels)", images.detect, images.open_source),
 ]
