@@ -27,7 +27,7 @@ from tqdm import tqdm
 
 from .checkpoints import LAST, Checkpoint, load_checkpoint, save_checkpoint
 from .config import TrainConfig
-from .data import ImageData, load_dataset
+from .data import ImageData, load_training_data
 from .errors import DCGANError
 from .models import Discriminator, Generator
 from .plots import plot_losses
@@ -278,7 +278,7 @@ def train(config: TrainConfig, data: ImageData | None = None) -> Trainer:
             f"{config.out} already holds a run", f"continue it with --resume {config.out}, or choose another --out"
         )
     if data is None:
-        data = load_dataset(config.data, config.resolution, config.channels, config.limit, config.skip_bad)
+        data = load_training_data(config)
         if data.skipped:
             print(f"skipped {data.skipped} unreadable image files")
     run_dir = Path(config.out) if config.out else default_run_dir()
@@ -299,7 +299,7 @@ def resume(
     changes = {k: v for k, v in {"epochs": epochs, "progress": progress}.items() if v is not None}
     config = config.updated(**changes)
     if data is None:
-        data = load_dataset(config.data, config.resolution, config.channels, config.limit, config.skip_bad)
+        data = load_training_data(config)
     trainer = Trainer(config, data, run_dir, checkpoint=ckpt)
     if trainer.epoch >= config.epochs:
         raise DCGANError(
