@@ -9,6 +9,7 @@ from PIL import Image
 
 from conftest import blobs, tiny_config
 from dcgan import train
+from dcgan.attributes import load_classifier
 from dcgan.cli import main
 from dcgan.cli_latent import open_generator
 from dcgan.latent import load_z, load_z_meta, render
@@ -113,6 +114,15 @@ def test_conditions_pick_exemplars_from_a_seeded_pool_and_measure(run, tmp_path,
     assert all((pool == z).all(1).any() for z in exemplars)
     assert main([*argv[:-4], "--concept", "a=white", "-o", str(out)]) == 2
     assert "samples are scored white" in capsys.readouterr().err
+
+
+def test_classifier_from_a_run_loads_the_runs_data_as_trained(run, tmp_path):
+    """The blobs run has no --data, so its data is the bundled MNIST sample, read at the run's 16x16 grey."""
+    out = tmp_path / "clf.safetensors"
+    assert main(["classifier", "--checkpoint", str(run), "--limit", "200", "--epochs", "1", "-o", str(out)]) == 0
+    clf = load_classifier(out)
+    assert clf.names == [str(d) for d in range(10)]
+    assert (clf.spec.resolution, clf.spec.channels) == (16, 1) and clf.report["train_images"] == 180
 
 
 @pytest.mark.parametrize(

@@ -26,7 +26,7 @@ from .attributes import (
 )
 from .checkpoints import load_checkpoint
 from .config import TrainConfig
-from .data import load_dataset
+from .data import load_dataset, load_training_data
 from .errors import DCGANError
 from .models import Generator
 from .sampling import sample_noise, save_grid
@@ -288,11 +288,11 @@ def register_classifier(sub) -> None:
         "classifier",
         help="train the attribute classifier used to pick and score samples",
         description="Train a small attribute classifier on real labelled images (CelebA attributes or class "
-        "folders). With --checkpoint, the data, resolution and channels are the run's own, so the classifier "
-        "sees images framed exactly like the generator's.",
+        "folders). With --checkpoint, the data options (path, resolution, channels, crop, --where, --split) are "
+        "the run's own, so the classifier sees images framed exactly like the generator's.",
     )
     source = p.add_mutually_exclusive_group(required=True)
-    source.add_argument("--checkpoint", metavar="PATH", help="take data, resolution and channels from this run")
+    source.add_argument("--checkpoint", metavar="PATH", help="load the data exactly as this run's training did")
     source.add_argument("--data", help="labelled images (folder, .zip, ...)")
     p.add_argument("--resolution", type=int, help="image size with --data (must be the generator's)")
     p.add_argument("--channels", type=int, choices=(1, 3), help="1 or 3 with --data (must be the generator's)")
@@ -308,7 +308,7 @@ def register_classifier(sub) -> None:
 def run_classifier(args: argparse.Namespace) -> int:
     if args.checkpoint:
         config = TrainConfig.from_dict(load_checkpoint(args.checkpoint).meta["config"])
-        data = load_dataset(config.data, config.resolution, config.channels, args.limit or config.limit)
+        data = load_training_data(config.updated(limit=args.limit or config.limit, progress=False))
     else:
         data = load_dataset(args.data, args.resolution, args.channels, args.limit)
     if args.epochs < 1 or not 0 < args.holdout < 1:
