@@ -131,6 +131,7 @@ def test_classifier_from_a_run_loads_the_runs_data_as_trained(run, tmp_path):
         (["interpolate", "--points", "1"], "--points"),
         (["arithmetic", "A - B", "--concept", "A=x.safetensors"], "names ['A', 'B']"),
         (["arithmetic", "A", "--concept", "A=Smiling"], "need an attribute classifier"),
+        (["arithmetic", "A", "--concept", "A=Smiling", "--trials", "2"], "add --expect"),
         (["direction", "--positive", "p.safetensors", "--negative", "n.safetensors", "--strengths", "a"], "strengths"),
         (["sample", "--sheet", "--separate"], "exclude"),
     ],

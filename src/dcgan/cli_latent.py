@@ -203,8 +203,10 @@ def run_arithmetic(args: argparse.Namespace) -> int:
         )
     if args.trials < 1 or args.noise_samples < 0:
         raise DCGANError("--trials must be at least 1 and --noise-samples 0 or more")
+    if args.trials > 1 and not args.expect:
+        raise DCGANError("--trials repeats a measurement", "add --expect CONDITION, or drop --trials")
     G, noise = open_generator(args.checkpoint, args.device)
-    groups = exemplar_groups(args, G, noise, values, args.trials if args.expect else 1)
+    groups = exemplar_groups(args, G, noise, values, args.trials)
     first = latent.vector_arithmetic(
         args.expression, {name: z[0] for name, z in groups.items()}, args.noise_samples, args.noise_scale, args.seed
     )
