@@ -241,7 +241,7 @@ def pick_exemplars(
     Groups are disjoint (ranks 0..k-1 form the first, and so on), so repeated trials never
     share an exemplar.
     """
-    probs = clf.predict(render(G, pool))
+    probs = torch.cat([clf.predict(render(G, chunk)) for chunk in pool.split(1024)])  # large pools: bounded memory
     return {
         name: pool[Condition.parse(text, clf.names).pick(probs, clf.names, k, groups)]
         for name, text in conditions.items()
