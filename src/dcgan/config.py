@@ -65,6 +65,11 @@ class TrainConfig:
         "official split: train/test (MNIST, Fashion-MNIST, CIFAR), train/test/extra (SVHN), train/valid/test"
         " (CelebA); for image folders, the images under a folder of that name (default: train, or every image)",
     )
+    cache: bool = _opt(
+        True,
+        "decode the data once into a prepared copy in $DCGAN_CACHE (default ~/.cache/dcgan) and memory-map it,"
+        " so later runs on the same source and options start in seconds",
+    )
     device: str = _opt("auto", "'auto' (cuda, then mps, then cpu), 'cpu', 'cuda', 'cuda:1', 'mps'")
     out: str | None = _opt(None, "run folder (default: runs/<timestamp>)")
     checkpoint_every: int = _opt(5, "also keep checkpoints/epoch_NNNN.safetensors every N epochs (0: only last)")

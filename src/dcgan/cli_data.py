@@ -1,0 +1,61 @@
+"""``dcgan prepare``, ``dcgan dedup`` and ``dcgan download``: the dataset commands (thin layers over ``dcgan.data``)."""
+
+from __future__ import annotations
+
+import argparse
+import time
+
+from .data import prepare_dataset
+from .data.prepared import read_manifest
+
+
+def _add_source_options(p: argparse.ArgumentParser) -> None:
+    p.add_argument(
+        "--resolution", type=int, help="image size, a power of two 16..256 [default: the data's, at most 64]"
+    )
+    p.add_argument("--channels", type=int, choices=(1, 3), help="1 (grayscale) or 3 (RGB) [default: the data's]")
+    p.add_argument("--where", help="keep images whose attributes match, e.g. Smiling=1,Male=-1 (CelebA)")
+    p.add_argument("--split", help="official split: train, test, extra (SVHN), valid (CelebA) [default: train, or all]")
+    p.add_argument("--limit", type=int, help="only the first N images")
+    p.add_argument("--skip-bad", action="store_true", help="skip unreadable images instead of failing")
+    p.add_argument("--no-progress", dest="progress", action="store_false", help="no progress bar")
+
+
+def register_prepare(sub) -> None:
+    p = sub.add_parser(
+        "prepare",
+        help="decode a dataset once into a memory-mapped array for fast training",
+        description="Decode, crop and resize SRC once into OUT/images.npy + manifest.json; "
+        "then `dcgan train --data OUT` starts in seconds.",
+    )
+    p.add_argument("src", metavar="SRC", help="any source --data accepts: a path or a downloaded dataset's name")
+    p.add_argument("-o", "--out", required=True, metavar="OUT_DIR", help="folder to write (must not exist or be empty)")
+    _add_source_options(p)
+    p.set_defaults(run=run_prepare)
+
+
+def run_prepare(args: argparse.Namespace) -> int:
+    if args.resolution is not None:
+        from .models import ModelSpec
+
+        ModelSpec(resolution=args.resolution)  # the same check as training, before any decoding
+    start = time.perf_counter()
+    out = prepare_dataset(
+        args.src,
+        args.out,
+        args.resolution,
+        args.channels,
+        args.limit,
+        args.skip_bad,
+        where=args.where,
+        split=args.split,
+        progress=args.progress,
+    )
+    seconds = time.perf_counter() - start
+    m = read_manifest(out)
+    skipped = f", skipped {m['skipped']} unreadable" if m["skipped"] else ""
+    print(
+        f"prepared {m['count']} images ({m['channels']}x{m['resolution']}x{m['resolution']}{skipped}) into {out}"
+        f" in {seconds:.1f} s ({m['count'] / seconds:.0f} images/s)"
+    )
+    return 0
