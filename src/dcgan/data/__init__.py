@@ -18,7 +18,7 @@ import numpy as np
 import torch
 
 from ..errors import DCGANError
-from . import celeba, cifar, idx, images, prepared, svhn
+from . import celeba, cifar, idx, images, lsun, prepared, svhn
 from .source import Source, decode_into, matching, parse_where
 
 
@@ -64,6 +64,7 @@ FORMATS = [
     ),
     Format("SVHN cropped digits (train_32x32.mat, test_32x32.mat, extra_32x32.mat)", svhn.detect, svhn.open_source),
     Format("CelebA (img_align_celeba/ + list_attr_celeba.txt, folder or zip)", celeba.detect, celeba.open_source),
+    Format("LSUN LMDB database(s) (a folder with data.mdb, or a folder of them)", lsun.detect, lsun.open_source),
     Format("a folder or .zip of images (class folders give labels)", images.detect, images.open_source),
 ]
 
