@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import argparse
 import time
+from pathlib import Path
 
-from .data import prepare_dataset
+from .data import download, prepare_dataset
 from .data.prepared import read_manifest
 
 
@@ -58,4 +59,24 @@ def run_prepare(args: argparse.Namespace) -> int:
         f"prepared {m['count']} images ({m['channels']}x{m['resolution']}x{m['resolution']}{skipped}) into {out}"
         f" in {seconds:.1f} s ({m['count'] / seconds:.0f} images/s)"
     )
+    return 0
+
+
+def register_download(sub) -> None:
+    listing = "; ".join(f"{d.name}: {d.about}" for d in download.DATASETS.values())
+    p = sub.add_parser(
+        "download",
+        help="download a dataset from its official URL (checksummed, resumable)",
+        description=f"Fetch a dataset's official files, verify their MD5 and keep them for --data NAME. {listing}.",
+    )
+    p.add_argument("name", metavar="NAME", choices=sorted(download.DATASETS), help=", ".join(download.DATASETS))
+    p.add_argument("--dir", help="download folder [default: $DCGAN_CACHE/datasets, i.e. ~/.cache/dcgan/datasets]")
+    p.add_argument("--no-progress", dest="progress", action="store_false", help="no progress bar")
+    p.set_defaults(run=run_download)
+
+
+def run_download(args: argparse.Namespace) -> int:
+    folder = download.download(args.name, Path(args.dir) if args.dir else None, args.progress)
+    hint = f"--data {args.name}" if args.dir is None else f"--data {folder}"
+    print(f"{args.name}: every file present and verified in {folder}; train with {hint}")
     return 0

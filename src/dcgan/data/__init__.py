@@ -18,7 +18,7 @@ import numpy as np
 import torch
 
 from ..errors import DCGANError
-from . import celeba, cifar, idx, images, lsun, prepared, svhn
+from . import celeba, cifar, download, idx, images, lsun, prepared, svhn
 from .source import Source, decode_into, matching, parse_where
 
 
@@ -75,8 +75,13 @@ def bundled_mnist_path() -> Path:
 
 
 def resolve_path(path: str | Path | None) -> Path:
-    """The data folder or file that ``--data`` names (nothing: the bundled MNIST sample)."""
-    path = bundled_mnist_path() if path is None else Path(path).expanduser()
+    """The data folder or file that ``--data`` names: a path, a downloaded dataset's name, or nothing (the bundled
+    MNIST sample)."""
+    if path is None:
+        return bundled_mnist_path()
+    if not Path(path).exists() and (folder := download.resolve_name(str(path))) is not None:
+        return folder
+    path = Path(path).expanduser()
     if not path.exists() and images.split_zip_path(path) is None:
         raise DCGANError(
             f"data path {path} does not exist", "check the path, or omit --data to use the bundled MNIST sample"
