@@ -6,8 +6,10 @@ import argparse
 import time
 from pathlib import Path
 
-from .data import download, prepare_dataset
+from .data import dedup, download, prepare_dataset, prepared
 from .data.prepared import read_manifest
+from .errors import DCGANError
+from .models import ModelSpec
 
 
 def _add_source_options(p: argparse.ArgumentParser) -> None:
@@ -37,8 +39,6 @@ def register_prepare(sub) -> None:
 
 def run_prepare(args: argparse.Namespace) -> int:
     if args.resolution is not None:
-        from .models import ModelSpec
-
         ModelSpec(resolution=args.resolution)  # the same check as training, before any decoding
     start = time.perf_counter()
     out = prepare_dataset(
@@ -79,4 +79,32 @@ def run_download(args: argparse.Namespace) -> int:
     folder = download.download(args.name, Path(args.dir) if args.dir else None, args.progress)
     hint = f"--data {args.name}" if args.dir is None else f"--data {folder}"
     print(f"{args.name}: every file present and verified in {folder}; train with {hint}")
+    return 0
+
+
+def register_dedup(sub) -> None:
+    p = sub.add_parser(
+        "dedup",
+        help="remove near-duplicate images from a prepared set",
+        description="Hash each image of a prepared set (sign bits of the PCA of 32x32 grey thumbnails), group codes "
+        "within --radius bits, and write the set without duplicates plus dedup_report.json and dedup_examples.png.",
+    )
+    p.add_argument("src", metavar="PREPARED", help="a folder written by dcgan prepare")
+    p.add_argument("-o", "--out", required=True, metavar="FILTERED_DIR", help="folder to write (must not exist)")
+    p.add_argument("--bits", type=int, default=64, help="code length, a multiple of 8 up to 64 [default: 64]")
+    p.add_argument("--radius", type=int, default=4, help="largest Hamming distance of near duplicates [default: 4]")
+    p.add_argument("--examples", type=int, default=16, help="duplicate pairs shown in dedup_examples.png [default: 16]")
+    p.add_argument("--no-progress", dest="progress", action="store_false", help="no progress bar")
+    p.set_defaults(run=run_dedup)
+
+
+def run_dedup(args: argparse.Namespace) -> int:
+    if not prepared.detect(Path(args.src)):
+        raise DCGANError(f"{args.src} is not a prepared set", f"prepare it first: dcgan prepare SRC -o {args.src}")
+    result = dedup.dedup_prepared(Path(args.src), Path(args.out), args.bits, args.radius, args.examples, args.progress)
+    total = len(result.keep) + result.removed
+    print(
+        f"{result.removed} of {total} images are near duplicates ({len(result.groups)} groups); "
+        f"kept {len(result.keep)} in {args.out} (report: {Path(args.out) / 'dedup_report.json'})"
+    )
     return 0
