@@ -17,6 +17,7 @@ from dataclasses import fields
 import torch
 
 from .checkpoints import load_checkpoint
+from .cli_data import register_dedup, register_download, register_prepare
 from .config import TrainConfig
 from .errors import DCGANError
 from .models import Discriminator, Generator, count_parameters
@@ -145,7 +146,7 @@ def run_info(args: argparse.Namespace) -> int:
     return 0
 
 
-SUBCOMMANDS = [register_train, register_sample, register_info]
+SUBCOMMANDS = [register_train, register_sample, register_info, register_prepare, register_dedup, register_download]
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -57,6 +57,19 @@ class TrainConfig:
     seed: int = _opt(0, "seed for initialisation, data order and noise")
     limit: int | None = _opt(None, "use only the first N images (quick experiments)")
     skip_bad: bool = _opt(False, "skip unreadable image files and report how many, instead of failing")
+    where: str | None = _opt(
+        None, "keep only images whose attributes match, e.g. 'Smiling=1,Male=-1' (sources with attributes: CelebA)"
+    )
+    split: str | None = _opt(
+        None,
+        "official split: train/test (MNIST, Fashion-MNIST, CIFAR), train/test/extra (SVHN), train/valid/test"
+        " (CelebA); for image folders, the images under a folder of that name (default: train, or every image)",
+    )
+    cache: bool = _opt(
+        True,
+        "decode the data once into a prepared copy in $DCGAN_CACHE (default ~/.cache/dcgan) and memory-map it,"
+        " so later runs on the same source and options start in seconds",
+    )
     device: str = _opt("auto", "'auto' (cuda, then mps, then cpu), 'cpu', 'cuda', 'cuda:1', 'mps'")
     precision: str = _opt(
         "fp32",

@@ -29,7 +29,7 @@ from tqdm import tqdm
 
 from .checkpoints import LAST, Checkpoint, load_checkpoint, save_checkpoint
 from .config import TrainConfig
-from .data import ImageData, load_dataset
+from .data import ImageData, load_training_data
 from .errors import DCGANError
 from .models import Discriminator, Generator
 from .plots import plot_losses
@@ -336,7 +336,7 @@ def train(config: TrainConfig, data: ImageData | None = None) -> Trainer:
             f"{config.out} already holds a run", f"continue it with --resume {config.out}, or choose another --out"
         )
     if data is None:
-        data = load_dataset(config.data, config.resolution, config.channels, config.limit, config.skip_bad)
+        data = load_training_data(config)
         if data.skipped:
             print(f"skipped {data.skipped} unreadable image files")
     run_dir = Path(config.out) if config.out else default_run_dir()
@@ -364,7 +364,7 @@ def resume(run_dir: str | Path, data: ImageData | None = None, **changes) -> Tra
     ckpt = load_checkpoint(run_dir)
     config = TrainConfig.from_dict(ckpt.meta["config"]).updated(**changes)
     if data is None:
-        data = load_dataset(config.data, config.resolution, config.channels, config.limit, config.skip_bad)
+        data = load_training_data(config)
     trainer = Trainer(config, data, run_dir, checkpoint=ckpt)
     if trainer.epoch >= config.epochs:
         raise DCGANError(

@@ -1,4 +1,8 @@
-"""MNIST-style IDX files (LeCun's format): plain, gzipped (.gz, the official distribution) or .xz."""
+"""MNIST-style IDX files (LeCun's format): plain, gzipped (.gz, the official distribution) or .xz.
+
+MNIST and Fashion-MNIST share the format and the file names; a folder whose path says
+"fashion" gets Fashion-MNIST's class names. ``--split test`` reads the ``t10k-`` files.
+"""
 
 from __future__ import annotations
 
@@ -7,9 +11,10 @@ import lzma
 from pathlib import Path
 
 import numpy as np
-import torch
 
 from ..errors import DCGANError
+from .images import array_source
+from .source import Source
 
 _DTYPES = {0x08: np.uint8, 0x09: np.int8, 0x0B: ">i2", 0x0C: ">i4", 0x0D: ">f4", 0x0E: ">f8"}
 
@@ -21,18 +26,36 @@ def _candidates(folder: Path, stem: str) -> list[Path]:
     return [folder / stem, folder / f"{stem}.gz", folder / f"{stem}.xz"]
 
 
-def _find_images_file(path: Path) -> Path | None:
+FASHION_CLASSES = [
+    "T-shirt/top",
+    "Trouser",
+    "Pullover",
+    "Dress",
+    "Coat",
+    "Sandal",
+    "Shirt",
+    "Sneaker",
+    "Bag",
+    "Ankle boot",
+]
+SPLIT_PREFIXES = {"train": "train", "test": "t10k"}
+
+
+def _find_images_file(path: Path, split: str | None = None) -> Path | None:
     if path.is_file():
         return path if "idx3-ubyte" in path.name else None
-    for stem in ("train-images-idx3-ubyte", "train-images.idx3-ubyte"):
+    prefix = SPLIT_PREFIXES.get(split or "train")
+    if prefix is None:
+        raise DCGANError(f"MNIST has no split {split!r}", f"choose one of {', '.join(SPLIT_PREFIXES)}")
+    for stem in (f"{prefix}-images-idx3-ubyte", f"{prefix}-images.idx3-ubyte"):
         for cand in _candidates(path, stem):
             if cand.is_file():
                 return cand
     return None
 
 
-def is_idx(path: Path) -> bool:
-    return _find_images_file(path) is not None
+def detect(path: Path) -> bool:
+    return any(_find_images_file(path, split) is not None for split in SPLIT_PREFIXES)
 
 
 def read_idx(path: Path) -> np.ndarray:
@@ -60,10 +83,22 @@ def read_idx(path: Path) -> np.ndarray:
     return np.frombuffer(blob, dtype=dtype, offset=header).reshape(dims)
 
 
-def read_images_and_labels(path: Path, limit: int | None = None) -> tuple[np.ndarray, torch.Tensor | None]:
+def open_source(path: Path, resolution: int | None, channels: int | None, split: str | None = None) -> Source:
+    images_file = _find_images_file(path, split)
+    if images_file is None:
+        raise DCGANError(
+            f"{path} has no {split or 'train'} split", "download it with dcgan download, or choose another --split"
+        )
+    images, labels = read_images_and_labels(images_file)
+    meta = {}
+    if labels is not None:
+        names = FASHION_CLASSES if "fashion" in str(path.resolve()).lower() else [str(i) for i in range(10)]
+        meta = {"labels": labels, "class_names": names}
+    return array_source(images, resolution, channels, f"IDX file {images_file}", **meta)
+
+
+def read_images_and_labels(images_file: Path) -> tuple[np.ndarray, np.ndarray | None]:
     """Images (N, H, W) uint8 and, when the matching labels file sits beside them, labels."""
-    images_file = _find_images_file(path)
-    assert images_file is not None
     images = read_idx(images_file)
     if images.ndim != 3 or images.dtype != np.uint8:
         raise DCGANError(f"{images_file} holds {images.dtype} data of shape {images.shape}, not (N, H, W) uint8 images")
@@ -78,7 +113,5 @@ def read_images_and_labels(path: Path, limit: int | None = None) -> tuple[np.nda
                 f"{labels_file} has {raw.shape[0]} labels for {images.shape[0]} images",
                 "use the labels file that belongs to these images",
             )
-        labels = torch.from_numpy(raw.astype(np.int64))
-    if limit is not None:
-        images, labels = images[:limit], None if labels is None else labels[:limit]
+        labels = raw.astype(np.int64)
     return images, labels

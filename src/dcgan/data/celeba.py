@@ -1,0 +1,108 @@
+"""CelebA: ``img_align_celeba/*.jpg`` plus ``list_attr_celeba.txt``, in a folder or a zip.
+
+The aligned images are 178x218 with the face in the middle; DCGAN practice crops the
+centred 108x108 square and resizes it (the crop is scaled with the image, so half-size
+copies get the same face crop). The 40 binary attributes (+1/-1) travel with the images,
+and ``--where Smiling=1,Male=-1`` keeps only the matching faces. With the official
+``list_eval_partition.txt`` beside them, ``--split train|valid|test`` selects a partition.
+Also read: the official Google Drive layout (``Img/img_align_celeba.zip``, ``Anno/``, ``Eval/``).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path, PurePosixPath
+
+import numpy as np
+
+from ..errors import DCGANError
+from .images import Tree, is_image_file, is_zip, split_zip_path, tree_source
+from .source import Source
+
+ATTR_FILE = "list_attr_celeba.txt"
+PARTITION_FILE = "list_eval_partition.txt"
+IMAGE_FOLDER = "img_align_celeba"
+FACE_CROP = 108 / 178  # the customary centre crop of the aligned 178x218 images, as a share of the width
+SPLITS = {"train": 0, "valid": 1, "test": 2}
+
+
+def detect(path: Path) -> bool:
+    if path.is_dir():
+        return any(path.glob(ATTR_FILE)) or any(path.glob(f"*/{ATTR_FILE}"))
+    if is_zip(path) or split_zip_path(path):
+        return Tree(path).find(ATTR_FILE) is not None
+    return False
+
+
+def parse_attributes(text: str, source: str) -> tuple[list[str], dict[str, np.ndarray]]:
+    """The official format: a count line, a line of attribute names, then ``name.jpg v1 ... vA``."""
+    lines = text.splitlines()
+    try:
+        count = int(lines[0])
+        names = lines[1].split()
+        rows = {}
+        for line in lines[2 : 2 + count]:
+            fields = line.split()
+            values = np.array(fields[1:], dtype=np.int8)
+            if len(values) != len(names) or not np.isin(values, (-1, 1)).all():
+                raise ValueError(f"row {fields[0]} has {len(values)} values, not {len(names)} of +-1")
+            rows[fields[0]] = values
+    except (ValueError, IndexError) as exc:
+        raise DCGANError(
+            f"{source} is not a CelebA attribute list: {exc}", "use the official list_attr_celeba.txt"
+        ) from None
+    if len(rows) != count:
+        raise DCGANError(f"{source} announces {count} rows but has {len(rows)}", "the file is truncated; get it again")
+    return names, rows
+
+
+def _image_tree(tree: Tree, path: Path) -> tuple[Tree, list[str]]:
+    """Where the images are: ``img_align_celeba/`` in the tree, or the official ``img_align_celeba.zip``."""
+    names = [n for n in tree.files if IMAGE_FOLDER in PurePosixPath(n).parts[:-1] and is_image_file(n)]
+    inner_zip = tree.find(f"{IMAGE_FOLDER}.zip")
+    if not names and inner_zip and tree.zip is None:
+        inner = Tree(path / inner_zip)
+        names = [n for n in inner.files if is_image_file(n)]
+        return inner, names
+    if not names:
+        raise DCGANError(
+            f"{path} has {ATTR_FILE} but no images in an {IMAGE_FOLDER}/ folder",
+            f"put the aligned images (000001.jpg, ...) into {path}/{IMAGE_FOLDER}/",
+        )
+    return tree, names
+
+
+def open_source(path: Path, resolution: int | None, channels: int | None, split: str | None = None) -> Source:
+    tree = Tree(path)
+    attr_file = tree.find(ATTR_FILE)
+    assert attr_file is not None
+    attribute_names, rows = parse_attributes(tree.read(attr_file).decode("ascii", "replace"), f"{path}/{attr_file}")
+    image_tree, names = _image_tree(tree, path)
+    names = [n for n in names if PurePosixPath(n).name in rows]
+    if split is not None:
+        names = _in_split(tree, names, split, path)
+    if not names:
+        raise DCGANError(f"none of the images in {path} is listed in {ATTR_FILE}", "use the matching attribute list")
+    attributes = np.stack([rows[PurePosixPath(n).name] for n in names])
+    return tree_source(
+        image_tree,
+        names,
+        resolution,
+        channels,
+        crop_scale=FACE_CROP,
+        description=f"CelebA at {path}",
+        attributes=attributes,
+        attribute_names=attribute_names,
+    )
+
+
+def _in_split(tree: Tree, names: list[str], split: str, path: Path) -> list[str]:
+    if split not in SPLITS:
+        raise DCGANError(f"CelebA has no split {split!r}", f"choose one of {', '.join(SPLITS)}")
+    partition_file = tree.find(PARTITION_FILE)
+    if partition_file is None:
+        raise DCGANError(
+            f"--split {split} needs {PARTITION_FILE}, which is not in {path}",
+            f"put the official {PARTITION_FILE} beside {ATTR_FILE}, or leave out --split to use every image",
+        )
+    partition = dict(line.split()[:2] for line in tree.read(partition_file).decode().splitlines() if line.strip())
+    return [n for n in names if partition.get(PurePosixPath(n).name) == str(SPLITS[split])]

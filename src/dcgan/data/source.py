@@ -1,0 +1,149 @@
+"""A dataset before decoding, and the one loop that decodes it into an array.
+
+Every reader (IDX, CIFAR, SVHN, CelebA, LSUN, image folders) describes its data as a
+:class:`Source`: how many images, their labels/attributes, and a function that decodes any
+list of them at the target size. :func:`decode_into` then fills an in-memory array or a
+memory-mapped ``.npy`` in parallel chunks, so loading and ``dcgan prepare`` share one path
+and a prepared set larger than RAM is written without ever being held in memory.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field, replace
+
+import numpy as np
+from tqdm import tqdm
+
+from ..errors import DCGANError
+
+CHUNK = 256  # images per task: large enough to amortise scheduling, small enough for a smooth progress bar
+
+# Decodes images [indices] to (C, H, W) uint8 arrays, or to a "name: reason" string for each unreadable one.
+Decoder = Callable[[Sequence[int]], list["np.ndarray | str"]]
+
+
+@dataclass
+class Source:
+    """How many images a dataset has, what travels with them, and how to decode them."""
+
+    count: int
+    resolution: int
+    channels: int
+    decode: Decoder
+    labels: np.ndarray | None = None  # (count,) int64
+    class_names: list[str] = field(default_factory=list)
+    attributes: np.ndarray | None = None  # (count, A) int8 in {-1, 1}
+    attribute_names: list[str] = field(default_factory=list)
+    description: str = ""
+
+    def subset(self, keep: np.ndarray) -> Source:
+        """The images at the indices ``keep`` (in that order)."""
+        keep = np.asarray(keep, dtype=np.int64)
+        decode = self.decode
+        return replace(
+            self,
+            count=len(keep),
+            decode=lambda indices: decode(keep[np.asarray(indices, dtype=np.int64)].tolist()),
+            labels=None if self.labels is None else self.labels[keep],
+            attributes=None if self.attributes is None else self.attributes[keep],
+        )
+
+    def where(self, conditions: dict[str, int]) -> Source:
+        """Only the images whose attributes equal ``conditions`` (e.g. {"Smiling": 1, "Male": -1})."""
+        if not conditions:
+            return self
+        return self.subset(matching(self.attributes, self.attribute_names, conditions, self.description))
+
+    def limited(self, limit: int | None) -> Source:
+        return self if limit is None or limit >= self.count else self.subset(np.arange(limit))
+
+
+def matching(
+    attributes: np.ndarray | None, names: list[str], conditions: dict[str, int], description: str
+) -> np.ndarray:
+    """Indices of the rows of ``attributes`` that equal ``conditions``; errors name the fix."""
+    if attributes is None:
+        raise DCGANError(
+            f"--where filters by attributes, but {description} has none",
+            "use it with a source that has attributes, such as CelebA",
+        )
+    unknown = sorted(set(conditions) - set(names))
+    if unknown:
+        raise DCGANError(f"unknown attribute(s) {', '.join(unknown)} in --where", f"choose from {', '.join(names)}")
+    mask = np.ones(len(attributes), dtype=bool)
+    for name, value in conditions.items():
+        mask &= attributes[:, names.index(name)] == value
+    if not mask.any():
+        raise DCGANError(f"no image of {description} matches --where {format_where(conditions)}")
+    return np.flatnonzero(mask)
+
+
+def parse_where(text: str | dict | None) -> dict[str, int]:
+    """``"Smiling=1,Male=-1"`` -> {"Smiling": 1, "Male": -1}."""
+    if not text:
+        return {}
+    if isinstance(text, dict):
+        return text
+    conditions = {}
+    for part in text.split(","):
+        name, sep, value = part.partition("=")
+        if not sep or value.strip() not in ("1", "-1", "+1"):
+            raise DCGANError(f"cannot read --where term {part!r}", "write Attribute=1 or Attribute=-1, comma-separated")
+        conditions[name.strip()] = int(value)
+    return conditions
+
+
+def format_where(conditions: dict[str, int]) -> str:
+    return ",".join(f"{k}={v}" for k, v in conditions.items())
+
+
+def decode_into(
+    source: Source, out: np.ndarray, skip_bad: bool, progress: bool = False, workers: int | None = None
+) -> np.ndarray:
+    """Decode every image of ``source`` into ``out`` (N, C, H, W); returns the indices kept.
+
+    Threads write disjoint rows of ``out`` directly (Pillow and numpy release the GIL), so
+    only error messages travel back. Unreadable images fail the whole call with a listing,
+    or with ``skip_bad`` are dropped and the rows after them moved up.
+    """
+    starts = range(0, source.count, CHUNK)
+
+    def work(start: int) -> list[tuple[int, str]]:
+        stop = min(start + CHUNK, source.count)
+        errors = []
+        for i, item in enumerate(source.decode(range(start, stop)), start):
+            if isinstance(item, str):
+                errors.append((i, item))
+            else:
+                out[i] = item
+        return errors
+
+    bad: list[tuple[int, str]] = []
+    workers = workers or min(8, os.cpu_count() or 1)
+    with (
+        ThreadPoolExecutor(workers) as pool,
+        tqdm(total=source.count, unit="img", unit_scale=True, disable=not progress, desc="decoding") as bar,
+    ):
+        for start, errors in zip(starts, pool.map(work, starts), strict=True):
+            bad.extend(errors)
+            bar.update(min(CHUNK, source.count - start))
+    if bad and not skip_bad:
+        listing = "\n    ".join(msg for _, msg in bad[:5]) + (
+            f"\n    ... and {len(bad) - 5} more" if len(bad) > 5 else ""
+        )
+        raise DCGANError(
+            f"{len(bad)} of {source.count} image files in {source.description} cannot be read:\n    {listing}",
+            "fix or remove them, or pass --skip-bad to skip them",
+        )
+    keep = np.setdiff1d(np.arange(source.count), [i for i, _ in bad])
+    if not len(keep):
+        raise DCGANError(
+            f"none of the {source.count} image files in {source.description} can be read", "check the files"
+        )
+    first_bad = min((i for i, _ in bad), default=source.count)
+    for row in range(first_bad, len(keep)):  # keep[row] >= row: moving up never overwrites a row still to move
+        out[row] = out[keep[row]]
+    return keep
