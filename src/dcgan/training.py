@@ -153,7 +153,9 @@ class Trainer:
         )  # last partial batch dropped: BatchNorm wants full batches
 
         torch.manual_seed(config.seed)
-        channels_last = self.device.type == "cuda" if config.channels_last is None else config.channels_last
+        channels_last = config.channels_last
+        if channels_last is None:  # measured (docs/benchmarks.md): NHWC pays off on CUDA and for bf16 on CPU
+            channels_last = self.device.type == "cuda" or config.precision == "bf16"
         self.memory_format = torch.channels_last if channels_last else torch.contiguous_format
         self.G = Generator(self.spec).to(self.device, memory_format=self.memory_format)
         self.D = Discriminator(self.spec).to(self.device, memory_format=self.memory_format)
@@ -274,7 +276,8 @@ class Trainer:
         images = self.data.images
         if self.device.type == "cuda":
             free, _ = torch.cuda.mem_get_info(self.device)
-            return images.to(self.device) if images.nbytes < free // 4 else images.pin_memory()
+            # too large: gather on the host (a memory-mapped set stays mapped, never copied whole)
+            return images.to(self.device) if images.nbytes < free // 4 else images
         if self.device.type == "mps" and images.nbytes < 2**31:
             return images.to(self.device)
         return images
