@@ -63,7 +63,8 @@ def test_precision_and_recall_on_real_cifar10():
     base = load_dataset(shared_data("cifar10-jpg.zip"), resolution=32, split="test", limit=2000).images
     images, planted = plant(base, 100, seed=1)
     precision, recall = precision_recall(images, planted)
-    # measured: precision 0.99, recall 0.98 (the few extra pairs are near-identical CIFAR images themselves)
+    # benchmarks/dedup_planted.py measured 0.988 / 0.980 on 5,000 images; its 3 unplanted pairs are real
+    # near-identical CIFAR-10 test images (checked by eye), so the method's true precision is higher
     assert precision >= 0.9 and recall >= 0.9, (precision, recall)
 
 

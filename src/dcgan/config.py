@@ -30,7 +30,9 @@ class TrainConfig:
     """A training run: data, architecture, optimisation and bookkeeping."""
 
     data: str | None = _opt(
-        None, "image folder, .zip of images, or MNIST IDX folder/file (default: the bundled MNIST sample)"
+        None,
+        "a dataset: image folder or .zip, MNIST/Fashion-MNIST IDX, CIFAR-10/100, SVHN .mat, CelebA, LSUN LMDB, a set"
+        " from dcgan prepare, or a downloaded name such as cifar10 (default: the bundled MNIST sample)",
     )
     resolution: int | None = _opt(
         None, "image size, a power of two 16..256 (default: the data's size rounded up to a power of two, at most 64)"
@@ -68,7 +70,7 @@ class TrainConfig:
     cache: bool = _opt(
         True,
         "decode the data once into a prepared copy in $DCGAN_CACHE (default ~/.cache/dcgan) and memory-map it,"
-        " so later runs on the same source and options start in seconds",
+        " so later runs on the same source and options skip decoding",
     )
     device: str = _opt("auto", "'auto' (cuda, then mps, then cpu), 'cpu', 'cuda', 'cuda:1', 'mps'")
     precision: str = _opt(

@@ -50,7 +50,7 @@ class ImageData:
 class Format:
     name: str
     detect: Callable[[Path], bool]
-    open: Callable[..., Source]  # (path, resolution, channels, split) -> Source
+    open: Callable[..., Source] | None  # (path, resolution, channels, split) -> Source; None: already decoded
 
 
 # Checked in order: the specific layouts first, any folder/zip of images last.
@@ -84,7 +84,9 @@ def resolve_path(path: str | Path | None) -> Path:
     path = Path(path).expanduser()
     if not path.exists() and images.split_zip_path(path) is None:
         raise DCGANError(
-            f"data path {path} does not exist", "check the path, or omit --data to use the bundled MNIST sample"
+            f"data path {path} does not exist",
+            f"check the path, name a downloaded set ({', '.join(download.DATASETS)}),"
+            " or omit --data to use the bundled MNIST sample",
         )
     return path
 

@@ -23,6 +23,7 @@ from .images import array_source
 from .source import Source
 
 PIXELS = 3 * 32 * 32
+OFFICIAL_TARBALLS = {f"cifar-{n}-{v}.tar.gz" for n in (10, 100) for v in ("binary", "python")}
 
 
 @dataclass(frozen=True)
@@ -73,7 +74,8 @@ def _find(path: Path) -> tuple[Path, Layout, dict[str, Path | tarfile.TarInfo]] 
         for folder in (path, *(p for p in children if p.is_dir())):
             if folder.name in LAYOUTS:
                 return folder, LAYOUTS[folder.name], {p.name: p for p in folder.iterdir() if p.is_file()}
-        return next((found for p in children if _is_tar(p) and (found := _find(p))), None)  # as downloaded
+        # the official tarballs, as dcgan download leaves them (other archives are not opened just to look)
+        return next((found for p in children if p.name in OFFICIAL_TARBALLS and (found := _find(p))), None)
     if not _is_tar(path):
         return None
     try:

@@ -97,7 +97,12 @@ def write_prepared(source: Source, out: Path, skip_bad: bool, progress: bool, pr
         (partial / MANIFEST).write_text(json.dumps(manifest, indent=2) + "\n")
         if out.exists():
             out.rmdir()
-        partial.rename(out)
+        try:
+            partial.rename(out)
+        except OSError:
+            if not detect(out):
+                raise
+            shutil.rmtree(partial)  # another process prepared the same cache entry first: use theirs
     except BaseException:
         shutil.rmtree(partial, ignore_errors=True)
         raise
