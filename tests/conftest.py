@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import numpy as np
@@ -68,6 +69,12 @@ def write_images(folder: Path, specs: list[tuple[str, str, tuple[int, int]]], se
         img.save(path)
         paths.append(path)
     return paths
+
+
+@pytest.fixture(autouse=True, scope="session")
+def _private_cache(tmp_path_factory):
+    """Prepared copies made by training runs go to a temporary folder, never the user's ~/.cache."""
+    os.environ["DCGAN_CACHE"] = str(tmp_path_factory.mktemp("dcgan-cache"))
 
 
 @pytest.fixture(autouse=True)

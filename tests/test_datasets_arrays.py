@@ -51,10 +51,12 @@ def test_cifar10_binary_python_and_tarball_agree(tmp_path):
     train, test = _batches(5, 4, 10), _batches(1, 3, 10)[0]
     bin_folder = write_cifar10(tmp_path / "bin", train, test, binary=True)
     write_cifar10(tmp_path / "py", train, test, binary=False)
-    with tarfile.open(tmp_path / "cifar-10-binary.tar.gz", "w:gz") as tar:
+    (tmp_path / "downloaded").mkdir()
+    with tarfile.open(tmp_path / "downloaded" / "cifar-10-binary.tar.gz", "w:gz") as tar:
         tar.add(bin_folder, arcname="cifar-10-batches-bin")
     expected = np.concatenate([b[0] for b in train])
-    for source in (tmp_path / "bin", bin_folder, tmp_path / "py", tmp_path / "cifar-10-binary.tar.gz"):
+    tarball = tmp_path / "downloaded" / "cifar-10-binary.tar.gz"
+    for source in (tmp_path / "bin", bin_folder, tmp_path / "py", tarball, tarball.parent):
         data = load_dataset(source)
         assert data.images.shape == (20, 3, 32, 32) and (data.images.numpy() == expected).all()
         assert data.labels.tolist() == np.concatenate([b[1] for b in train]).tolist()

@@ -17,15 +17,14 @@ from dataclasses import fields
 import torch
 
 from .checkpoints import load_checkpoint
+from .cli_data import register_dedup, register_download, register_prepare
 from .cli_latent import register_arithmetic, register_classifier, register_direction, register_interpolate
 from .config import TrainConfig
 from .errors import DCGANError
 from .latent import save_sheet
 from .models import Discriminator, Generator, count_parameters
 from .sampling import generate, sample_noise, save_grid, save_separate
-from .training import pick_device, resume, train
-
-RESUMABLE = {"epochs", "device", "progress"}  # what may change when a run continues
+from .training import RESUMABLE, pick_device, resume, train
 
 
 def _flag_type(annotation) -> type:
@@ -60,23 +59,14 @@ def register_train(sub) -> None:
     p.add_argument(
         "--resume",
         metavar="RUN_DIR",
-        help="continue the run in RUN_DIR from its last checkpoint (only --epochs, --device, --progress may change)",
+        help=f"continue the run in RUN_DIR from its last checkpoint (only {', '.join(sorted(RESUMABLE))} may change)",
     )
     p.set_defaults(run=run_train)
 
 
 def run_train(args: argparse.Namespace) -> int:
     given = {k: v for k, v in vars(args).items() if k not in ("run", "command", "resume")}
-    if args.resume:
-        fixed = sorted(set(given) - RESUMABLE)
-        if fixed:
-            raise DCGANError(
-                f"--resume continues a run with its own config; cannot change {', '.join('--' + k.replace('_', '-') for k in fixed)}",
-                "start a new run for different options",
-            )
-        trainer = resume(args.resume, **given)
-    else:
-        trainer = train(TrainConfig(**given))
+    trainer = resume(args.resume, **given) if args.resume else train(TrainConfig(**given))
     print(
         f"done: {trainer.epoch} epochs, {trainer.step} steps; samples in {trainer.run_dir / 'samples'}, checkpoint {trainer.checkpoint_dir / 'last.safetensors'}"
     )
@@ -172,6 +162,9 @@ SUBCOMMANDS = [
     register_train,
     register_sample,
     register_info,
+    register_prepare,
+    register_dedup,
+    register_download,
     register_interpolate,
     register_arithmetic,
     register_direction,

@@ -23,6 +23,8 @@ from pathlib import Path
 
 import torch
 import torch.nn.functional as F
+from torch import nn
+from torch.optim import Adam
 from tqdm import tqdm
 
 from .checkpoints import LAST, Checkpoint, load_checkpoint, save_checkpoint
@@ -60,35 +62,70 @@ def to_unit_range(batch: torch.Tensor) -> torch.Tensor:
     return batch.float().div_(127.5).sub_(1.0)
 
 
+class Precision:
+    """Autocast for bf16/fp16 and, for fp16, one gradient scaler per network; nothing for fp32.
+
+    bf16 keeps fp32's exponent range, so it needs no loss scaling; fp16 does, and is only
+    offered on CUDA, where it is fast. Weights and optimizer states stay fp32 in every mode.
+    """
+
+    def __init__(self, precision: str, device: torch.device):
+        if precision == "fp16" and device.type != "cuda":
+            raise DCGANError("--precision fp16 needs a CUDA GPU", "use --precision bf16 on CPU (or fp32)")
+        self.enabled = precision != "fp32"
+        self.dtype = torch.float16 if precision == "fp16" else torch.bfloat16
+        self.device_type = device.type
+        self.scalers = {}
+        if precision == "fp16":
+            self.scalers = {"D": torch.amp.GradScaler("cuda"), "G": torch.amp.GradScaler("cuda")}
+
+    def autocast(self):
+        return torch.autocast(self.device_type, dtype=self.dtype, enabled=self.enabled)
+
+    def minimize(self, loss: torch.Tensor, opt: torch.optim.Optimizer, net: str) -> None:
+        scaler = self.scalers.get(net)
+        if scaler is None:
+            loss.backward()
+            opt.step()
+        else:
+            scaler.scale(loss).backward()
+            scaler.step(opt)
+            scaler.update()
+
+
+FP32 = Precision("fp32", torch.device("cpu"))
+
+
 def train_step(
-    G: Generator,
-    D: Discriminator,
+    G: nn.Module,
+    D: nn.Module,
     opt_g: torch.optim.Optimizer,
     opt_d: torch.optim.Optimizer,
     real: torch.Tensor,
     z: torch.Tensor,
+    precision: Precision = FP32,
 ) -> torch.Tensor:
     """One D update and one G update; returns (loss_d, loss_g, D(x), D(G(z))) on the device."""
     opt_d.zero_grad(set_to_none=True)
-    logits_real = D(real)
-    fake = G(z)
-    logits_fake = D(fake.detach())
-    loss_d = F.softplus(-logits_real).mean() + F.softplus(logits_fake).mean()
-    loss_d.backward()
-    opt_d.step()
+    with precision.autocast():
+        logits_real = D(real).float()
+        fake = G(z)
+        logits_fake = D(fake.detach()).float()
+        loss_d = F.softplus(-logits_real).mean() + F.softplus(logits_fake).mean()
+    precision.minimize(loss_d, opt_d, "D")
 
     opt_g.zero_grad(set_to_none=True)
-    loss_g = F.softplus(-D(fake)).mean()  # non-saturating: -log D(G(z))
-    loss_g.backward()
-    opt_g.step()
+    with precision.autocast():
+        loss_g = F.softplus(-D(fake).float()).mean()  # non-saturating: -log D(G(z))
+    precision.minimize(loss_g, opt_g, "G")
     return torch.stack([loss_d, loss_g, logits_real.sigmoid().mean(), logits_fake.sigmoid().mean()]).detach()
 
 
-def make_optimizers(G: Generator, D: Discriminator, config: TrainConfig) -> tuple[torch.optim.Adam, torch.optim.Adam]:
-    betas = (config.beta1, config.beta2)
-    return torch.optim.Adam(G.parameters(), lr=config.lr, betas=betas), torch.optim.Adam(
-        D.parameters(), lr=config.lr, betas=betas
-    )
+def make_optimizers(G: nn.Module, D: nn.Module, config: TrainConfig, device: torch.device) -> tuple[Adam, Adam]:
+    """Adam with the paper's settings; the fused kernel on CUDA, the multi-tensor one elsewhere."""
+    kwargs = {"lr": config.lr, "betas": (config.beta1, config.beta2)}
+    kwargs |= {"fused": True} if device.type == "cuda" else {"foreach": True}
+    return Adam(G.parameters(), **kwargs), Adam(D.parameters(), **kwargs)
 
 
 class Trainer:
@@ -116,9 +153,18 @@ class Trainer:
         )  # last partial batch dropped: BatchNorm wants full batches
 
         torch.manual_seed(config.seed)
-        self.G = Generator(self.spec).to(self.device)
-        self.D = Discriminator(self.spec).to(self.device)
-        self.opt_g, self.opt_d = make_optimizers(self.G, self.D, self.config)
+        channels_last = config.channels_last
+        if channels_last is None:  # measured (docs/benchmarks.md): NHWC pays off on CUDA and for bf16 on CPU
+            channels_last = self.device.type == "cuda" or config.precision == "bf16"
+        self.memory_format = torch.channels_last if channels_last else torch.contiguous_format
+        self.G = Generator(self.spec).to(self.device, memory_format=self.memory_format)
+        self.D = Discriminator(self.spec).to(self.device, memory_format=self.memory_format)
+        self.opt_g, self.opt_d = make_optimizers(self.G, self.D, self.config, self.device)
+        self.precision = Precision(config.precision, self.device)
+        # the step runs the compiled wrappers; checkpoints read the plain modules they share weights with
+        self._G_step, self._D_step = (
+            (torch.compile(self.G), torch.compile(self.D)) if config.compile else (self.G, self.D)
+        )
         self.noise_rng = torch.Generator(self.device).manual_seed(config.seed + 1)
         fixed_rng = torch.Generator().manual_seed(config.seed + 2)
         self.fixed_noise = sample_noise(config.sample_count, self.spec.nz, config.noise, fixed_rng)
@@ -225,12 +271,31 @@ class Trainer:
         finally:
             signal.signal(signal.SIGINT, previous)
 
+    def _place_images(self) -> torch.Tensor:
+        """Keep the uint8 dataset on the accelerator when it fits easily, so batches never cross the bus."""
+        images = self.data.images
+        if self.device.type == "cuda":
+            free, _ = torch.cuda.mem_get_info(self.device)
+            # too large: gather on the host (a memory-mapped set stays mapped, never copied whole)
+            return images.to(self.device) if images.nbytes < free // 4 else images
+        if self.device.type == "mps" and images.nbytes < 2**31:
+            return images.to(self.device)
+        return images
+
+    def train_batch(self, images: torch.Tensor, idx: torch.Tensor) -> None:
+        """One step on ``images[idx]``: gather uint8, scale on the device, draw z, update D then G."""
+        batch = images[idx.to(images.device)].to(self.device, non_blocking=True)
+        real = to_unit_range(batch).contiguous(memory_format=self.memory_format)
+        z = sample_noise(len(idx), self.spec.nz, self.config.noise, self.noise_rng, self.device)
+        self._pending.append(train_step(self._G_step, self._D_step, self.opt_g, self.opt_d, real, z, self.precision))
+        self.step += 1
+
     def fit(self) -> Trainer:
         """Train until ``config.epochs`` epochs are complete; returns self."""
         cfg = self.config
         self.run_dir.mkdir(parents=True, exist_ok=True)
         cfg.save(self.run_dir / "config.json")
-        images = self.data.images.pin_memory() if self.device.type == "cuda" else self.data.images
+        images = self._place_images()
         total = cfg.epochs * self.steps_per_epoch * cfg.batch_size
         done = self.step * cfg.batch_size
         bar = tqdm(total=total, initial=done, unit="img", unit_scale=True, disable=not cfg.progress, dynamic_ncols=True)
@@ -241,11 +306,7 @@ class Trainer:
                 order = self.epoch_order(self.epoch)
                 bar.set_description(f"epoch {self.epoch + 1}/{cfg.epochs}")
                 for b in range(self.batch_in_epoch, self.steps_per_epoch):
-                    idx = order[b * cfg.batch_size : (b + 1) * cfg.batch_size]
-                    real = to_unit_range(images[idx].to(self.device, non_blocking=True))
-                    z = sample_noise(cfg.batch_size, self.spec.nz, cfg.noise, self.noise_rng, self.device)
-                    self._pending.append(train_step(self.G, self.D, self.opt_g, self.opt_d, real, z))
-                    self.step += 1
+                    self.train_batch(images, order[b * cfg.batch_size : (b + 1) * cfg.batch_size])
                     self.batch_in_epoch = b + 1
                     bar.update(cfg.batch_size)
                     if self.step % cfg.log_every == 0:
@@ -285,19 +346,26 @@ def train(config: TrainConfig, data: ImageData | None = None) -> Trainer:
     return Trainer(config.updated(out=str(run_dir)), data, run_dir).fit()
 
 
-def resume(
-    run_dir: str | Path, epochs: int | None = None, data: ImageData | None = None, progress: bool | None = None
-) -> Trainer:
-    """Continue the run in ``run_dir`` from its last checkpoint, optionally to more epochs."""
+# Options that do not change what is learned (epochs only extends the run), so a resumed run may change them.
+RESUMABLE = frozenset({"epochs", "device", "progress", "precision", "channels_last", "compile"})
+
+
+def resume(run_dir: str | Path, data: ImageData | None = None, **changes) -> Trainer:
+    """Continue the run in ``run_dir`` from its last checkpoint; ``changes`` may set RESUMABLE options."""
     run_dir = Path(run_dir)
     if not run_dir.is_dir():
         raise DCGANError(
             f"resume folder {run_dir} does not exist", "pass the run folder given as --out to the first run"
         )
+    fixed = sorted(set(changes) - RESUMABLE)
+    if fixed:
+        flags = ", ".join("--" + k.replace("_", "-") for k in fixed)
+        raise DCGANError(
+            f"--resume continues a run with its own config; cannot change {flags}",
+            "start a new run for different options",
+        )
     ckpt = load_checkpoint(run_dir)
-    config = TrainConfig.from_dict(ckpt.meta["config"])
-    changes = {k: v for k, v in {"epochs": epochs, "progress": progress}.items() if v is not None}
-    config = config.updated(**changes)
+    config = TrainConfig.from_dict(ckpt.meta["config"]).updated(**changes)
     if data is None:
         data = load_training_data(config)
     trainer = Trainer(config, data, run_dir, checkpoint=ckpt)

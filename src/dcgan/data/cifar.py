@@ -23,6 +23,7 @@ from .images import array_source
 from .source import Source
 
 PIXELS = 3 * 32 * 32
+OFFICIAL_TARBALLS = {f"cifar-{n}-{v}.tar.gz" for n in (10, 100) for v in ("binary", "python")}
 
 
 @dataclass(frozen=True)
@@ -66,25 +67,27 @@ def _is_tar(path: Path) -> bool:
     return path.is_file() and path.name.endswith((".tar.gz", ".tgz", ".tar"))
 
 
-def _find(path: Path) -> tuple[Layout, dict[str, Path | tarfile.TarInfo]] | None:
-    """The layout and its files (name -> path or tar member) in a folder, its parent folder, or a tarball."""
+def _find(path: Path) -> tuple[Path, Layout, dict[str, Path | tarfile.TarInfo]] | None:
+    """(container, layout, files by name): the official folder given itself or as a parent, or a tarball."""
     if path.is_dir():
-        for folder in (path, *(p for p in path.iterdir() if p.is_dir())):
+        children = sorted(path.iterdir())
+        for folder in (path, *(p for p in children if p.is_dir())):
             if folder.name in LAYOUTS:
-                return LAYOUTS[folder.name], {p.name: p for p in folder.iterdir() if p.is_file()}
-    elif _is_tar(path):
-        try:
-            with tarfile.open(path) as tar:
-                members = [m for m in tar.getmembers() if m.isfile()]
-        except (tarfile.TarError, OSError, EOFError):
-            return None
-        for member in members:
-            parts = PurePosixPath(member.name).parts
-            if len(parts) >= 2 and parts[-2] in LAYOUTS:
-                layout = LAYOUTS[parts[-2]]
-                return layout, {
-                    PurePosixPath(m.name).name: m for m in members if PurePosixPath(m.name).parent.name == layout.name
-                }
+                return folder, LAYOUTS[folder.name], {p.name: p for p in folder.iterdir() if p.is_file()}
+        # the official tarballs, as dcgan download leaves them (other archives are not opened just to look)
+        return next((found for p in children if p.name in OFFICIAL_TARBALLS and (found := _find(p))), None)
+    if not _is_tar(path):
+        return None
+    try:
+        with tarfile.open(path) as tar:
+            members = [m for m in tar.getmembers() if m.isfile()]
+    except (tarfile.TarError, OSError, EOFError):
+        return None
+    for member in members:
+        folder = PurePosixPath(member.name).parent.name
+        if folder in LAYOUTS:
+            files = {PurePosixPath(m.name).name: m for m in members if PurePosixPath(m.name).parent.name == folder}
+            return path, LAYOUTS[folder], files
     return None
 
 
@@ -175,14 +178,14 @@ def _class_names(blob: bytes, layout: Layout, source: str) -> list[str]:
 def open_source(path: Path, resolution: int | None, channels: int | None, split: str | None = None) -> Source:
     found = _find(path)
     assert found is not None
-    layout, files = found
+    path, layout, files = found
     split = split or "train"
     if split not in ("train", "test"):
         raise DCGANError(f"CIFAR has no split {split!r}", "choose train or test")
     batch_names = list(getattr(layout, split))
     blobs = _read_all(path, files, [*batch_names, layout.names_file])
     parse = _parse_binary if layout.label_bytes else _parse_python
-    parts = [parse(blobs[name], layout, f"{path}/{layout.name}/{name}") for name in batch_names]
+    parts = [parse(blobs[name], layout, f"{path}/{name}") for name in batch_names]
     images = np.concatenate([p[0] for p in parts]).transpose(0, 2, 3, 1)  # (N, H, W, C), as array_source takes
     labels = np.concatenate([p[1] for p in parts])
     class_names = _class_names(blobs[layout.names_file], layout, layout.names_file)

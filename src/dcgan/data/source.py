@@ -55,26 +55,30 @@ class Source:
         """Only the images whose attributes equal ``conditions`` (e.g. {"Smiling": 1, "Male": -1})."""
         if not conditions:
             return self
-        if self.attributes is None:
-            raise DCGANError(
-                f"--where filters by attributes, but {self.description} has none",
-                "use it with a source that has attributes, such as CelebA",
-            )
-        unknown = sorted(set(conditions) - set(self.attribute_names))
-        if unknown:
-            raise DCGANError(
-                f"unknown attribute(s) {', '.join(unknown)} in --where",
-                f"choose from {', '.join(self.attribute_names)}",
-            )
-        mask = np.ones(self.count, dtype=bool)
-        for name, value in conditions.items():
-            mask &= self.attributes[:, self.attribute_names.index(name)] == value
-        if not mask.any():
-            raise DCGANError(f"no image of {self.description} matches --where {format_where(conditions)}")
-        return self.subset(np.flatnonzero(mask))
+        return self.subset(matching(self.attributes, self.attribute_names, conditions, self.description))
 
     def limited(self, limit: int | None) -> Source:
         return self if limit is None or limit >= self.count else self.subset(np.arange(limit))
+
+
+def matching(
+    attributes: np.ndarray | None, names: list[str], conditions: dict[str, int], description: str
+) -> np.ndarray:
+    """Indices of the rows of ``attributes`` that equal ``conditions``; errors name the fix."""
+    if attributes is None:
+        raise DCGANError(
+            f"--where filters by attributes, but {description} has none",
+            "use it with a source that has attributes, such as CelebA",
+        )
+    unknown = sorted(set(conditions) - set(names))
+    if unknown:
+        raise DCGANError(f"unknown attribute(s) {', '.join(unknown)} in --where", f"choose from {', '.join(names)}")
+    mask = np.ones(len(attributes), dtype=bool)
+    for name, value in conditions.items():
+        mask &= attributes[:, names.index(name)] == value
+    if not mask.any():
+        raise DCGANError(f"no image of {description} matches --where {format_where(conditions)}")
+    return np.flatnonzero(mask)
 
 
 def parse_where(text: str | dict | None) -> dict[str, int]:

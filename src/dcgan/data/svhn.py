@@ -37,7 +37,8 @@ def open_source(path: Path, resolution: int | None, channels: int | None, split:
     mat_file = _file(path, split)
     if not mat_file.is_file():
         raise DCGANError(
-            f"{mat_file} does not exist", "download it with: dcgan download svhn (or pick another --split)"
+            f"{mat_file} does not exist",
+            f"download it with: dcgan download {'svhn-extra' if split == 'extra' else 'svhn'} (or pick another --split)",
         )
     try:
         mat = scipy.io.loadmat(mat_file, variable_names=("X", "y"))

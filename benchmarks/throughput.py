@@ -1,0 +1,442 @@
+"""Training throughput: the pytorch/examples DCGAN pipeline against ours, interleaved, on real images.
+
+    python -m benchmarks.throughput            # full run (tens of minutes on 2 cores)
+    python -m benchmarks.throughput --quick    # under a minute: checks that everything runs
+
+Every measurement runs in a fresh subprocess (so peak memory is its own and no state leaks
+between configurations), and configurations are interleaved (baseline, ours, baseline, ours,
+...) so that a shared, noisy machine slows all of them alike: compare ratios, not absolutes.
+
+The baseline follows the pytorch/examples dcgan pipeline as documented there, written here
+without torchvision: an image-folder dataset that opens each file with PIL per item and
+applies resize + centre crop + to-tensor + normalise per item, a DataLoader with 2 workers
+and batch 128, eager fp32 NCHW networks of the same architecture, Sigmoid + BCELoss, Adam,
+D on a real then a fake batch, G on the same fake batch, and the per-step ``.item()`` reads
+of its logging. Ours is ``Trainer.train_batch``, the exact code path of ``dcgan train``,
+on images decoded once into memory (the one-off decode is timed separately).
+
+FLOP utilisation = FLOPs per image per iteration (``torch.utils.flop_counter``) x images/s
+divided by a peak measured in the same run: a large matmul and a DCGAN-shaped convolution.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import resource
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+import zipfile
+from pathlib import Path
+
+import numpy as np
+import torch
+from PIL import Image
+
+ROOT = Path(__file__).resolve().parents[1]
+CIFAR_ZIP = ROOT.parent / "shared" / "data" / "cifar10-jpg.zip"
+CIFAR_TRAIN = "cifar10/train"
+
+
+# ---------------------------------------------------------------------------------------------
+# data: the same real images for both pipelines
+# ---------------------------------------------------------------------------------------------
+def image_folder(count: int, cache: Path) -> Path:
+    """The first ``count`` CIFAR-10 training JPEGs as an image folder (the baseline reads files);
+    generated noise images when the real zip is absent."""
+    folder = cache / f"images-{count}"
+    if folder.is_dir() and len(list(folder.rglob("*.jpg"))) >= count:
+        return folder
+    folder.mkdir(parents=True, exist_ok=True)
+    if CIFAR_ZIP.exists():
+        with zipfile.ZipFile(CIFAR_ZIP) as zf:
+            names = sorted(n for n in zf.namelist() if n.startswith(CIFAR_TRAIN) and n.endswith(".jpg"))
+            step = max(1, len(names) // count)  # spread over all classes
+            for i, name in enumerate(names[::step][:count]):
+                target = folder / Path(name).parent.name / f"{i:05d}.jpg"
+                target.parent.mkdir(exist_ok=True)
+                target.write_bytes(zf.read(name))
+    else:
+        rng = np.random.default_rng(0)
+        for i in range(count):
+            (folder / "noise").mkdir(exist_ok=True)
+            Image.fromarray(rng.integers(0, 255, (32, 32, 3), dtype=np.uint8)).save(folder / "noise" / f"{i:05d}.jpg")
+    return folder
+
+
+class PerItemFolder(torch.utils.data.Dataset):
+    """torchvision's ImageFolder + Resize + CenterCrop + ToTensor + Normalize, per item, in PIL/numpy."""
+
+    def __init__(self, root: Path, size: int):
+        self.paths = sorted(root.rglob("*.jpg"))
+        self.size = size
+
+    def __len__(self) -> int:
+        return len(self.paths)
+
+    def __getitem__(self, i: int):
+        img = Image.open(self.paths[i]).convert("RGB")
+        w, h = img.size
+        scale = self.size / min(w, h)  # Resize(size): shorter side to size, bilinear
+        img = img.resize(
+            (max(self.size, round(w * scale)), max(self.size, round(h * scale))), Image.Resampling.BILINEAR
+        )
+        w, h = img.size
+        left, top = (w - self.size) // 2, (h - self.size) // 2  # CenterCrop(size)
+        img = img.crop((left, top, left + self.size, top + self.size))
+        x = torch.from_numpy(np.asarray(img, dtype=np.float32) / 255.0).permute(2, 0, 1)  # ToTensor
+        return (x - 0.5) / 0.5, 0  # Normalize((0.5,)*3, (0.5,)*3)
+
+
+# ---------------------------------------------------------------------------------------------
+# one measurement (runs in a subprocess)
+# ---------------------------------------------------------------------------------------------
+def _models(cfg: dict):
+    from dcgan.config import TrainConfig
+
+    return TrainConfig(preset=cfg["preset"], resolution=cfg["resolution"], channels=3).model_spec()
+
+
+def _flops_per_image(step, batch: int) -> float:
+    from torch.utils.flop_counter import FlopCounterMode
+
+    with FlopCounterMode(display=False) as counter:
+        step()
+    return counter.get_total_flops() / batch
+
+
+def measure_baseline(cfg: dict, folder: Path) -> dict:
+    from dcgan.models import Discriminator, Generator
+
+    torch.manual_seed(0)
+    spec = _models(cfg)
+    G, D = Generator(spec), Discriminator(spec)
+    bce = torch.nn.BCELoss()
+    opt_d = torch.optim.Adam(D.parameters(), lr=2e-4, betas=(0.5, 0.999))
+    opt_g = torch.optim.Adam(G.parameters(), lr=2e-4, betas=(0.5, 0.999))
+    loader = torch.utils.data.DataLoader(
+        PerItemFolder(folder, cfg["resolution"]), batch_size=cfg["batch"], shuffle=True, num_workers=2
+    )
+
+    def step(real):
+        D.zero_grad()
+        out = torch.sigmoid(D(real))
+        err_real = bce(out, torch.ones_like(out))
+        err_real.backward()
+        fake = G(torch.randn(real.shape[0], spec.nz, 1, 1))
+        out = torch.sigmoid(D(fake.detach()))
+        err_fake = bce(out, torch.zeros_like(out))
+        err_fake.backward()
+        opt_d.step()
+        G.zero_grad()
+        out = torch.sigmoid(D(fake))
+        err_g = bce(out, torch.ones_like(out))
+        err_g.backward()
+        opt_g.step()
+        return err_real.item() + err_fake.item(), err_g.item()  # the example's per-step logging
+
+    batches = iter(loader)
+    first = next(batches)[0]
+    flops = _flops_per_image(lambda: step(first), cfg["batch"])
+    for _ in range(cfg["warmup"] - 1):
+        step(next(batches)[0])
+    start = time.perf_counter()
+    for _ in range(cfg["steps"]):
+        step(next(batches)[0])
+    elapsed = time.perf_counter() - start
+    return {"images_per_s": cfg["steps"] * cfg["batch"] / elapsed, "flops_per_image": flops}
+
+
+def measure_ours(cfg: dict, folder: Path) -> dict:
+    from dcgan import TrainConfig, load_dataset
+    from dcgan.training import Trainer
+
+    start = time.perf_counter()
+    data = load_dataset(folder, resolution=cfg["resolution"], channels=3)
+    decode_s = time.perf_counter() - start
+    config = TrainConfig(
+        preset=cfg["preset"],
+        batch_size=cfg["batch"],
+        precision=cfg["precision"],
+        channels_last=cfg["channels_last"],
+        compile=cfg["compile"],
+        progress=False,
+    )
+    with tempfile.TemporaryDirectory() as run_dir:
+        trainer = Trainer(config, data, Path(run_dir))
+        order = trainer.epoch_order(0)
+        batches = [order[i * cfg["batch"] : (i + 1) * cfg["batch"]] for i in range(len(data) // cfg["batch"])]
+        start = time.perf_counter()
+        trainer.train_batch(data.images, batches[0])
+        first_step_s = time.perf_counter() - start  # includes torch.compile's compilation when on
+        flops = _flops_per_image(lambda: trainer.train_batch(data.images, batches[1 % len(batches)]), cfg["batch"])
+        for i in range(cfg["warmup"]):
+            trainer.train_batch(data.images, batches[i % len(batches)])
+        torch.stack(trainer._pending).tolist()  # drain queued device work before timing
+        trainer._pending.clear()
+        start = time.perf_counter()
+        for i in range(cfg["steps"]):
+            trainer.train_batch(data.images, batches[i % len(batches)])
+        torch.stack(trainer._pending).tolist()  # the loop's only host sync
+        elapsed = time.perf_counter() - start
+    return {
+        "images_per_s": cfg["steps"] * cfg["batch"] / elapsed,
+        "flops_per_image": flops,
+        "decode_s": decode_s,
+        "first_step_s": first_step_s,
+    }
+
+
+def measure_sampling(cfg: dict) -> dict:
+    from dcgan import Generator, generate, sample_noise
+
+    G = Generator(_models(cfg))
+    z = sample_noise(cfg["batch"] * 2, G.spec.nz)
+    generate(G, z[: cfg["batch"]])
+    start = time.perf_counter()
+    generate(G, z, batch_size=cfg["batch"])
+    return {"images_per_s": len(z) / (time.perf_counter() - start)}
+
+
+def measure_peaks(cfg: dict) -> dict:
+    """Machine limits in this run: a large matmul and a DCGAN-shaped convolution, fp32 and bf16."""
+
+    def rate(fn, flops, repeats=5):
+        fn()
+        times = []
+        for _ in range(repeats):
+            start = time.perf_counter()
+            fn()
+            times.append(time.perf_counter() - start)
+        return flops / statistics.median(times)
+
+    n = cfg.get("matmul_size", 2048)
+    out = {}
+    for dtype, name in ((torch.float32, "fp32"), (torch.bfloat16, "bf16")):
+        a, b = torch.randn(n, n, dtype=dtype), torch.randn(n, n, dtype=dtype)
+        out[f"matmul_{name}"] = rate(lambda a=a, b=b: a @ b, 2 * n**3)
+        # D's 16x16 -> 8x8 layer of the small preset at 64x64, batch 128, forward + backward
+        conv = torch.nn.Conv2d(128, 256, 4, 2, 1, bias=False).to(dtype=dtype, memory_format=torch.channels_last)
+        x = torch.randn(cfg["batch"], 128, 16, 16, dtype=dtype).contiguous(memory_format=torch.channels_last)
+        x.requires_grad_(True)
+        flops = 3 * 2 * cfg["batch"] * 256 * 8 * 8 * 128 * 16  # forward, grad input, grad weight
+
+        def fwd_bwd(conv=conv, x=x):
+            conv(x).sum().backward()
+
+        out[f"conv_{name}"] = rate(fwd_bwd, flops)
+    return out
+
+
+def worker(cfg: dict) -> dict:
+    torch.set_num_threads(cfg.get("threads") or torch.get_num_threads())
+    kind = cfg["kind"]
+    if kind == "peaks":
+        result = measure_peaks(cfg)
+    elif kind == "sample":
+        result = measure_sampling(cfg)
+    else:
+        folder = Path(cfg["folder"])
+        result = measure_baseline(cfg, folder) if kind == "baseline" else measure_ours(cfg, folder)
+    usage_self = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    usage_children = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
+    return result | {"peak_rss_mb": usage_self / 1024, "peak_rss_worker_mb": usage_children / 1024}
+
+
+def run_worker(cfg: dict) -> dict:
+    proc = subprocess.run(
+        [sys.executable, "-m", "benchmarks.throughput", "--worker", json.dumps(cfg)],
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+    )
+    if proc.returncode != 0:
+        raise RuntimeError(f"benchmark worker failed for {cfg}:\n{proc.stderr[-3000:]}")
+    return json.loads(proc.stdout.strip().splitlines()[-1])
+
+
+# ---------------------------------------------------------------------------------------------
+# the plan
+# ---------------------------------------------------------------------------------------------
+def configurations(quick: bool, compile_: bool) -> list[dict]:
+    """(label, config) rows of the main table; each is measured ``repeats`` times, interleaved."""
+    resolutions, presets = ([32], ["small"]) if quick else ([64, 32], ["small", "paper"])
+    modes = [("ours fp32", "fp32", False, False), ("ours bf16", "bf16", False, False)]
+    if not quick:
+        modes += [("ours fp32 channels_last", "fp32", True, False), ("ours bf16 channels_last", "bf16", True, False)]
+    if compile_:
+        modes.append(("ours fp32 compile", "fp32", False, True))
+    rows = []
+    for res in resolutions:
+        for preset in presets:
+            rows.append(
+                {"label": "baseline (pytorch/examples)", "kind": "baseline", "resolution": res, "preset": preset}
+            )
+            for label, precision, cl, comp in modes:
+                rows.append(
+                    {"label": label, "kind": "ours", "resolution": res, "preset": preset}
+                    | {"precision": precision, "channels_last": cl, "compile": comp}
+                )
+    return rows
+
+
+def scaling_configurations(quick: bool) -> list[dict]:
+    if quick:
+        return []
+    base = {"kind": "ours", "preset": "small", "precision": "fp32", "channels_last": False, "compile": False}
+    rows = [base | {"label": f"{r}px b128", "resolution": r, "batch": 128} for r in (32, 64, 128)]
+    rows += [base | {"label": f"64px b{b}", "resolution": 64, "batch": b} for b in (32, 64, 256)]
+    return rows
+
+
+def machine() -> dict:
+    cpu = platform.processor()
+    if Path("/proc/cpuinfo").exists():
+        names = [
+            ln.split(":", 1)[1].strip() for ln in Path("/proc/cpuinfo").read_text().splitlines() if "model name" in ln
+        ]
+        cpu = names[0] if names else cpu
+    return {
+        "cpu": cpu,
+        "cores": os.cpu_count(),
+        "torch": torch.__version__,
+        "threads": torch.get_num_threads(),
+        "python": platform.python_version(),
+        "cuda": torch.cuda.get_device_name() if torch.cuda.is_available() else None,
+    }
+
+
+def interleave(rows: list[dict], repeats: int, common: dict) -> list[dict]:
+    """Measure every row ``repeats`` times, round-robin, and keep the median."""
+    samples: list[list[dict]] = [[] for _ in rows]
+    for rep in range(repeats):
+        for i, row in enumerate(rows):
+            result = run_worker(common | row)
+            samples[i].append(result)
+            print(
+                f"  [{rep + 1}/{repeats}] {row['resolution']}px {row['preset']:5s} {row['label']:28s} "
+                f"{result['images_per_s']:8.1f} img/s",
+                flush=True,
+            )
+    out = []
+    for row, runs in zip(rows, samples, strict=True):
+        merged = {k: statistics.median(r[k] for r in runs) for k in runs[0]}
+        out.append(row | merged | {"images_per_s_all": [r["images_per_s"] for r in runs]})
+    return out
+
+
+def markdown(report: dict) -> str:
+    peaks = report["peaks"]
+    lines = [
+        f"Machine: {report['machine']['cpu']}, {report['machine']['cores']} cores, torch {report['machine']['torch']}.",
+        "",
+        "Peaks measured in this run (GFLOP/s): " + ", ".join(f"{k} {v / 1e9:.0f}" for k, v in peaks.items()),
+        "",
+        "| res | preset | pipeline | img/s (median) | x baseline | GFLOP/img | GFLOP/s | % fp32 conv peak | % bf16 conv peak "
+        "| peak RSS MB (+ loader worker) |",
+        "| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |",
+    ]
+    for row in report["training"]:
+        gflops = row["flops_per_image"] * row["images_per_s"] / 1e9
+        lines.append(
+            f"| {row['resolution']} | {row['preset']} | {row['label']} | {row['images_per_s']:.1f} | "
+            f"{row['ratio_to_baseline']:.2f} | {row['flops_per_image'] / 1e9:.2f} | {gflops:.0f} | "
+            f"{100 * gflops * 1e9 / peaks['conv_fp32']:.0f}% | {100 * gflops * 1e9 / peaks['conv_bf16']:.0f}% | "
+            f"{row['peak_rss_mb']:.0f} (+{row['peak_rss_worker_mb']:.0f}) |"
+        )
+    if report["scaling"]:
+        lines += ["", "| scaling (ours fp32, small) | img/s | GFLOP/img | GFLOP/s |", "| --- | --- | --- | --- |"]
+        for row in report["scaling"]:
+            gflops = row["flops_per_image"] * row["images_per_s"] / 1e9
+            lines.append(
+                f"| {row['label']} | {row['images_per_s']:.1f} | {row['flops_per_image'] / 1e9:.2f} | {gflops:.0f} |"
+            )
+    lines += ["", f"Sampling (G small 64px, eval mode, batch 256): {report['sampling']['images_per_s']:.0f} img/s."]
+    lines += [f"Start-up of `dcgan info` on a checkpoint (wall, median): {report['startup_s']:.2f} s."]
+    return "\n".join(lines) + "\n"
+
+
+def startup_seconds(repeats: int) -> float:
+    """Wall time of a fresh ``dcgan info`` process on a freshly written checkpoint."""
+    from dcgan import TrainConfig, train
+    from dcgan.data import ImageData
+
+    with tempfile.TemporaryDirectory() as tmp:
+        images = torch.randint(0, 255, (64, 1, 16, 16), dtype=torch.uint8)
+        config = TrainConfig(epochs=1, batch_size=32, g_width=8, d_width=8, progress=False, out=f"{tmp}/run")
+        train(config, ImageData(images))
+        times = []
+        for _ in range(repeats):
+            start = time.perf_counter()
+            subprocess.run([sys.executable, "-m", "dcgan", "info", f"{tmp}/run"], check=True, capture_output=True)
+            times.append(time.perf_counter() - start)
+    return statistics.median(times)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--quick", action="store_true", help="tiny run (under a minute) that checks everything works")
+    parser.add_argument("--repeats", type=int, help="measurements per configuration (default 3; quick 1)")
+    parser.add_argument("--steps", type=int, help="timed steps per measurement (default 8; quick 2)")
+    parser.add_argument("--compile", action="store_true", help="also measure torch.compile (slow to start)")
+    parser.add_argument("--out", default=str(ROOT / "benchmarks" / "results" / "throughput"), help="output stem")
+    parser.add_argument("--worker", help=argparse.SUPPRESS)
+    args = parser.parse_args(argv)
+    if args.worker:
+        print(json.dumps(worker(json.loads(args.worker))))
+        return 0
+
+    repeats = args.repeats or (1 if args.quick else 3)
+    steps = args.steps or (2 if args.quick else 8)
+    batch = 32 if args.quick else 128
+    warmup = 1 if args.quick else 2
+    cache = Path(tempfile.gettempdir()) / "dcgan-bench"
+    folder = image_folder(batch * (steps + warmup + 4), cache)
+    common = {"folder": str(folder), "steps": steps, "warmup": warmup, "batch": batch}
+    print(
+        f"images: {folder} ({'real CIFAR-10' if CIFAR_ZIP.exists() else 'generated'}); {repeats} repeats x {steps} steps"
+    )
+
+    peak_cfg = {"kind": "peaks", "batch": batch, "matmul_size": 512 if args.quick else 2048}
+    peaks_before = run_worker(peak_cfg)
+    training = interleave(configurations(args.quick, args.compile), repeats, common)
+    peaks_after = run_worker(peak_cfg)
+    peaks = {k: max(peaks_before[k], peaks_after[k]) for k in peaks_before if not k.startswith("peak_rss")}
+    for row in training:
+        base = next(
+            r
+            for r in training
+            if r["kind"] == "baseline" and r["resolution"] == row["resolution"] and r["preset"] == row["preset"]
+        )
+        row["ratio_to_baseline"] = row["images_per_s"] / base["images_per_s"]
+        row["conv_fp32_utilisation"] = row["flops_per_image"] * row["images_per_s"] / peaks["conv_fp32"]
+    scaling_rows = scaling_configurations(args.quick)
+    scaling = interleave(scaling_rows, 1, common | {"batch": batch}) if scaling_rows else []
+    sampling = run_worker(
+        {"kind": "sample", "resolution": 64 if not args.quick else 32, "preset": "small", "batch": 256}
+    )
+    report = {
+        "machine": machine(),
+        "settings": {"repeats": repeats, "steps": steps, "warmup": warmup, "batch": batch, "quick": args.quick},
+        "peaks": peaks,
+        "training": training,
+        "scaling": scaling,
+        "sampling": sampling,
+        "startup_s": startup_seconds(1 if args.quick else 3),
+    }
+    out = Path(args.out)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.with_suffix(".json").write_text(json.dumps(report, indent=2) + "\n")
+    table = markdown(report)
+    out.with_suffix(".md").write_text(table)
+    print(table)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,110 @@
+"""``dcgan prepare``, ``dcgan dedup`` and ``dcgan download``: the dataset commands (thin layers over ``dcgan.data``)."""
+
+from __future__ import annotations
+
+import argparse
+import time
+from pathlib import Path
+
+from .data import dedup, download, prepare_dataset, prepared
+from .data.prepared import read_manifest
+from .errors import DCGANError
+from .models import ModelSpec
+
+
+def _add_source_options(p: argparse.ArgumentParser) -> None:
+    p.add_argument(
+        "--resolution", type=int, help="image size, a power of two 16..256 [default: the data's, at most 64]"
+    )
+    p.add_argument("--channels", type=int, choices=(1, 3), help="1 (grayscale) or 3 (RGB) [default: the data's]")
+    p.add_argument("--where", help="keep images whose attributes match, e.g. Smiling=1,Male=-1 (CelebA)")
+    p.add_argument("--split", help="official split: train, test, extra (SVHN), valid (CelebA) [default: train, or all]")
+    p.add_argument("--limit", type=int, help="only the first N images")
+    p.add_argument("--skip-bad", action="store_true", help="skip unreadable images instead of failing")
+    p.add_argument("--no-progress", dest="progress", action="store_false", help="no progress bar")
+
+
+def register_prepare(sub) -> None:
+    p = sub.add_parser(
+        "prepare",
+        help="decode a dataset once into a memory-mapped array for fast training",
+        description="Decode, crop and resize SRC once into OUT/images.npy + manifest.json; "
+        "then `dcgan train --data OUT` starts in seconds.",
+    )
+    p.add_argument("src", metavar="SRC", help="any source --data accepts: a path or a downloaded dataset's name")
+    p.add_argument("-o", "--out", required=True, metavar="OUT_DIR", help="folder to write (must not exist or be empty)")
+    _add_source_options(p)
+    p.set_defaults(run=run_prepare)
+
+
+def run_prepare(args: argparse.Namespace) -> int:
+    if args.resolution is not None:
+        ModelSpec(resolution=args.resolution)  # the same check as training, before any decoding
+    start = time.perf_counter()
+    out = prepare_dataset(
+        args.src,
+        args.out,
+        args.resolution,
+        args.channels,
+        args.limit,
+        args.skip_bad,
+        where=args.where,
+        split=args.split,
+        progress=args.progress,
+    )
+    seconds = time.perf_counter() - start
+    m = read_manifest(out)
+    skipped = f", skipped {m['skipped']} unreadable" if m["skipped"] else ""
+    print(
+        f"prepared {m['count']} images ({m['channels']}x{m['resolution']}x{m['resolution']}{skipped}) into {out}"
+        f" in {seconds:.1f} s ({m['count'] / seconds:.0f} images/s)"
+    )
+    return 0
+
+
+def register_download(sub) -> None:
+    listing = "; ".join(f"{d.name}: {d.about}" for d in download.DATASETS.values())
+    p = sub.add_parser(
+        "download",
+        help="download a dataset from its official URL (checksummed, resumable)",
+        description=f"Fetch a dataset's official files, verify their MD5 and keep them for --data NAME. {listing}.",
+    )
+    p.add_argument("name", metavar="NAME", choices=sorted(download.DATASETS), help=", ".join(download.DATASETS))
+    p.add_argument("--dir", help="download folder [default: $DCGAN_CACHE/datasets, i.e. ~/.cache/dcgan/datasets]")
+    p.add_argument("--no-progress", dest="progress", action="store_false", help="no progress bar")
+    p.set_defaults(run=run_download)
+
+
+def run_download(args: argparse.Namespace) -> int:
+    folder = download.download(args.name, Path(args.dir) if args.dir else None, args.progress)
+    hint = f"--data {args.name}" if args.dir is None else f"--data {folder}"
+    print(f"{args.name}: every file present and verified in {folder}; train with {hint}")
+    return 0
+
+
+def register_dedup(sub) -> None:
+    p = sub.add_parser(
+        "dedup",
+        help="remove near-duplicate images from a prepared set",
+        description="Hash each image of a prepared set (sign bits of the PCA of 32x32 grey thumbnails), group codes "
+        "within --radius bits, and write the set without duplicates plus dedup_report.json and dedup_examples.png.",
+    )
+    p.add_argument("src", metavar="PREPARED", help="a folder written by dcgan prepare")
+    p.add_argument("-o", "--out", required=True, metavar="FILTERED_DIR", help="folder to write (must not exist)")
+    p.add_argument("--bits", type=int, default=64, help="code length, a multiple of 8 up to 64 [default: 64]")
+    p.add_argument("--radius", type=int, default=4, help="largest Hamming distance of near duplicates [default: 4]")
+    p.add_argument("--examples", type=int, default=16, help="duplicate pairs shown in dedup_examples.png [default: 16]")
+    p.add_argument("--no-progress", dest="progress", action="store_false", help="no progress bar")
+    p.set_defaults(run=run_dedup)
+
+
+def run_dedup(args: argparse.Namespace) -> int:
+    if not prepared.detect(Path(args.src)):
+        raise DCGANError(f"{args.src} is not a prepared set", f"prepare it first: dcgan prepare SRC -o {args.src}")
+    result = dedup.dedup_prepared(Path(args.src), Path(args.out), args.bits, args.radius, args.examples, args.progress)
+    total = len(result.keep) + result.removed
+    print(
+        f"{result.removed} of {total} images are near duplicates ({len(result.groups)} groups); "
+        f"kept {len(result.keep)} in {args.out} (report: {Path(args.out) / 'dedup_report.json'})"
+    )
+    return 0

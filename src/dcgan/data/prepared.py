@@ -1,0 +1,173 @@
+"""Prepared sets: a source decoded once into ``images.npy`` plus ``manifest.json``.
+
+``images.npy`` is a plain (N, C, H, W) uint8 array; it is opened memory-mapped, so a
+training run starts in seconds and reads pages from disk only as batches touch them (a set
+larger than RAM streams from the page cache). ``labels.npy``/``attributes.npy`` sit beside
+it; the manifest names the classes and attributes and records where the data came from:
+the source path, a fingerprint of its files, and the options it was prepared with.
+
+The cache for training on unprepared sources lives in ``$DCGAN_CACHE`` (default
+``$XDG_CACHE_HOME/dcgan``, i.e. ``~/.cache/dcgan``), one folder per source fingerprint + options.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import shutil
+from datetime import datetime, timezone
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from ..errors import DCGANError
+from .images import split_zip_path
+from .source import Source, decode_into
+
+FORMAT_VERSION = 1
+MANIFEST = "manifest.json"
+IMAGES, LABELS, ATTRIBUTES = "images.npy", "labels.npy", "attributes.npy"
+
+
+def cache_root() -> Path:
+    """Where downloads and prepared copies are kept: $DCGAN_CACHE, else ~/.cache/dcgan."""
+    if os.environ.get("DCGAN_CACHE"):
+        return Path(os.environ["DCGAN_CACHE"]).expanduser()
+    return Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache").expanduser() / "dcgan"
+
+
+def detect(path: Path) -> bool:
+    return path.is_dir() and (path / MANIFEST).is_file()
+
+
+def fingerprint(path: Path) -> dict:
+    """Path, size, file count and a digest of every file's (name, size, mtime): changes when the data does."""
+    path = (split_zip_path(path) or (path,))[0].resolve()
+    files = sorted(p for p in path.rglob("*") if p.is_file()) if path.is_dir() else [path]
+    digest = hashlib.sha256()
+    size = 0
+    for p in files:
+        st = p.stat()
+        size += st.st_size
+        digest.update(f"{p.relative_to(path) if path.is_dir() else p.name}\0{st.st_size}\0{st.st_mtime_ns}\n".encode())
+    return {"path": str(path), "files": len(files), "bytes": size, "digest": digest.hexdigest()}
+
+
+def cache_folder(path: Path, options: dict) -> Path:
+    """The cache folder of ``path`` prepared with ``options``."""
+    key = json.dumps({"source": fingerprint(path), "options": options, "version": FORMAT_VERSION}, sort_keys=True)
+    return cache_root() / "prepared" / hashlib.sha256(key.encode()).hexdigest()[:20]
+
+
+def write_prepared(source: Source, out: Path, skip_bad: bool, progress: bool, provenance: dict) -> Path:
+    """Decode ``source`` into ``out`` (written to a temporary sibling, then renamed: never half-written)."""
+    out = Path(out)
+    if out.exists() and (not out.is_dir() or any(out.iterdir())):
+        raise DCGANError(f"{out} already exists and is not empty", "choose another -o, or delete it first")
+    out.parent.mkdir(parents=True, exist_ok=True)
+    partial = out.with_name(f".{out.name}.partial-{os.getpid()}")
+    shutil.rmtree(partial, ignore_errors=True)
+    partial.mkdir()
+    try:
+        shape = (source.count, source.channels, source.resolution, source.resolution)
+        images = np.lib.format.open_memmap(partial / IMAGES, mode="w+", dtype=np.uint8, shape=shape)
+        keep = decode_into(source, images, skip_bad, progress)
+        images.flush()
+        del images
+        if len(keep) < source.count:
+            _shrink_npy(partial / IMAGES, len(keep))
+        if source.labels is not None:
+            np.save(partial / LABELS, source.labels[keep])
+        if source.attributes is not None:
+            np.save(partial / ATTRIBUTES, source.attributes[keep])
+        manifest = {
+            "format_version": FORMAT_VERSION,
+            "count": len(keep),
+            "resolution": source.resolution,
+            "channels": source.channels,
+            "class_names": source.class_names,
+            "attribute_names": source.attribute_names,
+            "skipped": source.count - len(keep),
+            "description": source.description,
+            "created": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+            **provenance,
+        }
+        (partial / MANIFEST).write_text(json.dumps(manifest, indent=2) + "\n")
+        if out.exists():
+            out.rmdir()
+        try:
+            partial.rename(out)
+        except OSError:
+            if not detect(out):
+                raise
+            shutil.rmtree(partial)  # another process prepared the same cache entry first: use theirs
+    except BaseException:
+        shutil.rmtree(partial, ignore_errors=True)
+        raise
+    return out
+
+
+def _shrink_npy(path: Path, count: int) -> None:
+    """Cut an .npy array to its first ``count`` rows in place (after unreadable images were dropped)."""
+    with open(path, "r+b") as fh:
+        major, minor = np.lib.format.read_magic(fh)
+        shape, fortran, dtype = (
+            np.lib.format.read_array_header_1_0(fh) if major == 1 else np.lib.format.read_array_header_2_0(fh)
+        )
+        header_end = fh.tell()
+        new_shape = (count, *shape[1:])
+        text = repr({"descr": np.lib.format.dtype_to_descr(dtype), "fortran_order": fortran, "shape": new_shape})
+        prefix = np.lib.format.magic(major, minor) + (b"\0\0" if major == 1 else b"\0\0\0\0")
+        padded = text.ljust(header_end - len(prefix) - 1).encode("latin1") + b"\n"
+        header_len = len(padded).to_bytes(2 if major == 1 else 4, "little")
+        fh.seek(0)
+        fh.write(np.lib.format.magic(major, minor) + header_len + padded)
+        fh.truncate(header_end + count * int(np.prod(shape[1:])) * dtype.itemsize)
+
+
+def read_manifest(path: Path) -> dict:
+    try:
+        manifest = json.loads((path / MANIFEST).read_text())
+    except (OSError, json.JSONDecodeError) as exc:
+        raise DCGANError(f"cannot read {path / MANIFEST}: {exc}", "prepare the set again with dcgan prepare") from None
+    if manifest.get("format_version") != FORMAT_VERSION:
+        raise DCGANError(
+            f"{path} was prepared in format {manifest.get('format_version')}, this dcgan reads {FORMAT_VERSION}",
+            "prepare the set again with dcgan prepare",
+        )
+    return manifest
+
+
+def load(path: Path, resolution: int | None, channels: int | None) -> tuple[dict, dict]:
+    """A prepared set as (manifest, ImageData fields); the images stay memory-mapped, not read."""
+    manifest = read_manifest(path)
+    for name, wanted in (("resolution", resolution), ("channels", channels)):
+        if wanted is not None and wanted != manifest[name]:
+            raise DCGANError(
+                f"{path} was prepared with {name} {manifest[name]}, not {wanted}",
+                f"leave out --{name}, or prepare again with --{name} {wanted}",
+            )
+    try:
+        # copy-on-write map: a writable array for torch, whose pages are read only when touched
+        images = np.load(path / IMAGES, mmap_mode="c")
+        labels = np.load(path / LABELS) if (path / LABELS).is_file() else None
+        attributes = np.load(path / ATTRIBUTES) if (path / ATTRIBUTES).is_file() else None
+    except (OSError, ValueError) as exc:
+        raise DCGANError(f"cannot read the prepared set {path}: {exc}", "prepare the set again") from None
+    expected = (manifest["count"], manifest["channels"], manifest["resolution"], manifest["resolution"])
+    if images.shape != expected or images.dtype != np.uint8:
+        raise DCGANError(
+            f"{path / IMAGES} holds {images.dtype} {images.shape}, the manifest says uint8 {expected}",
+            "the set is damaged; prepare it again",
+        )
+    fields = {
+        "images": torch.from_numpy(images),
+        "labels": None if labels is None else torch.from_numpy(labels),
+        "class_names": manifest["class_names"],
+        "attributes": None if attributes is None else torch.from_numpy(attributes),
+        "attribute_names": manifest["attribute_names"],
+        "source": f"prepared set {path} (from {manifest.get('source', {}).get('path', '?')})",
+    }
+    return manifest, fields

@@ -1,0 +1,125 @@
+"""Image folders and zips: odd modes and sizes give the right pixels; hostile archives and images are refused."""
+
+import io
+import struct
+import time
+import zipfile
+import zlib
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from dcgan import DCGANError, load_dataset
+
+
+def _save(folder, name, img, **kw):
+    folder.mkdir(parents=True, exist_ok=True)
+    img.save(folder / name, **kw)
+
+
+def test_odd_modes_give_the_expected_pixels(tmp_path):
+    red = (200, 30, 40)
+    _save(tmp_path, "01-l.png", Image.new("L", (8, 8), 77))
+    la = Image.new("LA", (8, 8), (0, 0))  # fully transparent: composited on white
+    _save(tmp_path, "02-la.png", la)
+    p = Image.new("P", (8, 8), 3)
+    p.putpalette([0, 0, 0] * 3 + list(red) + [0, 0, 0] * 252)
+    _save(tmp_path, "03-p.png", p)
+    _save(tmp_path, "04-rgba.png", Image.new("RGBA", (8, 8), (*red, 255)))
+    _save(tmp_path, "05-half.png", Image.new("RGBA", (8, 8), (0, 0, 0, 128)))  # half black over white
+    _save(tmp_path, "06-cmyk.jpg", Image.new("RGB", (8, 8), red).convert("CMYK"), quality=100)
+    _save(tmp_path, "07-i16.png", Image.fromarray(np.full((8, 8), 65535, dtype=np.uint16)))
+    _save(tmp_path, "08-i16mid.png", Image.fromarray(np.full((8, 8), 32896, dtype=np.uint16)))
+    _save(tmp_path, "09-bilevel.png", Image.new("1", (8, 8), 1))
+    _save(tmp_path, "10-ptransparent.gif", Image.new("P", (8, 8), 0), transparency=0)
+    data = load_dataset(tmp_path, resolution=16, channels=3)
+    centre = data.images[:, :, 8, 8].tolist()
+    assert centre[0] == [77] * 3 and centre[1] == [255] * 3 and centre[2] == list(red) and centre[3] == list(red)
+    assert all(abs(c - 127) <= 1 for c in centre[4])
+    assert np.abs(np.array(centre[5]) - red).max() <= 3  # CMYK JPEG, lossy
+    assert centre[6] == [255] * 3 and centre[7] == [128] * 3 and centre[8] == [255] * 3 and centre[9] == [255] * 3
+    grey = load_dataset(tmp_path, resolution=16, channels=1)
+    assert grey.images.shape == (10, 1, 16, 16) and grey.images[0, 0, 8, 8] == 77
+
+
+def test_odd_sizes(tmp_path):
+    arr = np.zeros((3, 300), dtype=np.uint8)
+    arr[:, 149:151] = 255
+    _save(tmp_path, "wide.png", Image.fromarray(arr))
+    _save(tmp_path, "dot.png", Image.new("L", (1, 1), 99))
+    data = load_dataset(tmp_path, resolution=32, channels=1)
+    assert data.images[0].eq(99).all()  # 1x1 upsampled
+    assert data.images[1, 0, :, 16].min() > 100 and data.images[1, 0, :, 0].max() < 60  # the centre of the strip
+
+
+def _zip(path, members: dict[str, bytes]):
+    with zipfile.ZipFile(path, "w") as zf:
+        for name, blob in members.items():
+            zf.writestr(zipfile.ZipInfo(name), blob)
+
+
+def _png(size=(4, 4)) -> bytes:
+    buf = io.BytesIO()
+    Image.new("RGB", size, (1, 2, 3)).save(buf, "PNG")
+    return buf.getvalue()
+
+
+@pytest.mark.parametrize(
+    "name", ["../escape.png", "a/../../escape.png", "/etc/evil.png", "C:/evil.png", "..\\evil.png"]
+)
+def test_zip_with_path_traversal_names_is_refused(tmp_path, name):
+    _zip(tmp_path / "evil.zip", {"ok.png": _png(), name: _png()})
+    with pytest.raises(DCGANError, match="unsafe member name"):
+        load_dataset(tmp_path / "evil.zip")
+
+
+def test_zip_bomb_member_is_refused(tmp_path):
+    start = time.perf_counter()
+    with zipfile.ZipFile(tmp_path / "bomb.zip", "w", zipfile.ZIP_DEFLATED) as zf:
+        zf.writestr("ok.png", _png())
+        with zf.open("huge.bmp", "w", force_zip64=True) as fh:
+            zeros = bytes(1 << 22)
+            for _ in range(65):  # 260 MiB of zeros: a few hundred KiB compressed
+                fh.write(zeros)
+    assert (tmp_path / "bomb.zip").stat().st_size < 2_000_000
+    with pytest.raises(DCGANError, match=r"declares 272,629,760 bytes .* zip bomb"):
+        load_dataset(tmp_path / "bomb.zip")
+    assert time.perf_counter() - start < 30
+
+
+def _png_claiming(width: int, height: int) -> bytes:
+    """A small valid PNG whose header is rewritten to claim width x height pixels."""
+    blob = bytearray(_png())
+    ihdr = struct.pack(">II", width, height) + bytes(blob[24:29])
+    blob[16:29] = ihdr
+    blob[29:33] = struct.pack(">I", zlib.crc32(b"IHDR" + ihdr))
+    return bytes(blob)
+
+
+@pytest.mark.parametrize(
+    ("side", "message"),
+    [
+        (9000, r"bomb\.png: 9000x9000 pixels is over the limit of 67,108,864"),
+        (100_000, r"bomb\.png: .*decompression bomb"),
+    ],
+)
+def test_decompression_bomb_image_is_refused(tmp_path, side, message):
+    (tmp_path / "ok.png").write_bytes(_png())
+    (tmp_path / "bomb.png").write_bytes(_png_claiming(side, side))
+    with pytest.raises(DCGANError, match=message):
+        load_dataset(tmp_path, resolution=16)
+    assert load_dataset(tmp_path, resolution=16, skip_bad=True).skipped == 1
+
+
+@pytest.mark.parametrize("fmt", ["PNG", "JPEG", "WEBP", "GIF"])
+def test_truncated_files_are_reported(tmp_path, fmt):
+    rng = np.random.default_rng(0)
+    buf = io.BytesIO()
+    Image.fromarray(rng.integers(0, 255, (64, 64, 3), dtype=np.uint8)).save(buf, fmt)
+    (tmp_path / "good.img").write_bytes(buf.getvalue())
+    for name, blob in (("a-good", buf.getvalue()), ("b-cut", buf.getvalue()[: len(buf.getvalue()) // 2])):
+        (tmp_path / f"{name}.{fmt.lower()}").write_bytes(blob)
+    (tmp_path / "good.img").unlink()
+    with pytest.raises(DCGANError, match=rf"1 of 2 image files .*\n    b-cut\.{fmt.lower()}: "):
+        load_dataset(tmp_path, resolution=16)
