@@ -18,8 +18,10 @@ import torch
 
 from .checkpoints import load_checkpoint
 from .cli_data import register_dedup, register_download, register_prepare
+from .cli_latent import register_arithmetic, register_classifier, register_direction, register_interpolate
 from .config import TrainConfig
 from .errors import DCGANError
+from .latent import save_sheet
 from .models import Discriminator, Generator, count_parameters
 from .sampling import generate, sample_noise, save_grid, save_separate
 from .training import RESUMABLE, pick_device, resume, train
@@ -84,6 +86,11 @@ def register_sample(sub) -> None:
         "-o", "--output", default="samples.png", help="grid PNG, or with --separate a folder [default: samples.png]"
     )
     p.add_argument("--separate", action="store_true", help="write one PNG per image into the folder --output")
+    p.add_argument(
+        "--sheet",
+        action="store_true",
+        help="number the grid's cells and write every cell's z to the --output name .safetensors (cell 12: #12)",
+    )
     p.add_argument("--nrow", type=int, help="images per grid row [default: square]")
     p.add_argument("--device", default="auto", help="auto, cpu, cuda, mps [default: auto]")
     p.set_defaults(run=run_sample)
@@ -92,6 +99,8 @@ def register_sample(sub) -> None:
 def run_sample(args: argparse.Namespace) -> int:
     if args.num < 1:
         raise DCGANError(f"-n must be at least 1, not {args.num}")
+    if args.separate and args.sheet:
+        raise DCGANError("--separate and --sheet exclude each other", "choose one")
     ckpt = load_checkpoint(args.checkpoint)
     G = Generator(ckpt.spec)
     ckpt.load_model("G", G)
@@ -102,6 +111,9 @@ def run_sample(args: argparse.Namespace) -> int:
     if args.separate:
         paths = save_separate(images, args.output)
         print(f"wrote {len(paths)} images to {args.output}/")
+    elif args.sheet:
+        zfile = save_sheet(images, z, args.output, args.nrow, checkpoint=str(ckpt.path), seed=args.seed)
+        print(f"wrote {args.output} and {zfile}")
     else:
         print(f"wrote {save_grid(images, args.output, args.nrow)}")
     return 0
@@ -146,7 +158,18 @@ def run_info(args: argparse.Namespace) -> int:
     return 0
 
 
-SUBCOMMANDS = [register_train, register_sample, register_info, register_prepare, register_dedup, register_download]
+SUBCOMMANDS = [
+    register_train,
+    register_sample,
+    register_info,
+    register_prepare,
+    register_dedup,
+    register_download,
+    register_interpolate,
+    register_arithmetic,
+    register_direction,
+    register_classifier,
+]
 
 
 def build_parser() -> argparse.ArgumentParser:

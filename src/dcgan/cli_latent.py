@@ -1,0 +1,322 @@
+"""The latent-space subcommands: ``interpolate``, ``arithmetic``, ``direction`` and ``classifier``.
+
+Each writes its figure (PNG), the z of every image in it in reading order
+(``<output>.safetensors``, addressable as ``file.safetensors#12``) and, when it measures
+something, the table as ``<output>.json``. The work is done by :mod:`dcgan.latent` and
+:mod:`dcgan.attributes`; this module only reads flags and writes files.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+from pathlib import Path
+
+import torch
+
+from . import latent
+from .attributes import (
+    AttributeClassifier,
+    load_classifier,
+    measure_arithmetic,
+    measure_direction,
+    pick_exemplars,
+    save_classifier,
+    train_classifier,
+)
+from .checkpoints import load_checkpoint
+from .config import TrainConfig
+from .data import load_dataset, load_training_data
+from .errors import DCGANError
+from .models import Generator
+from .sampling import sample_noise, save_grid
+from .training import pick_device
+
+
+def open_generator(path: str, device: str = "auto") -> tuple[Generator, str]:
+    """G (eval mode) from a checkpoint file or run folder, and the kind of noise it was trained on."""
+    ckpt = load_checkpoint(path)
+    G = Generator(ckpt.spec)
+    ckpt.load_model("G", G)
+    return G.to(pick_device(device)).eval(), ckpt.meta["config"]["noise"]
+
+
+def seeded(seed: int) -> torch.Generator:
+    return torch.Generator().manual_seed(seed)
+
+
+def is_z_ref(value: str) -> bool:
+    """A z file (``f.safetensors``, ``f.safetensors#0,1``) as opposed to an attribute condition (``Smiling&!Male``)."""
+    return ".safetensors" in value
+
+
+def _add_common(p: argparse.ArgumentParser, output: str) -> None:
+    p.add_argument("--checkpoint", required=True, metavar="PATH", help="a .safetensors checkpoint or a run folder")
+    p.add_argument("--seed", type=int, default=0, help="seed for every random draw [default: 0]")
+    p.add_argument("--device", default="auto", help="auto, cpu, cuda, mps [default: auto]")
+    p.add_argument(
+        "-o", "--output", default=output, help=f"figure PNG; the z go to the same name .safetensors [default: {output}]"
+    )
+
+
+def _add_picking(p: argparse.ArgumentParser) -> None:
+    p.add_argument(
+        "--classifier", metavar="PATH", help="attribute classifier (from dcgan classifier) for condition exemplars"
+    )
+    p.add_argument(
+        "--exemplars", type=int, default=3, help="exemplars per attribute condition (the paper uses 3) [default: 3]"
+    )
+    p.add_argument(
+        "--pool", type=int, default=2000, help="random samples scored to find condition exemplars [default: 2000]"
+    )
+    p.add_argument(
+        "--expect",
+        metavar="CONDITION",
+        help="attribute condition the outputs should show, e.g. 'Smiling&Male': measure how often the classifier "
+        "recognises it, and write the table to <output>.json",
+    )
+
+
+def _classifier(args: argparse.Namespace) -> AttributeClassifier:
+    if not args.classifier:
+        raise DCGANError(
+            "attribute conditions and --expect need an attribute classifier", "pass --classifier (see dcgan classifier)"
+        )
+    return load_classifier(args.classifier)
+
+
+def exemplar_groups(
+    args: argparse.Namespace, G: Generator, noise: str, values: dict[str, str], groups: int = 1
+) -> dict[str, torch.Tensor]:
+    """Each named value -> z (groups, k, nz): a z reference read from its file, or a condition picked by the classifier.
+
+    The pool of samples scored for conditions is drawn with ``--seed``.
+    """
+    found = {name: latent.load_z(v)[None] for name, v in values.items() if is_z_ref(v)}
+    conditions = {name: v for name, v in values.items() if not is_z_ref(v)}
+    if found and groups > 1:
+        raise DCGANError("--trials above 1 needs every exemplar set given as an attribute condition", "drop --trials")
+    if conditions:
+        if args.exemplars < 1 or args.pool < 1:
+            raise DCGANError("--exemplars and --pool must be at least 1")
+        pool = sample_noise(args.pool, G.spec.nz, noise, seeded(args.seed))
+        found |= pick_exemplars(G, _classifier(args), conditions, pool, args.exemplars, groups)
+    nz = {z.shape[-1] for z in found.values()}
+    if nz != {G.spec.nz}:
+        raise DCGANError(f"the z given have length {sorted(nz)}, but the generator takes {G.spec.nz}")
+    return found
+
+
+def _print_table(table: dict[str, dict], first: str) -> None:
+    columns = list(next(iter(table.values())))
+    print(" | ".join([first, *columns]))
+    for row, values in table.items():
+        print(" | ".join([row, *(f"{v:.3f}" if isinstance(v, float) else str(v) for v in values.values())]))
+
+
+def register_interpolate(sub) -> None:
+    p = sub.add_parser(
+        "interpolate",
+        help="walk the latent space between points (figure 4)",
+        description="Interpolate between K random points or given z, one figure row per segment; also a GIF.",
+    )
+    _add_common(p, "walk.png")
+    p.add_argument("--points", type=int, default=9, help="number of random points to walk through [default: 9]")
+    p.add_argument(
+        "--z",
+        action="append",
+        metavar="REF",
+        help="walk through these z instead (file.safetensors#3 or #0,1,2; repeatable, in order)",
+    )
+    p.add_argument("--steps", type=int, default=8, help="images per segment, both ends included [default: 8]")
+    way = p.add_mutually_exclusive_group()
+    way.add_argument(
+        "--slerp", dest="spherical", action="store_true", default=None, help="spherical (default for Gaussian z)"
+    )
+    way.add_argument("--linear", dest="spherical", action="store_false", help="straight lines (default for uniform z)")
+    p.add_argument("--frame-ms", type=int, default=80, help="GIF frame duration in ms [default: 80]")
+    p.add_argument("--gif-scale", type=int, default=1, help="enlarge the GIF's frames this many times [default: 1]")
+    p.set_defaults(run=run_interpolate)
+
+
+def run_interpolate(args: argparse.Namespace) -> int:
+    G, noise = open_generator(args.checkpoint, args.device)
+    if args.z:
+        points = torch.cat([latent.load_z(ref) for ref in args.z])
+    else:
+        if args.points < 2:
+            raise DCGANError(f"--points must be at least 2, not {args.points}")
+        points = sample_noise(args.points, G.spec.nz, noise, seeded(args.seed))
+    spherical = noise == "normal" if args.spherical is None else args.spherical
+    rows = latent.walk(points, args.steps, spherical)
+    out = Path(args.output)
+    save_grid(latent.render(G, rows.flatten(0, 1)), out, nrow=args.steps)
+    gif = latent.save_gif(
+        latent.render(G, latent.path_through(rows)), out.with_suffix(".gif"), args.frame_ms, args.gif_scale
+    )
+    zfile = latent.save_z(out.with_suffix(".safetensors"), rows.flatten(0, 1), {"points": points}, spherical=spherical)
+    print(f"wrote {out} ({len(rows)} rows x {args.steps}), {gif} and {zfile}")
+    return 0
+
+
+def register_arithmetic(sub) -> None:
+    p = sub.add_parser(
+        "arithmetic",
+        help="vector arithmetic on concept means (figure 7)",
+        description="Average the z of each concept's exemplars, combine the means by the expression into Y, and "
+        "render G(Y) and Y + uniform noise, beside the same arithmetic in pixel space.",
+    )
+    p.add_argument("expression", help='concept names joined by " + " and " - ", e.g. "smiling woman - woman + man"')
+    _add_common(p, "arithmetic.png")
+    p.add_argument(
+        "--concept",
+        action="append",
+        default=[],
+        metavar="NAME=EXEMPLARS",
+        help="exemplars of one concept: z cells (sheet.safetensors#0,1,2) or, with --classifier, an attribute "
+        "condition (Smiling&!Male); repeat for every name in the expression",
+    )
+    _add_picking(p)
+    p.add_argument("--noise-samples", type=int, default=8, help="samples of Y + noise besides Y [default: 8]")
+    p.add_argument("--noise-scale", type=float, default=0.25, help="uniform noise half-width [default: 0.25]")
+    p.add_argument(
+        "--trials",
+        type=int,
+        default=1,
+        help="with --expect: repeat with this many disjoint exemplar sets (condition concepts only) [default: 1]",
+    )
+    p.set_defaults(run=run_arithmetic)
+
+
+def run_arithmetic(args: argparse.Namespace) -> int:
+    values = {}
+    for item in args.concept:
+        name, sep, value = item.partition("=")
+        if not sep or not name.strip() or not value.strip():
+            raise DCGANError(f"cannot read --concept {item!r}", "write --concept NAME=sheet.safetensors#0,1,2")
+        values[name.strip()] = value.strip()
+    named = {name for _, name in latent.parse_expression(args.expression)}
+    if set(values) != named:
+        raise DCGANError(
+            f"the expression {args.expression!r} names {sorted(named)}, but --concept gives {sorted(values)}",
+            "give exactly one --concept NAME=EXEMPLARS per name in the expression",
+        )
+    if args.trials < 1 or args.noise_samples < 0:
+        raise DCGANError("--trials must be at least 1 and --noise-samples 0 or more")
+    if args.trials > 1 and not args.expect:
+        raise DCGANError("--trials repeats a measurement", "add --expect CONDITION, or drop --trials")
+    G, noise = open_generator(args.checkpoint, args.device)
+    groups = exemplar_groups(args, G, noise, values, args.trials)
+    first = latent.vector_arithmetic(
+        args.expression, {name: z[0] for name, z in groups.items()}, args.noise_samples, args.noise_scale, args.seed
+    )
+    out = Path(args.output)
+    latent.arithmetic_figure(G, first).save(out)
+    rows = first.figure_rows()
+    extra = {}
+    if args.expect:
+        clf = _classifier(args)
+        random_z = sample_noise(args.pool, G.spec.nz, noise, seeded(args.seed))[: args.trials * len(first.outputs)]
+        runs, table = measure_arithmetic(
+            G, clf, args.expression, groups, args.expect, random_z, args.noise_samples, args.noise_scale, args.seed
+        )
+        extra = {"trial_outputs": torch.cat([r.outputs for r in runs]), "random": random_z}
+        report = {"command": "arithmetic", "expression": args.expression, "concepts": values, "expect": args.expect}
+        report |= {"trials": args.trials, "table": table}
+        out.with_suffix(".json").write_text(json.dumps(report, indent=2) + "\n")
+        _print_table(table, "outputs")
+    zfile = latent.save_z(
+        out.with_suffix(".safetensors"),
+        torch.cat([z for _, z in rows]),
+        extra,
+        rows=[[label, len(z)] for label, z in rows],
+        expression=args.expression,
+        concepts=values,
+    )
+    print(f"wrote {out} and {zfile}")
+    return 0
+
+
+def register_direction(sub) -> None:
+    p = sub.add_parser(
+        "direction",
+        help="move samples along a latent direction (figure 8)",
+        description="Direction = mean z of positive exemplars - mean z of negative ones; each row is one sample "
+        "moved along it at the given strengths.",
+    )
+    _add_common(p, "direction.png")
+    p.add_argument("--positive", required=True, metavar="EXEMPLARS", help="z cells (f.safetensors#0,1,2) or condition")
+    p.add_argument("--negative", required=True, metavar="EXEMPLARS", help="z cells or condition, like --positive")
+    _add_picking(p)
+    p.add_argument("-n", "--num", type=int, default=8, help="random samples moved (and measured) [default: 8]")
+    p.add_argument("--rows", type=int, default=8, help="how many of them the figure shows [default: 8]")
+    p.add_argument(
+        "--strengths",
+        default="-1,-0.5,0,0.5,1,1.5",
+        help="comma-separated multiples of the direction [default: %(default)s]",
+    )
+    p.set_defaults(run=run_direction)
+
+
+def run_direction(args: argparse.Namespace) -> int:
+    try:
+        strengths = torch.tensor([float(s) for s in args.strengths.split(",")])
+    except ValueError:
+        raise DCGANError(f"cannot read --strengths {args.strengths!r}", "write numbers like -1,0,1,2") from None
+    if args.num < 1 or args.rows < 1:
+        raise DCGANError("-n and --rows must be at least 1")
+    G, noise = open_generator(args.checkpoint, args.device)
+    ends = exemplar_groups(args, G, noise, {"positive": args.positive, "negative": args.negative})
+    vector = latent.direction(ends["positive"][0], ends["negative"][0])
+    start = sample_noise(args.num, G.spec.nz, noise, seeded(args.seed + 1))
+    moved = latent.along(start, vector, strengths)
+    out = Path(args.output)
+    shown = moved[: args.rows].flatten(0, 1)
+    save_grid(latent.render(G, shown), out, nrow=len(strengths))
+    extra = {"vector": vector, "moved": moved.flatten(0, 1)}
+    if args.expect:
+        table = measure_direction(G, _classifier(args), moved, strengths, args.expect)
+        report = {"command": "direction", "positive": args.positive, "negative": args.negative}
+        report |= {"expect": args.expect, "table": table}
+        out.with_suffix(".json").write_text(json.dumps(report, indent=2) + "\n")
+        _print_table(table, "strength")
+    zfile = latent.save_z(out.with_suffix(".safetensors"), shown, extra, strengths=strengths.tolist())
+    print(f"wrote {out} and {zfile}")
+    return 0
+
+
+def register_classifier(sub) -> None:
+    p = sub.add_parser(
+        "classifier",
+        help="train the attribute classifier used to pick and score samples",
+        description="Train a small attribute classifier on real labelled images (CelebA attributes or class "
+        "folders). With --checkpoint, the data options (path, resolution, channels, crop, --where, --split) are "
+        "the run's own, so the classifier sees images framed exactly like the generator's.",
+    )
+    source = p.add_mutually_exclusive_group(required=True)
+    source.add_argument("--checkpoint", metavar="PATH", help="load the data exactly as this run's training did")
+    source.add_argument("--data", help="labelled images (folder, .zip, ...)")
+    p.add_argument("--resolution", type=int, help="image size with --data (must be the generator's)")
+    p.add_argument("--channels", type=int, choices=(1, 3), help="1 or 3 with --data (must be the generator's)")
+    p.add_argument("--limit", type=int, help="use only the first N images")
+    p.add_argument("--epochs", type=int, default=3, help="passes over the training images [default: 3]")
+    p.add_argument("--width", type=int, default=16, help="base width of the network [default: 16]")
+    p.add_argument("--holdout", type=float, default=0.1, help="fraction kept for the accuracy report [default: 0.1]")
+    p.add_argument("--seed", type=int, default=0, help="seed for initialisation and order [default: 0]")
+    p.add_argument("-o", "--output", default="classifier.safetensors", help="[default: classifier.safetensors]")
+    p.set_defaults(run=run_classifier)
+
+
+def run_classifier(args: argparse.Namespace) -> int:
+    if args.checkpoint:
+        config = TrainConfig.from_dict(load_checkpoint(args.checkpoint).meta["config"])
+        data = load_training_data(config.updated(limit=args.limit or config.limit, progress=False))
+    else:
+        data = load_dataset(args.data, args.resolution, args.channels, args.limit)
+    if args.epochs < 1 or not 0 < args.holdout < 1:
+        raise DCGANError("--epochs must be at least 1 and --holdout between 0 and 1")
+    clf = train_classifier(data, args.epochs, width=args.width, holdout=args.holdout, seed=args.seed)
+    path = save_classifier(clf, args.output)
+    _print_table(clf.report["attributes"], "attribute")
+    print(f"wrote {path} ({clf.report['train_images']} training images, {clf.report['test_images']} held out)")
+    return 0

@@ -1,0 +1,130 @@
+"""The attribute classifier: learns a known attribute from synthetic images, picks and measures by it."""
+
+import numpy as np
+import pytest
+import torch
+from torch import nn
+
+from dcgan import DCGANError, ImageData
+from dcgan.attributes import (
+    Condition,
+    attribute_table,
+    load_classifier,
+    measure_arithmetic,
+    measure_direction,
+    pick_exemplars,
+    save_classifier,
+    train_classifier,
+)
+
+
+def bright_and_striped(n: int = 400, resolution: int = 16, seed: int = 0) -> ImageData:
+    """Noisy grey images, each dark or bright, with a stripe on the left or the right: two known attributes."""
+    rng = np.random.default_rng(seed)
+    bright = rng.random(n) < 0.5
+    left = rng.random(n) < 0.5
+    pixels = rng.normal(np.where(bright, 170, 70)[:, None, None], 25, (n, resolution, resolution))
+    stripe = slice(1, 4)
+    pixels[left, :, stripe] = 255
+    pixels[~left, :, -4:-1] = 255
+    attrs = np.stack([np.where(bright, 1, -1), np.where(left, 1, -1)], 1)
+    return ImageData(
+        torch.from_numpy(pixels.clip(0, 255).astype(np.uint8)[:, None]),
+        attributes=torch.from_numpy(attrs.astype(np.int8)),
+        attribute_names=["Bright", "Stripe_left"],
+        source="synthetic",
+    )
+
+
+class BrightnessG(nn.Module):
+    """A stand-in generator drawing the synthetic images: brightness grows with z[0], the stripe side is z[1]'s sign."""
+
+    def __init__(self):
+        super().__init__()
+        self.scale = nn.Parameter(torch.ones(()))
+
+    def forward(self, z):
+        level = -0.06 + 0.4 * torch.tanh(self.scale * z[:, 0])  # grey 70 (dark) .. 170 (bright) at |z0| ~ 1
+        img = level.reshape(-1, 1, 1, 1).expand(-1, 1, 16, 16).clone()
+        img[z[:, 1] > 0, :, :, 1:4] = 1.0
+        img[z[:, 1] <= 0, :, :, -4:-1] = 1.0
+        return img
+
+
+@pytest.fixture(scope="module")
+def classifier():
+    return train_classifier(bright_and_striped(), epochs=4, width=8, holdout=0.25, seed=0)
+
+
+def test_classifier_learns_the_known_attributes(classifier):
+    report = classifier.report["attributes"]
+    assert report["Bright"]["accuracy"] > 0.95 and report["Stripe_left"]["balanced_accuracy"] > 0.95
+    assert classifier.report["test_images"] == 100
+    fresh = bright_and_striped(200, seed=1)
+    probs = classifier.predict(fresh.images.float() / 127.5 - 1)
+    assert ((probs > 0.5) == (fresh.attributes > 0)).float().mean() > 0.95
+
+
+def test_classifier_is_deterministic_and_round_trips(classifier, tmp_path):
+    again = train_classifier(bright_and_striped(), epochs=4, width=8, holdout=0.25, seed=0)
+    images = bright_and_striped(20, seed=2).images.float() / 127.5 - 1
+    assert torch.equal(again.predict(images), classifier.predict(images))
+    loaded = load_classifier(save_classifier(classifier, tmp_path / "clf.safetensors"))
+    assert loaded.names == ["Bright", "Stripe_left"] and loaded.report == classifier.report
+    assert torch.equal(loaded.predict(images), classifier.predict(images))
+    with pytest.raises(DCGANError, match="shape"):
+        loaded.predict(torch.zeros(2, 3, 16, 16))
+    (tmp_path / "bad.safetensors").write_bytes(b"junk")
+    with pytest.raises(DCGANError, match="not an attribute classifier"):
+        load_classifier(tmp_path / "bad.safetensors")
+
+
+def test_class_labels_become_attributes_and_unlabelled_data_is_refused():
+    data = ImageData(torch.zeros(3, 1, 16, 16, dtype=torch.uint8), torch.tensor([0, 2, 1]), ["a", "b", "c"])
+    targets, names = attribute_table(data)
+    assert names == ["a", "b", "c"] and torch.equal(targets, torch.eye(3)[[0, 2, 1]])
+    with pytest.raises(DCGANError, match="neither attributes nor class labels"):
+        attribute_table(ImageData(torch.zeros(3, 1, 16, 16, dtype=torch.uint8)))
+
+
+def test_conditions_parse_score_and_pick_the_most_confident():
+    names = ["Bright", "Stripe_left"]
+    cond = Condition.parse("Bright & !Stripe_left", names)
+    assert str(cond) == "Bright&!Stripe_left"
+    probs = torch.tensor([[0.9, 0.2], [0.6, 0.45], [0.99, 0.9], [0.97, 0.01], [0.2, 0.1]])
+    assert cond.holds(probs, names).tolist() == [True, True, False, True, False]
+    assert cond.pick(probs, names, k=1, groups=3).tolist() == [[3], [0], [1]]
+    assert cond.recognition(probs, names) == pytest.approx(
+        {"Bright&!Stripe_left": 0.6, "Bright": 0.8, "!Stripe_left": 0.8}
+    )
+    with pytest.raises(DCGANError, match="only 3 of 5"):
+        cond.pick(probs, names, k=2, groups=2)
+    for bad, message in (("Smiling", "unknown attribute"), ("Bright|Stripe_left", "cannot read")):
+        with pytest.raises(DCGANError, match=message):
+            Condition.parse(bad, names)
+
+
+def test_exemplars_picked_by_condition_show_it(classifier):
+    G = BrightnessG()
+    pool = torch.randn(300, 4, generator=torch.Generator().manual_seed(0))
+    groups = pick_exemplars(G, classifier, {"bl": "Bright&Stripe_left", "d": "!Bright"}, pool, k=3, groups=2)
+    assert groups["bl"].shape == (2, 3, 4)
+    assert (groups["bl"][..., 0] > 0.3).all() and (groups["bl"][..., 1] > 0).all()
+    assert (groups["d"][..., 0] < -0.3).all()
+    assert not set(groups["bl"][0, :, 0].tolist()) & set(groups["bl"][1, :, 0].tolist())  # disjoint groups
+
+
+def test_measured_arithmetic_beats_random_samples(classifier):
+    G = BrightnessG()
+    pool = torch.randn(400, 4, generator=torch.Generator().manual_seed(1))
+    concepts = {"BL": "Bright&Stripe_left", "DL": "!Bright&Stripe_left", "DR": "!Bright&!Stripe_left"}
+    groups = pick_exemplars(G, classifier, concepts, pool, k=3, groups=4)
+    runs, table = measure_arithmetic(G, classifier, "BL - DL + DR", groups, "Bright&!Stripe_left", pool[:36])
+    assert len(runs) == 4 and table["latent"]["images"] == 36 and table["pixel"]["images"] == 4
+    assert table["latent"]["Bright&!Stripe_left"] > 0.9
+    assert 0.1 < table["random"]["Bright&!Stripe_left"] < 0.45  # about one in four by chance
+    moved = torch.zeros(20, 3, 4)
+    moved[:, :, 1] = 1.0
+    moved[:, :, 0] = torch.tensor([-2.0, 0.0, 2.0])
+    by_strength = measure_direction(G, classifier, moved, torch.tensor([-1.0, 0.0, 1.0]), "Bright")
+    assert by_strength["-1"]["Bright"] == 0.0 and by_strength["1"]["Bright"] == 1.0
