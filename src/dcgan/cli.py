@@ -17,6 +17,7 @@ from dataclasses import fields
 import torch
 
 from .checkpoints import load_checkpoint
+from .cli_features import register_classify, register_features
 from .config import TrainConfig
 from .errors import DCGANError
 from .models import Discriminator, Generator, count_parameters
@@ -156,7 +157,7 @@ def run_info(args: argparse.Namespace) -> int:
     return 0
 
 
-SUBCOMMANDS = [register_train, register_sample, register_info]
+SUBCOMMANDS = [register_train, register_sample, register_info, register_features, register_classify]
 
 
 def build_parser() -> argparse.ArgumentParser:
