@@ -12,6 +12,7 @@ from dcgan.classify import (
     accuracy,
     evaluate,
     fit_svm,
+    fit_svms,
     format_table,
     labelled_draw,
     make_splits,
@@ -66,7 +67,7 @@ def test_solver_reaches_liblinears_optimum():
     X, y = gaussian_classes(600, 40, 3, separation=0.3, seed=1)
     rows = np.arange(600)
     for C in (0.01, 1.0):
-        ours = fit_svm(X, y, rows, C, 3)
+        ours = fit_svm(X, y, rows, C, 3, max_iter=500)
         standardised = (X - ours.mean.numpy()) / ours.scale.numpy()
         # a huge intercept scaling makes liblinear's regularised bias effectively free, as in our objective
         ref = LinearSVC(C=C, loss="squared_hinge", tol=1e-8, max_iter=100_000, intercept_scaling=1e3)
@@ -77,6 +78,18 @@ def test_solver_reaches_liblinears_optimum():
         ours_obj, theirs_obj = svm_objective(ours, X, y, rows, C), svm_objective(theirs, X, y, rows, C)
         assert ours_obj <= theirs_obj * (1 + 1e-4)
         assert (ours.predict(X) == theirs.predict(X)).mean() > 0.99
+
+
+def test_a_grid_solved_jointly_equals_each_c_solved_alone():
+    X, y = gaussian_classes(400, 30, 3, separation=0.5, seed=3)
+    rows = np.arange(300)
+    joint = fit_svms(X, y, rows, [0.001, 0.1], 3, max_iter=500)
+    for C, svm in zip([0.001, 0.1], joint, strict=True):
+        alone = fit_svm(X, y, rows, C, 3, max_iter=500)
+        assert svm.weight.shape == (30, 3)
+        assert svm_objective(svm, X, y, rows, C) == pytest.approx(float(svm_objective(alone, X, y, rows, C)), rel=1e-4)
+        assert (svm.predict(X) == alone.predict(X)).mean() > 0.99
+    assert not torch.allclose(joint[0].weight, joint[1].weight)
 
 
 def test_evaluate_reports_every_draw_on_the_same_splits():

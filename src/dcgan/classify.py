@@ -22,7 +22,7 @@ import torch
 from .errors import DCGANError
 
 CHUNK_ROWS = 4096
-DEFAULT_C_GRID = (0.001, 0.01, 0.1, 1.0)
+DEFAULT_C_GRID = (1e-5, 1e-4, 1e-3, 1e-2)
 
 
 def _chunks(X: np.ndarray, rows: np.ndarray, size: int = CHUNK_ROWS) -> Iterator[tuple[slice, torch.Tensor]]:
@@ -52,7 +52,8 @@ class LinearSVM:
     bias: torch.Tensor  # (K,)
     mean: torch.Tensor
     scale: torch.Tensor
-    iterations: int = 0
+    iterations: int = 0  # L-BFGS iterations
+    passes: int = 0  # objective evaluations, each one pass over the training rows
 
     def decision(self, X: np.ndarray, rows: np.ndarray | None = None) -> torch.Tensor:
         rows = np.arange(len(X)) if rows is None else rows
@@ -84,29 +85,25 @@ def _signs(labels: np.ndarray, num_classes: int) -> torch.Tensor:
     return onehot.float() * 2 - 1
 
 
-def fit_svm(
-    X: np.ndarray,
-    y: np.ndarray,
-    rows: np.ndarray,
-    C: float,
-    num_classes: int,
-    warm_start: LinearSVM | None = None,
-    max_iter: int = 500,
-) -> LinearSVM:
-    """Minimise :func:`svm_objective` over ``rows`` of X with L-BFGS (strong Wolfe line search)."""
-    if C <= 0:
-        raise DCGANError(f"C must be positive, not {C}")
-    if warm_start is not None:
-        mean, scale = warm_start.mean, warm_start.scale
-        weight, bias = warm_start.weight.clone(), warm_start.bias.clone()
-    else:
-        mean, scale = _standardisation(X, rows)
-        weight, bias = torch.zeros(X.shape[1], num_classes), torch.zeros(num_classes)
-    svm = LinearSVM(weight.requires_grad_(), bias.requires_grad_(), mean, scale)
-    targets = _signs(y[rows], num_classes)
-    n = len(rows)
+def fit_svms(
+    X: np.ndarray, y: np.ndarray, rows: np.ndarray, c_grid: Sequence[float], num_classes: int, max_iter: int = 100
+) -> list[LinearSVM]:
+    """One SVM per C, minimising :func:`svm_objective` over ``rows`` of X with L-BFGS.
+
+    The C values are solved as one problem (its objective is the sum of theirs, which share no
+    weights), so each pass over X, the whole cost when X is large, serves the whole grid.
+    """
+    if not c_grid or min(c_grid) <= 0:
+        raise DCGANError(f"C values must be positive, not {list(c_grid)}")
+    mean, scale = _standardisation(X, rows)
+    groups, n = len(c_grid), len(rows)
+    weight = torch.zeros(X.shape[1], groups * num_classes, requires_grad=True)
+    bias = torch.zeros(groups * num_classes, requires_grad=True)
+    joint = LinearSVM(weight, bias, mean, scale)
+    targets = _signs(y[rows], num_classes).repeat(1, groups)
+    penalty = torch.tensor(c_grid, dtype=torch.float32).repeat_interleave(num_classes).reciprocal() / (2 * n)
     opt = torch.optim.LBFGS(
-        [svm.weight, svm.bias],
+        [weight, bias],
         lr=1,
         max_iter=max_iter,
         history_size=20,
@@ -117,21 +114,27 @@ def fit_svm(
 
     def closure() -> torch.Tensor:
         opt.zero_grad()
-        loss = 0.5 * svm.weight.square().sum() / (C * n)
+        loss = (weight.square() * penalty).sum()
         loss.backward()
         total = loss.detach()
         for part, x in _chunks(X, rows):
-            w, b = svm._raw()
+            w, b = joint._raw()
             chunk = (1 - targets[part] * (x @ w + b)).clamp(min=0).square().sum() / n
             chunk.backward()
             total = total + chunk.detach()
         return total
 
     opt.step(closure)
-    svm.iterations = opt.state[svm.weight]["n_iter"]
-    svm.weight.requires_grad_(False)
-    svm.bias.requires_grad_(False)
-    return svm
+    state = opt.state[weight]
+    blocks = zip(weight.detach().split(num_classes, 1), bias.detach().split(num_classes), strict=True)
+    return [LinearSVM(w.contiguous(), b, mean, scale, state["n_iter"], state["func_evals"]) for w, b in blocks]
+
+
+def fit_svm(
+    X: np.ndarray, y: np.ndarray, rows: np.ndarray, C: float, num_classes: int, max_iter: int = 100
+) -> LinearSVM:
+    """One SVM (see :func:`fit_svms`)."""
+    return fit_svms(X, y, rows, [C], num_classes, max_iter)[0]
 
 
 def accuracy(svm: LinearSVM, X: np.ndarray, y: np.ndarray, rows: np.ndarray) -> float:
@@ -139,16 +142,19 @@ def accuracy(svm: LinearSVM, X: np.ndarray, y: np.ndarray, rows: np.ndarray) -> 
 
 
 def select_c(
-    X: np.ndarray, y: np.ndarray, train: np.ndarray, validation: np.ndarray, c_grid: Sequence[float], num_classes: int
+    X: np.ndarray,
+    y: np.ndarray,
+    train: np.ndarray,
+    validation: np.ndarray,
+    c_grid: Sequence[float],
+    num_classes: int,
+    max_iter: int = 100,
 ) -> tuple[float, LinearSVM, dict[float, float]]:
-    """Fit for every C (smallest first, each warm-started from the last); keep the best on validation."""
-    scores, best, svm = {}, None, None
-    for C in sorted(c_grid):
-        svm = fit_svm(X, y, train, C, num_classes, warm_start=svm)
-        scores[C] = accuracy(svm, X, y, validation)
-        if best is None or scores[C] > scores[best[0]]:
-            best = (C, svm)
-    return best[0], best[1], scores
+    """Fit every C on ``train``; keep the one most accurate on ``validation`` (the smaller C on ties)."""
+    svms = fit_svms(X, y, train, sorted(c_grid), num_classes, max_iter)
+    scores = {C: accuracy(svm, X, y, validation) for C, svm in zip(sorted(c_grid), svms, strict=True)}
+    best = max(scores, key=lambda C: (scores[C], -C))
+    return best, svms[sorted(c_grid).index(best)], scores
 
 
 # ---------------------------------------------------------------------------------------------
@@ -202,7 +208,7 @@ class Protocol:
     name: str
     validation_size: int
     labels_per_class: int | None
-    full: bool  # also train on every labelled example (C from validation, refit on all)
+    full: bool  # also train on every labelled example outside validation
     draws: int = 10
 
 
@@ -254,22 +260,26 @@ def evaluate(
     protocol: Protocol,
     splits: Splits,
     c_grid: Sequence[float] = DEFAULT_C_GRID,
+    max_iter: int = 100,
     log=print,
 ) -> Row:
-    """One model's row: C on validation, test accuracy with all labels and over the labelled draws."""
+    """One model's row: C on validation, test accuracy with all labels and over the labelled draws.
+
+    "All labels" trains on every training example outside the validation split (the SVM of the
+    chosen C is the one tested; it is not refitted with the validation examples added).
+    """
     num_classes = int(max(train_labels.max(), test_labels.max())) + 1
     everything = np.arange(len(test_labels))
     row = Row(name, train_features.shape[1])
     start = time.perf_counter()
     if protocol.full:
-        row.best_c, _, scores = select_c(
-            train_features, train_labels, splits.pool, splits.validation, c_grid, num_classes
+        row.best_c, svm, scores = select_c(
+            train_features, train_labels, splits.pool, splits.validation, c_grid, num_classes, max_iter
         )
-        svm = fit_svm(train_features, train_labels, np.arange(len(train_labels)), row.best_c, num_classes)
         row.accuracy = accuracy(svm, test_features, test_labels, everything)
         log(f"{name}: all labels: validation {_fmt(scores)} -> C={row.best_c}, test accuracy {row.accuracy:.4f}")
     for i, draw in enumerate(splits.draws):
-        C, svm, scores = select_c(train_features, train_labels, draw, splits.validation, c_grid, num_classes)
+        C, svm, scores = select_c(train_features, train_labels, draw, splits.validation, c_grid, num_classes, max_iter)
         row.limited_best_c.append(C)
         row.limited_accuracies.append(accuracy(svm, test_features, test_labels, everything))
         log(

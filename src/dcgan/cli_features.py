@@ -126,6 +126,9 @@ def register_classify(sub) -> None:
         help=f"SVM C values tried on the validation split [default: {','.join(map(str, DEFAULT_C_GRID))}]",
     )
     p.add_argument(
+        "--max-iter", type=int, default=100, help="L-BFGS iterations per SVM fit (one pass over X each) [default: 100]"
+    )
+    p.add_argument(
         "--baselines",
         default=",".join(BASELINES),
         metavar="NAMES",
@@ -181,6 +184,8 @@ def _c_grid(text: str) -> list[float]:
 def run_classify(args: argparse.Namespace) -> int:
     protocol = resolve_protocol(args)
     c_grid = _c_grid(args.c_grid)
+    if args.max_iter < 1:
+        raise DCGANError(f"--max-iter must be at least 1, not {args.max_iter}")
     baselines = [] if args.baselines == "none" else _layers(args.baselines)
     unknown = sorted(set(baselines) - set(BASELINES))
     if unknown:
@@ -238,7 +243,8 @@ def run_classify(args: argparse.Namespace) -> int:
                 protocol,
                 splits,
                 c_grid,
-                log=log,
+                args.max_iter,
+                log,
             )
             row.extract_seconds = seconds
             rows.append(row)
@@ -247,7 +253,7 @@ def run_classify(args: argparse.Namespace) -> int:
     print(table)
     if args.json:
         report = {
-            "protocol": {**protocol.__dict__, "c_grid": c_grid, "seed": args.seed},
+            "protocol": {**protocol.__dict__, "c_grid": c_grid, "max_iter": args.max_iter, "seed": args.seed},
             "train": {"source": train.source, "images": len(train)},
             "test": {"source": test.source, "images": len(test)},
             "checkpoint": args.checkpoint,

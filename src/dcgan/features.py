@@ -18,6 +18,7 @@ from pathlib import Path
 import numpy as np
 import torch
 import torch.nn.functional as F
+from sklearn.cluster import KMeans
 from tqdm import tqdm
 
 from .checkpoints import load_checkpoint
@@ -74,6 +75,7 @@ class Extractor:
     fn: Callable[[torch.Tensor], torch.Tensor]
     resolution: int | None = None  # images must be at this size (None: any)
     channels: int | None = None
+    max_batch: int | None = None  # images per call at most (bounds memory where one image is costly)
 
 
 def discriminator_extractor(
@@ -131,6 +133,7 @@ def extract(
             "load the data with the checkpoint's resolution and channels",
         )
     n = images.shape[0]
+    batch_size = min(batch_size, extractor.max_batch or batch_size)
     if out is None:
         feats = np.empty((n, extractor.dim), dtype=np.float32)
     else:
@@ -175,8 +178,6 @@ def kmeans_extractor(
     distances z_k of each of its (stride 1) patches to the centroids, sum-pooled over the four
     quadrants: 4k dimensions.
     """
-    from sklearn.cluster import KMeans
-
     n, c, h, w = images.shape
     if min(h, w) < patch:
         raise DCGANError(f"images of {h}x{w} are smaller than the {patch}x{patch} K-means patches")
@@ -207,4 +208,5 @@ def kmeans_extractor(
         maps = act.reshape(batch.shape[0], side_h, side_w, k).permute(0, 3, 1, 2)
         return _quadrant_sum(maps)
 
-    return Extractor(f"k-means (k={k})", 4 * k, fn, h, c)
+    positions = (h - patch + 1) * (w - patch + 1)
+    return Extractor(f"k-means (k={k})", 4 * k, fn, h, c, max_batch=max(1, 2**25 // (positions * k)))
