@@ -74,7 +74,7 @@ def test_bad_options_are_clear_errors(labelled, capsys, extra, message):
     argv = ["classify", "--checkpoint", str(labelled / "run"), "--data", str(labelled / "data" / "train")]
     assert main([*argv, "--validation-size", "40", "--no-progress", *extra]) == 2
     err = capsys.readouterr().err
-    assert message in err and "Traceback" not in err and err.startswith("dcgan classify: error:")
+    assert message in err and "Traceback" not in err and "dcgan classify: error:" in err
 
 
 def test_default_test_split(tmp_path):

@@ -48,7 +48,7 @@ def _add_common(p: argparse.ArgumentParser) -> None:
     p.add_argument("--batch-size", type=int, default=256, help="images per forward pass [default: 256]")
     p.add_argument("--limit", type=int, help="use only the first N images of --data (quick experiments)")
     p.add_argument("--device", default="auto", help="auto, cpu, cuda, mps [default: auto]")
-    p.add_argument("--no-progress", dest="progress", action="store_false", help="hide progress bars")
+    p.add_argument("--no-progress", dest="progress", action="store_false", help="hide the progress bars")
 
 
 def register_features(sub) -> None:
@@ -206,8 +206,7 @@ def run_classify(args: argparse.Namespace) -> int:
         )
 
     def log(line: str) -> None:
-        if args.progress:
-            print(line, file=sys.stderr)
+        print(line, file=sys.stderr, flush=True)
 
     log(f"train {len(train):,} images from {train.source}, test {len(test):,} from {test.source}")
 
