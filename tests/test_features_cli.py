@@ -53,6 +53,7 @@ def test_classify_puts_every_model_in_one_table_and_json(labelled, capsys):
     assert list(rows) == ["DCGAN discriminator (ours)", "random discriminator", "raw pixels", "k-means (k=4)"]
     assert [r["feature_dim"] for r in rows.values()] == [16 * 24, 16 * 24, 256, 16]
     assert report["test"]["images"] == 80 and report["train"]["images"] == 160
+    assert report["test"]["source"] == str(labelled / "data" / "test")  # found beside the train folder
     assert rows["raw pixels"]["accuracy"] > 0.7  # disc size is easy to read from pixels
     for r in rows.values():
         assert 0 <= r["accuracy"] <= 1 and len(r["limited_accuracies"]) == 2 and r["best_c"] in (0.1, 1.0)

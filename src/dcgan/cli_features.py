@@ -195,7 +195,8 @@ def run_classify(args: argparse.Namespace) -> int:
     device = pick_device(args.device)
     ours = discriminator_extractor(D, layers, "DCGAN discriminator (ours)", device)  # checks --layers first
     train = _load(args.data, D.spec, args.limit)
-    test = _load(args.test_data or default_test_split(args.data), D.spec, args.test_limit)
+    test_path = str(args.test_data or default_test_split(args.data))
+    test = _load(test_path, D.spec, args.test_limit)
     if train.labels is None or test.labels is None:
         raise DCGANError(f"{args.data} or its test split has no labels", "use images in class folders or MNIST IDX")
     if train.class_names != test.class_names:
@@ -208,7 +209,7 @@ def run_classify(args: argparse.Namespace) -> int:
     def log(line: str) -> None:
         print(line, file=sys.stderr, flush=True)
 
-    log(f"train {len(train):,} images from {train.source}, test {len(test):,} from {test.source}")
+    log(f"train {len(train):,} images from {args.data}, test {len(test):,} from {test_path}")
 
     extractors = {"ours": lambda: ours}
     if "random" in baselines:
@@ -253,8 +254,8 @@ def run_classify(args: argparse.Namespace) -> int:
     if args.json:
         report = {
             "protocol": {**protocol.__dict__, "c_grid": c_grid, "max_iter": args.max_iter, "seed": args.seed},
-            "train": {"source": train.source, "images": len(train)},
-            "test": {"source": test.source, "images": len(test)},
+            "train": {"source": args.data, "images": len(train)},
+            "test": {"source": test_path, "images": len(test)},
             "checkpoint": args.checkpoint,
             "rows": [r.to_dict() for r in rows],
             "table": table,
