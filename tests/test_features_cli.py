@@ -61,6 +61,15 @@ def test_classify_puts_every_model_in_one_table_and_json(labelled, capsys):
     assert table.count("\n") == 6 and "k-means (k=4)" in table
 
 
+def test_svhn_protocol_reports_test_error_over_draws_only(labelled, capsys):
+    argv = ["classify", "--checkpoint", str(labelled / "run"), "--data", str(labelled / "data" / "train")]
+    argv += ["--protocol", "svhn-1000", "--validation-size", "40", "--labels-per-class", "5", "--draws", "2"]
+    assert main([*argv, "--baselines", "none", "--c-grid", "0.1", "--no-progress"]) == 0
+    table = capsys.readouterr().out
+    assert "test error at 5 labels/class (mean +- std, 2 draws)" in table
+    assert table.splitlines()[2].startswith("| DCGAN discriminator (ours) | - | ")
+
+
 @pytest.mark.parametrize(
     ("extra", "message"),
     [
