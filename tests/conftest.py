@@ -81,3 +81,12 @@ def _private_cache(tmp_path_factory):
 def _seed_everything():
     torch.manual_seed(0)
     np.random.seed(0)
+
+
+@pytest.fixture
+def single_thread():
+    """Run with one torch thread: on tiny tensors, waking a second thread on a busy machine costs more than it saves."""
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(threads)

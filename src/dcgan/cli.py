@@ -18,6 +18,7 @@ import torch
 
 from .checkpoints import load_checkpoint
 from .cli_data import register_dedup, register_download, register_prepare
+from .cli_features import register_classify, register_features
 from .cli_latent import register_arithmetic, register_classifier, register_direction, register_interpolate
 from .config import TrainConfig
 from .errors import DCGANError
@@ -169,6 +170,8 @@ SUBCOMMANDS = [
     register_arithmetic,
     register_direction,
     register_classifier,
+    register_features,
+    register_classify,
 ]
 
 
