@@ -263,32 +263,54 @@ def run_worker(cfg: dict) -> dict:
 # ---------------------------------------------------------------------------------------------
 # the plan
 # ---------------------------------------------------------------------------------------------
-def configurations(quick: bool, compile_: bool) -> list[dict]:
-    """(label, config) rows of the main table; each is measured ``repeats`` times, interleaved."""
-    resolutions, presets = ([32], ["small"]) if quick else ([64, 32], ["small", "paper"])
-    modes = [("ours fp32", "fp32", False, False), ("ours bf16", "bf16", False, False)]
-    if not quick:
-        modes += [("ours fp32 channels_last", "fp32", True, False), ("ours bf16 channels_last", "bf16", True, False)]
-    if compile_:
-        modes.append(("ours fp32 compile", "fp32", False, True))
+def configurations(quick: bool, compile_: bool, repeats: int) -> list[dict]:
+    """Rows of the main table. The headline case (64px, small, batch 128) gets every variant and ``repeats``
+    measurements; the others get baseline / fp32 / bf16 defaults, the paper preset one measurement each."""
+    defaults = [("ours fp32 (default)", "fp32", None), ("ours bf16 (default: channels_last)", "bf16", None)]
+    variants = [("ours fp32 channels_last", "fp32", True), ("ours bf16 NCHW", "bf16", False)]
+    cases = (
+        [(32, "small", defaults, repeats)]
+        if quick
+        else [
+            (64, "small", defaults + variants, repeats),
+            (32, "small", defaults, repeats),
+            (64, "paper", defaults, 1),
+            (32, "paper", defaults, 1),
+        ]
+    )
     rows = []
-    for res in resolutions:
-        for preset in presets:
+    for res, preset, modes, reps in cases:
+        common = {"resolution": res, "preset": preset, "repeats": reps}
+        rows.append(common | {"label": "baseline (pytorch/examples)", "kind": "baseline"})
+        for label, precision, cl in modes:
             rows.append(
-                {"label": "baseline (pytorch/examples)", "kind": "baseline", "resolution": res, "preset": preset}
+                common | {"label": label, "kind": "ours", "precision": precision, "channels_last": cl, "compile": False}
             )
-            for label, precision, cl, comp in modes:
-                rows.append(
-                    {"label": label, "kind": "ours", "resolution": res, "preset": preset}
-                    | {"precision": precision, "channels_last": cl, "compile": comp}
-                )
+        if compile_ and preset == "small":
+            rows.append(
+                common
+                | {
+                    "label": "ours fp32 compile",
+                    "kind": "ours",
+                    "precision": "fp32",
+                    "channels_last": None,
+                    "compile": True,
+                }
+            )
     return rows
 
 
 def scaling_configurations(quick: bool) -> list[dict]:
     if quick:
         return []
-    base = {"kind": "ours", "preset": "small", "precision": "fp32", "channels_last": False, "compile": False}
+    base = {
+        "kind": "ours",
+        "preset": "small",
+        "precision": "fp32",
+        "channels_last": None,
+        "compile": False,
+        "repeats": 1,
+    }
     rows = [base | {"label": f"{r}px b128", "resolution": r, "batch": 128} for r in (32, 64, 128)]
     rows += [base | {"label": f"64px b{b}", "resolution": 64, "batch": b} for b in (32, 64, 256)]
     return rows
@@ -311,16 +333,18 @@ def machine() -> dict:
     }
 
 
-def interleave(rows: list[dict], repeats: int, common: dict) -> list[dict]:
-    """Measure every row ``repeats`` times, round-robin, and keep the median."""
+def interleave(rows: list[dict], common: dict) -> list[dict]:
+    """Measure each row its ``repeats`` times, round-robin over the rows, and keep the medians."""
     samples: list[list[dict]] = [[] for _ in rows]
-    for rep in range(repeats):
+    for rep in range(max(row["repeats"] for row in rows)):
         for i, row in enumerate(rows):
+            if rep >= row["repeats"]:
+                continue
             result = run_worker(common | row)
             samples[i].append(result)
             print(
-                f"  [{rep + 1}/{repeats}] {row['resolution']}px {row['preset']:5s} {row['label']:28s} "
-                f"{result['images_per_s']:8.1f} img/s",
+                f"  [{rep + 1}/{row['repeats']}] {row['resolution']}px {row['preset']:5s} b{(common | row)['batch']} "
+                f"{row['label']:36s} {result['images_per_s']:8.1f} img/s",
                 flush=True,
             )
     out = []
@@ -381,8 +405,8 @@ def startup_seconds(repeats: int) -> float:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--quick", action="store_true", help="tiny run (under a minute) that checks everything works")
-    parser.add_argument("--repeats", type=int, help="measurements per configuration (default 3; quick 1)")
-    parser.add_argument("--steps", type=int, help="timed steps per measurement (default 8; quick 2)")
+    parser.add_argument("--repeats", type=int, help="measurements of the headline configurations (default 3; quick 1)")
+    parser.add_argument("--steps", type=int, help="timed steps per measurement (default 5; quick 2)")
     parser.add_argument("--compile", action="store_true", help="also measure torch.compile (slow to start)")
     parser.add_argument("--out", default=str(ROOT / "benchmarks" / "results" / "throughput"), help="output stem")
     parser.add_argument("--worker", help=argparse.SUPPRESS)
@@ -392,7 +416,7 @@ def main(argv: list[str] | None = None) -> int:
         return 0
 
     repeats = args.repeats or (1 if args.quick else 3)
-    steps = args.steps or (2 if args.quick else 8)
+    steps = args.steps or (2 if args.quick else 5)
     batch = 32 if args.quick else 128
     warmup = 1 if args.quick else 2
     cache = Path(tempfile.gettempdir()) / "dcgan-bench"
@@ -404,7 +428,7 @@ def main(argv: list[str] | None = None) -> int:
 
     peak_cfg = {"kind": "peaks", "batch": batch, "matmul_size": 512 if args.quick else 2048}
     peaks_before = run_worker(peak_cfg)
-    training = interleave(configurations(args.quick, args.compile), repeats, common)
+    training = interleave(configurations(args.quick, args.compile, repeats), common)
     peaks_after = run_worker(peak_cfg)
     peaks = {k: max(peaks_before[k], peaks_after[k]) for k in peaks_before if not k.startswith("peak_rss")}
     for row in training:
@@ -416,7 +440,7 @@ def main(argv: list[str] | None = None) -> int:
         row["ratio_to_baseline"] = row["images_per_s"] / base["images_per_s"]
         row["conv_fp32_utilisation"] = row["flops_per_image"] * row["images_per_s"] / peaks["conv_fp32"]
     scaling_rows = scaling_configurations(args.quick)
-    scaling = interleave(scaling_rows, 1, common | {"batch": batch}) if scaling_rows else []
+    scaling = interleave(scaling_rows, common) if scaling_rows else []
     sampling = run_worker(
         {"kind": "sample", "resolution": 64 if not args.quick else 32, "preset": "small", "batch": 256}
     )
