@@ -64,6 +64,7 @@ def test_tiny_training_run_learns_and_writes_its_run_folder(tmp_path):
         assert (run / "samples" / name).is_file()
     assert (run / "loss.png").is_file() and (run / "checkpoints" / "last.safetensors").is_file()
     assert (run / "checkpoints" / "last.json").is_file()
+    assert (run / "checkpoints" / "last.safetensors").stat().st_mode & 0o777 == 0o644
     # the fixed-noise samples change as G learns
     first = np.asarray(Image.open(run / "samples" / "epoch_0001.png"), dtype=float)
     last = np.asarray(Image.open(run / "samples" / "epoch_0003.png"), dtype=float)

@@ -33,6 +33,7 @@ def atomic_write(path: Path, data: bytes) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
     try:
+        os.fchmod(fd, 0o644)  # mkstemp creates 0600; checkpoints are meant to be shared like any output
         with os.fdopen(fd, "wb") as fh:
             fh.write(data)
             fh.flush()
