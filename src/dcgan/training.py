@@ -148,9 +148,8 @@ class Trainer:
                 f"the dataset has {len(data)} images, fewer than one batch of {config.batch_size}",
                 "lower --batch-size or add images",
             )
-        self.steps_per_epoch = (
-            len(data) // config.batch_size
-        )  # last partial batch dropped: BatchNorm wants full batches
+        # the last partial batch is dropped: BatchNorm wants full batches
+        self.steps_per_epoch = len(data) // config.batch_size
 
         torch.manual_seed(config.seed)
         # NHWC: measured faster for fp32 and bf16 on CPU (docs/benchmarks.md), and what CUDA's tensor cores want
