@@ -123,6 +123,17 @@ class Checkpoint:
                 f"checkpoint {self.path} does not fit the {prefix} network: {exc}".splitlines()[0]
             ) from None
 
+    @property
+    def noise(self) -> str:
+        """The z distribution the run trained with: 'normal' or 'uniform'."""
+        return self.meta["config"]["noise"]
+
+    def network(self, prefix: str) -> Generator | Discriminator:
+        """G or D ("G"/"D") rebuilt from the checkpoint's own architecture, weights loaded, in eval mode."""
+        net = {"G": Generator, "D": Discriminator}[prefix](self.spec)
+        self.load_model(prefix, net)
+        return net.eval()
+
     def load_optimizer(self, prefix: str, opt: torch.optim.Optimizer) -> None:
         opt.load_state_dict(_unflatten_optimizer(prefix, self.tensors, self.meta))
 
@@ -160,7 +171,4 @@ def load_checkpoint(path: str | Path) -> Checkpoint:
 
 def load_generator(path: str | Path, device: str | torch.device = "cpu") -> Generator:
     """A trained generator, in eval mode, from a checkpoint file or run folder."""
-    ckpt = load_checkpoint(path)
-    G = Generator(ckpt.spec)
-    ckpt.load_model("G", G)
-    return G.to(device).eval()
+    return load_checkpoint(path).network("G").to(device)

@@ -28,9 +28,8 @@ from .sampling import generate, sample_noise, save_grid, save_separate
 from .training import RESUMABLE, pick_device, resume, train
 
 
-def _flag_type(annotation) -> type:
-    """int | None -> int, etc. (annotations are strings under postponed evaluation)."""
-    hint = typing.get_type_hints(TrainConfig)[annotation]
+def _flag_type(hint) -> type:
+    """int | None -> int, etc."""
     if isinstance(hint, types.UnionType):
         hint = next(a for a in typing.get_args(hint) if a is not type(None))
     return hint
@@ -42,8 +41,9 @@ def register_train(sub) -> None:
         help="train a DCGAN",
         description="Train a DCGAN with the paper's recipe. With no --data, trains on the bundled MNIST sample.",
     )
+    hints = typing.get_type_hints(TrainConfig)  # resolved once: annotations are strings (postponed evaluation)
     for f in fields(TrainConfig):
-        kind = _flag_type(f.name)
+        kind = _flag_type(hints[f.name])
         flag = "--" + f.name.replace("_", "-")
         help_text = f"{f.metadata['help']} [default: {f.default}]"
         if kind is bool:
@@ -103,11 +103,8 @@ def run_sample(args: argparse.Namespace) -> int:
     if args.separate and args.sheet:
         raise DCGANError("--separate and --sheet exclude each other", "choose one")
     ckpt = load_checkpoint(args.checkpoint)
-    G = Generator(ckpt.spec)
-    ckpt.load_model("G", G)
-    G.to(pick_device(args.device))
-    noise_kind = ckpt.meta["config"]["noise"]
-    z = sample_noise(args.num, ckpt.spec.nz, noise_kind, torch.Generator().manual_seed(args.seed))
+    G = ckpt.network("G").to(pick_device(args.device))
+    z = sample_noise(args.num, ckpt.spec.nz, ckpt.noise, torch.Generator().manual_seed(args.seed))
     images = generate(G, z)
     if args.separate:
         paths = save_separate(images, args.output)

@@ -36,9 +36,7 @@ from .training import pick_device
 def open_generator(path: str, device: str = "auto") -> tuple[Generator, str]:
     """G (eval mode) from a checkpoint file or run folder, and the kind of noise it was trained on."""
     ckpt = load_checkpoint(path)
-    G = Generator(ckpt.spec)
-    ckpt.load_model("G", G)
-    return G.to(pick_device(device)).eval(), ckpt.meta["config"]["noise"]
+    return ckpt.network("G").to(pick_device(device)), ckpt.noise
 
 
 def seeded(seed: int) -> torch.Generator:

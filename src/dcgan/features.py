@@ -96,10 +96,7 @@ def discriminator_extractor(
 
 def load_discriminator(checkpoint: str | Path) -> Discriminator:
     """A trained discriminator from a checkpoint file or run folder (no pickle)."""
-    ckpt = load_checkpoint(checkpoint)
-    D = Discriminator(ckpt.spec)
-    ckpt.load_model("D", D)
-    return D.eval()
+    return load_checkpoint(checkpoint).network("D")
 
 
 def random_discriminator(spec: ModelSpec, seed: int = 0) -> Discriminator:

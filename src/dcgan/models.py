@@ -164,14 +164,6 @@ class Discriminator(_BlockNet):
         self.blocks = nn.ModuleDict(blocks)
         _init_weights(self)
 
-    def check_input(self, x: torch.Tensor) -> None:
-        """Raise a readable error when images do not match the architecture."""
-        want = (self.spec.channels, self.spec.resolution, self.spec.resolution)
-        if x.dim() != 4 or tuple(x.shape[1:]) != want:
-            raise DCGANError(
-                f"discriminator expects images of shape (N, {', '.join(map(str, want))}), got {tuple(x.shape)}"
-            )
-
 
 def count_parameters(module: nn.Module) -> int:
     return sum(p.numel() for p in module.parameters())
