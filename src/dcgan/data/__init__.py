@@ -139,11 +139,12 @@ def load_dataset(
         return _load_prepared(path, resolution, channels, limit, where)
     options = dict(resolution=resolution, channels=channels, limit=limit, skip_bad=skip_bad, where=where, split=split)
     if cache:
-        folder = prepared.cache_folder(path, options)
+        provenance = {"source": prepared.fingerprint(path), "options": options}  # one walk of the source serves both
+        folder = prepared.cache_folder(provenance)
         if not prepared.detect(folder):
-            prepare_dataset(path, folder, progress=progress, **options)
+            _write_prepared(path, folder, options, provenance, progress)
         return _load_prepared(folder, None, None, None, {})
-    source = open_source(path, resolution, channels, split).where(where).limited(limit)
+    source = _open_selected(path, options)
     out = np.empty((source.count, source.channels, source.resolution, source.resolution), dtype=np.uint8)
     keep = decode_into(source, out, skip_bad, progress)
     return to_image_data(source, torch.from_numpy(out[: len(keep)]), keep)
@@ -162,12 +163,22 @@ def prepare_dataset(
     progress: bool = False,
 ) -> Path:
     """Decode ``path`` once into the prepared set ``out`` (images.npy + manifest.json); returns ``out``."""
-    where = parse_where(where)
     path = resolve_path(path)
-    source = open_source(path, resolution, channels, split).where(where).limited(limit)
-    options = dict(resolution=resolution, channels=channels, limit=limit, skip_bad=skip_bad, where=where, split=split)
+    options = dict(
+        resolution=resolution, channels=channels, limit=limit, skip_bad=skip_bad, where=parse_where(where), split=split
+    )
     provenance = {"source": prepared.fingerprint(path), "options": options}
-    return prepared.write_prepared(source, Path(out), skip_bad, progress, provenance)
+    return _write_prepared(path, Path(out), options, provenance, progress)
+
+
+def _open_selected(path: Path, options: dict) -> Source:
+    """The source at ``path`` with the rows ``options`` select (split, attribute filter, limit)."""
+    source = open_source(path, options["resolution"], options["channels"], options["split"])
+    return source.where(options["where"]).limited(options["limit"])
+
+
+def _write_prepared(path: Path, out: Path, options: dict, provenance: dict, progress: bool) -> Path:
+    return prepared.write_prepared(_open_selected(path, options), out, options["skip_bad"], progress, provenance)
 
 
 def _load_prepared(

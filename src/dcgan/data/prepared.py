@@ -55,9 +55,9 @@ def fingerprint(path: Path) -> dict:
     return {"path": str(path), "files": len(files), "bytes": size, "digest": digest.hexdigest()}
 
 
-def cache_folder(path: Path, options: dict) -> Path:
-    """The cache folder of ``path`` prepared with ``options``."""
-    key = json.dumps({"source": fingerprint(path), "options": options, "version": FORMAT_VERSION}, sort_keys=True)
+def cache_folder(provenance: dict) -> Path:
+    """The cache folder of a source (its ``fingerprint``) prepared with given options."""
+    key = json.dumps(provenance | {"version": FORMAT_VERSION}, sort_keys=True)
     return cache_root() / "prepared" / hashlib.sha256(key.encode()).hexdigest()[:20]
 
 
