@@ -206,14 +206,8 @@ def measure_sampling(cfg: dict) -> dict:
 def measure_peaks(cfg: dict) -> dict:
     """Machine limits in this run: a large matmul and a DCGAN-shaped convolution, fp32 and bf16."""
 
-    def rate(fn, flops, repeats=5):
-        fn()
-        times = []
-        for _ in range(repeats):
-            start = time.perf_counter()
-            fn()
-            times.append(time.perf_counter() - start)
-        return flops / statistics.median(times)
+    def rate(fn, flops):
+        return flops / _median_seconds(fn)
 
     n = cfg.get("matmul_size", 2048)
     out = {}
@@ -233,11 +227,85 @@ def measure_peaks(cfg: dict) -> dict:
     return out
 
 
+def _median_seconds(fn, repeats: int = 5) -> float:
+    fn()
+    times = []
+    for _ in range(repeats):
+        start = time.perf_counter()
+        fn()
+        times.append(time.perf_counter() - start)
+    return statistics.median(times)
+
+
+def measure_convs(cfg: dict) -> dict:
+    """Every convolution of one training step timed alone at its own shapes (no BatchNorm, activations, Adam).
+
+    Their sum is what a step would cost if only its convolutions cost anything: this model's limit
+    on this machine's convolution kernels, against which the whole step is compared. The schedule
+    is ``train_step``'s: D's convolutions run forward three times (real, fake, fake again for G),
+    their weight gradients twice (the G update skips them) and their input gradients three times,
+    except the image layer's, needed only on the way back to G; G's run forward and backward once,
+    and nothing needs the gradient with respect to z.
+    """
+    from torch.utils.flop_counter import FlopCounterMode
+
+    from dcgan.models import Discriminator, Generator
+
+    dtype = torch.bfloat16 if cfg["precision"] == "bf16" else torch.float32
+    spec = _models(cfg)
+    images = torch.randn(cfg["batch"], spec.channels, spec.resolution, spec.resolution, dtype=dtype)
+    nets = {
+        "G": (Generator(spec), torch.randn(cfg["batch"], spec.nz, 1, 1, dtype=dtype)),
+        "D": (Discriminator(spec), images.contiguous(memory_format=torch.channels_last)),
+    }
+    layers = []
+    for net_name, (net, x) in nets.items():
+        net = net.to(dtype=dtype, memory_format=torch.channels_last)
+        for i, (block_name, block) in enumerate(net.blocks.items()):
+            conv = block[0]
+            args = (conv.weight.detach(), None, conv.stride, conv.padding, conv.dilation)
+            args += (isinstance(conv, torch.nn.ConvTranspose2d), conv.output_padding, 1)
+            with torch.no_grad():
+                out = conv(x)
+                grad = torch.randn_like(out)
+                with FlopCounterMode(display=False) as counter:
+                    conv(x)
+
+            def forward(x=x, args=args):
+                return torch.ops.aten.convolution(x, *args)
+
+            def backward(mask, x=x, grad=grad, args=args):
+                return lambda: torch.ops.aten.convolution_backward(grad, x, args[0], None, *args[2:], mask)
+
+            first = i == 0
+            counts = (
+                {"forward": 3, "grad_input": 1 if first else 3, "grad_weight": 2}
+                if net_name == "D"
+                else {"forward": 1, "grad_input": 0 if first else 1, "grad_weight": 1}
+            )
+            seconds = {
+                "forward": _median_seconds(forward),
+                "grad_input": _median_seconds(backward([True, False, False])),
+                "grad_weight": _median_seconds(backward([False, True, False])),
+            }
+            layers.append(
+                {"layer": f"{net_name}.{block_name}", "flops": counter.get_total_flops(), "counts": counts}
+                | {"seconds": seconds}
+            )
+            with torch.no_grad():
+                x = block(x)
+    step_s = sum(layer["seconds"][k] * n for layer in layers for k, n in layer["counts"].items())
+    step_flops = sum(layer["flops"] * n for layer in layers for n in layer["counts"].values())
+    return {"layers": layers, "images_per_s": cfg["batch"] / step_s, "flops_per_image": step_flops / cfg["batch"]}
+
+
 def worker(cfg: dict) -> dict:
     torch.set_num_threads(cfg.get("threads") or torch.get_num_threads())
     kind = cfg["kind"]
     if kind == "peaks":
         result = measure_peaks(cfg)
+    elif kind == "convs":
+        result = measure_convs(cfg)
     elif kind == "sample":
         result = measure_sampling(cfg)
     else:
@@ -373,6 +441,37 @@ def markdown(report: dict) -> str:
             f"{100 * gflops * 1e9 / peaks['conv_fp32']:.0f}% | {100 * gflops * 1e9 / peaks['conv_bf16']:.0f}% | "
             f"{row['peak_rss_mb']:.0f} (+{row['peak_rss_worker_mb']:.0f}) |"
         )
+    lines += [
+        "",
+        "Convolutions alone: every convolution of one step timed in isolation at its own shapes, channels_last,",
+        "summed in the step's schedule (the step's limit on these kernels if nothing else cost anything).",
+        "",
+        "| res | preset | precision | convs alone img/s | GFLOP/img executed | GFLOP/s | % fp32 conv peak "
+        "| whole step / convs alone |",
+        "| --- | --- | --- | --- | --- | --- | --- | --- |",
+    ]
+    for row in report["conv_limits"]:
+        gflops = row["flops_per_image"] * row["images_per_s"] / 1e9
+        lines.append(
+            f"| {row['resolution']} | {row['preset']} | {row['precision']} | {row['images_per_s']:.1f} | "
+            f"{row['flops_per_image'] / 1e9:.2f} | {gflops:.0f} | {100 * gflops * 1e9 / peaks['conv_fp32']:.0f}% | "
+            f"{100 * row['step_fraction']:.0f}% |"
+        )
+    headline = report["conv_limits"][0]
+    lines += [
+        "",
+        f"Per convolution, {headline['resolution']}px {headline['preset']} {headline['precision']} (GFLOP/s; "
+        "calls per step in brackets):",
+        "",
+        "| layer | GFLOP per call | forward | grad input | grad weight |",
+        "| --- | --- | --- | --- | --- |",
+    ]
+    for layer in headline["layers"]:
+        cells = [
+            f"{layer['flops'] / layer['seconds'][k] / 1e9:.0f} (x{layer['counts'][k]})"
+            for k in ("forward", "grad_input", "grad_weight")
+        ]
+        lines.append(f"| {layer['layer']} | {layer['flops'] / 1e9:.2f} | " + " | ".join(cells) + " |")
     if report["scaling"]:
         lines += ["", "| scaling (ours fp32, small) | img/s | GFLOP/img | GFLOP/s |", "| --- | --- | --- | --- |"]
         for row in report["scaling"]:
@@ -380,7 +479,11 @@ def markdown(report: dict) -> str:
             lines.append(
                 f"| {row['label']} | {row['images_per_s']:.1f} | {row['flops_per_image'] / 1e9:.2f} | {gflops:.0f} |"
             )
-    lines += ["", f"Sampling (G small 64px, eval mode, batch 256): {report['sampling']['images_per_s']:.0f} img/s."]
+    lines += [
+        "",
+        f"Sampling (G small {report['sampling']['resolution']}px, eval mode, batch 256): "
+        f"{report['sampling']['images_per_s']:.0f} img/s.",
+    ]
     lines += [f"Start-up of `dcgan info` on a checkpoint (wall, median): {report['startup_s']:.2f} s."]
     return "\n".join(lines) + "\n"
 
@@ -439,16 +542,28 @@ def main(argv: list[str] | None = None) -> int:
         )
         row["ratio_to_baseline"] = row["images_per_s"] / base["images_per_s"]
         row["conv_fp32_utilisation"] = row["flops_per_image"] * row["images_per_s"] / peaks["conv_fp32"]
+    conv_limits = []
+    for res, preset in sorted({(r["resolution"], r["preset"]) for r in training}, reverse=True):
+        for precision in ("fp32", "bf16"):
+            limit = run_worker(common | {"kind": "convs", "resolution": res, "preset": preset, "precision": precision})
+            ours = next(
+                r
+                for r in training
+                if (r["resolution"], r["preset"], r.get("precision"), r.get("channels_last"))
+                == (res, preset, precision, True)
+            )
+            limit |= {"resolution": res, "preset": preset, "precision": precision}
+            conv_limits.append(limit | {"step_fraction": ours["images_per_s"] / limit["images_per_s"]})
     scaling_rows = scaling_configurations(args.quick)
     scaling = interleave(scaling_rows, common) if scaling_rows else []
-    sampling = run_worker(
-        {"kind": "sample", "resolution": 64 if not args.quick else 32, "preset": "small", "batch": 256}
-    )
+    sample_cfg = {"kind": "sample", "resolution": 64 if not args.quick else 32, "preset": "small", "batch": 256}
+    sampling = run_worker(sample_cfg) | {"resolution": sample_cfg["resolution"]}
     report = {
         "machine": machine(),
         "settings": {"repeats": repeats, "steps": steps, "warmup": warmup, "batch": batch, "quick": args.quick},
         "peaks": peaks,
         "training": training,
+        "conv_limits": conv_limits,
         "scaling": scaling,
         "sampling": sampling,
         "startup_s": startup_seconds(1 if args.quick else 3),

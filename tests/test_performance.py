@@ -73,3 +73,21 @@ def test_train_step_returns_device_statistics_without_syncing():
     stats = train_step(G, D, *opts, torch.rand(8, 1, 16, 16) * 2 - 1, torch.randn(8, 8))
     assert stats.shape == (4,) and not stats.requires_grad
     assert 0 < stats[2] < 1 and 0 < stats[3] < 1
+
+
+def test_g_update_leaves_d_gradients_alone():
+    """The G step computes no weight gradients for D (the reference computes and discards them)."""
+    from dcgan.models import Discriminator, Generator, ModelSpec
+
+    torch.manual_seed(0)
+    spec = ModelSpec(resolution=16, channels=1, nz=8, g_width=4, d_width=4)
+    G, D = Generator(spec), Discriminator(spec)
+    G0, D0 = copy.deepcopy(G), copy.deepcopy(D)
+    real, z = torch.rand(8, 1, 16, 16) * 2 - 1, torch.randn(8, 8)
+    train_step(G, D, torch.optim.Adam(G.parameters()), torch.optim.Adam(D.parameters()), real, z)
+    assert all(p.requires_grad for p in D.parameters())  # unfrozen again for the next D update
+    # D's gradients are still exactly those of the D loss alone, taken at the weights before the step
+    loss_d = nn.functional.softplus(-D0(real)).mean() + nn.functional.softplus(D0(G0(z).detach())).mean()
+    loss_d.backward()
+    for (name, p), p0 in zip(D.named_parameters(), D0.parameters(), strict=True):
+        torch.testing.assert_close(p.grad, p0.grad, msg=name)
