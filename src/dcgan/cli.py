@@ -20,6 +20,7 @@ from .checkpoints import load_checkpoint
 from .cli_data import register_dedup, register_download, register_prepare
 from .cli_features import register_classify, register_features
 from .cli_latent import register_arithmetic, register_classifier, register_direction, register_interpolate
+from .cli_options import add_device
 from .config import TrainConfig
 from .errors import DCGANError
 from .latent import save_sheet
@@ -93,7 +94,7 @@ def register_sample(sub) -> None:
         help="number the grid's cells and write every cell's z to the --output name .safetensors (cell 12: #12)",
     )
     p.add_argument("--nrow", type=int, help="images per grid row [default: square]")
-    p.add_argument("--device", default="auto", help="auto, cpu, cuda, mps [default: auto]")
+    add_device(p)
     p.set_defaults(run=run_sample)
 
 

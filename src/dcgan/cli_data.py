@@ -6,6 +6,7 @@ import argparse
 import time
 from pathlib import Path
 
+from .cli_options import add_limit, add_progress
 from .data import dedup, download, prepare_dataset, prepared
 from .data.prepared import read_manifest
 from .errors import DCGANError
@@ -19,9 +20,9 @@ def _add_source_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--channels", type=int, choices=(1, 3), help="1 (grayscale) or 3 (RGB) [default: the data's]")
     p.add_argument("--where", help="keep images whose attributes match, e.g. Smiling=1,Male=-1 (CelebA)")
     p.add_argument("--split", help="official split: train, test, extra (SVHN), valid (CelebA) [default: train, or all]")
-    p.add_argument("--limit", type=int, help="only the first N images")
+    add_limit(p)
     p.add_argument("--skip-bad", action="store_true", help="skip unreadable images instead of failing")
-    p.add_argument("--no-progress", dest="progress", action="store_false", help="no progress bar")
+    add_progress(p)
 
 
 def register_prepare(sub) -> None:
@@ -71,7 +72,7 @@ def register_download(sub) -> None:
     )
     p.add_argument("name", metavar="NAME", choices=sorted(download.DATASETS), help=", ".join(download.DATASETS))
     p.add_argument("--dir", help="download folder [default: $DCGAN_CACHE/datasets, i.e. ~/.cache/dcgan/datasets]")
-    p.add_argument("--no-progress", dest="progress", action="store_false", help="no progress bar")
+    add_progress(p)
     p.set_defaults(run=run_download)
 
 
@@ -94,7 +95,7 @@ def register_dedup(sub) -> None:
     p.add_argument("--bits", type=int, default=64, help="code length, a multiple of 8 up to 64 [default: 64]")
     p.add_argument("--radius", type=int, default=4, help="largest Hamming distance of near duplicates [default: 4]")
     p.add_argument("--examples", type=int, default=16, help="duplicate pairs shown in dedup_examples.png [default: 16]")
-    p.add_argument("--no-progress", dest="progress", action="store_false", help="no progress bar")
+    add_progress(p)
     p.set_defaults(run=run_dedup)
 
 

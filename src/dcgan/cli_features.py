@@ -13,6 +13,7 @@ from pathlib import Path
 import numpy as np
 
 from .classify import DEFAULT_C_GRID, PROTOCOLS, Protocol, evaluate, format_table, make_splits, peak_rss_mb
+from .cli_options import add_device, add_limit, add_progress
 from .data import ImageData, load_dataset
 from .errors import DCGANError
 from .features import (
@@ -46,9 +47,9 @@ def _add_common(p: argparse.ArgumentParser) -> None:
         help="comma-separated discriminator layers to pool, e.g. down2,down3 [default: every conv layer]",
     )
     p.add_argument("--batch-size", type=int, default=256, help="images per forward pass [default: 256]")
-    p.add_argument("--limit", type=int, help="use only the first N images of --data (quick experiments)")
-    p.add_argument("--device", default="auto", help="auto, cpu, cuda, mps [default: auto]")
-    p.add_argument("--no-progress", dest="progress", action="store_false", help="hide the progress bars")
+    add_limit(p)
+    add_device(p)
+    add_progress(p)
 
 
 def register_features(sub) -> None:

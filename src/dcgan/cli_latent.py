@@ -25,6 +25,7 @@ from .attributes import (
     train_classifier,
 )
 from .checkpoints import load_checkpoint
+from .cli_options import add_device, add_limit
 from .config import TrainConfig
 from .data import load_dataset, load_training_data
 from .errors import DCGANError
@@ -51,7 +52,7 @@ def is_z_ref(value: str) -> bool:
 def _add_common(p: argparse.ArgumentParser, output: str) -> None:
     p.add_argument("--checkpoint", required=True, metavar="PATH", help="a .safetensors checkpoint or a run folder")
     p.add_argument("--seed", type=int, default=0, help="seed for every random draw [default: 0]")
-    p.add_argument("--device", default="auto", help="auto, cpu, cuda, mps [default: auto]")
+    add_device(p)
     p.add_argument(
         "-o", "--output", default=output, help=f"figure PNG; the z go to the same name .safetensors [default: {output}]"
     )
@@ -296,7 +297,7 @@ def register_classifier(sub) -> None:
     source.add_argument("--data", help="labelled images (folder, .zip, ...)")
     p.add_argument("--resolution", type=int, help="image size with --data (must be the generator's)")
     p.add_argument("--channels", type=int, choices=(1, 3), help="1 or 3 with --data (must be the generator's)")
-    p.add_argument("--limit", type=int, help="use only the first N images")
+    add_limit(p)
     p.add_argument("--epochs", type=int, default=3, help="passes over the training images [default: 3]")
     p.add_argument("--width", type=int, default=16, help="base width of the network [default: 16]")
     p.add_argument("--holdout", type=float, default=0.1, help="fraction kept for the accuracy report [default: 0.1]")
