@@ -27,7 +27,7 @@ for round in $(seq "$rounds"); do
     rev=${spec##* }
     envs=${spec% *}; [ "$envs" = "$spec" ] && envs=""
     rate=$(cd "${tree[$rev]}" && env $envs PYTHONPATH="${tree[$rev]}/src" python -m benchmarks.throughput --worker "$cfg" |
-      python -c 'import json, sys; print(f"{json.loads(sys.stdin.read().splitlines()[-1])[\"images_per_s\"]:.1f}")')
+      python -c 'import json, sys; print(round(json.loads(sys.stdin.read().splitlines()[-1])["images_per_s"], 1))')
     echo "round $round  $spec: $rate img/s"
   done
 done
