@@ -2,6 +2,7 @@
 
 import json
 import os
+import shutil
 
 import numpy as np
 import pytest
@@ -82,6 +83,18 @@ def test_two_epochs_equal_one_plus_resume_plus_one(tmp_path):
     assert resumed.epoch == 2 and resumed.step == straight.step
     assert_same_state(straight, resumed)
     assert metrics(straight) == metrics(resumed)
+
+
+def test_a_copied_run_resumes_in_the_copy(tmp_path):
+    data = blobs(64)
+    original = train(tiny_config(tmp_path / "a", epochs=1), data).run_dir
+    before = (original / "metrics.jsonl").read_text()
+    copy = shutil.copytree(original, tmp_path / "copy")
+    resumed = resume(copy, epochs=2, data=data)
+    assert resumed.run_dir == copy and json.loads((copy / "config.json").read_text())["out"] == str(copy)
+    assert resumed.checkpoint_dir == copy / "checkpoints" and resumed.step == 4
+    assert (original / "metrics.jsonl").read_text() == before  # the original run is untouched
+    assert json.loads((original / "config.json").read_text())["out"] == str(original)
 
 
 def test_resume_after_ctrl_c_mid_epoch_is_exact(tmp_path, monkeypatch):

@@ -390,7 +390,8 @@ def resume(run_dir: str | Path, data: ImageData | None = None, **changes) -> Tra
             "start a new run for different options",
         )
     ckpt = load_checkpoint(run_dir)
-    config = TrainConfig.from_dict(ckpt.meta["config"]).updated(**changes)
+    # the folder may have been moved or copied since: it, not the stored --out, is the run now
+    config = TrainConfig.from_dict(ckpt.meta["config"]).updated(out=str(run_dir), **changes)
     if data is None:
         data = load_training_data(config)
     trainer = Trainer(config, data, run_dir, checkpoint=ckpt)
