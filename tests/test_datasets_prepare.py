@@ -1,7 +1,11 @@
 """dcgan prepare: the same pixels as direct loading, memory-mapped loading, the training cache, the CLI."""
 
 import json
+import os
+import shutil
+import subprocess
 import sys
+import time
 from pathlib import Path
 
 import numpy as np
@@ -127,3 +131,40 @@ def test_real_cifar10_prepared_equals_direct(tmp_path):
     zip_path = shared_data("cifar10-jpg.zip")
     prepare_dataset(zip_path, tmp_path / "c10", resolution=32, split="test", limit=2000)
     _same(load_dataset(tmp_path / "c10"), load_dataset(zip_path, resolution=32, split="test", limit=2000))
+
+
+def test_cache_lists_and_evicts_entries(tmp_path, monkeypatch, capsys):
+    monkeypatch.setenv("DCGAN_CACHE", str(tmp_path / "cache"))
+    write_images(tmp_path / "a", [(f"{i}.png", "RGB", (20, 20)) for i in range(5)])
+    write_images(tmp_path / "b", [(f"{i}.png", "RGB", (20, 20)) for i in range(3)], seed=1)
+    load_dataset(tmp_path / "a", resolution=16, cache=True)
+    load_dataset(tmp_path / "b", resolution=16, cache=True)
+    dead = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True, text=True)
+    (prepared.cache_root() / "prepared" / f".x.partial-{dead.stdout.strip()}").mkdir()  # left by a killed process
+    (prepared.cache_root() / "prepared" / f".y.partial-{os.getpid()}").mkdir()  # a write in progress
+    entries = {e.source: e for e in prepared.cache_entries()}
+    assert entries[str(tmp_path / "a")].count == 5 and entries[str(tmp_path / "b")].count == 3
+    partial = sorted(e.state for e in prepared.cache_entries() if e.source == "?")
+    assert partial == ["being written", "incomplete"] and entries[str(tmp_path / "a")].nbytes > 5 * 3 * 16 * 16
+    # a is used again later than b; b's source disappears
+    old = time.time() - 10 * 86400
+    for entry in prepared.cache_entries():
+        os.utime(entry.path / "manifest.json" if entry.state == "ok" else entry.path, (old, old))
+    load_dataset(tmp_path / "a", resolution=16, cache=True)
+    shutil.rmtree(tmp_path / "b")
+    states = {(e.source, e.state, round(e.idle_days)) for e in prepared.cache_entries()}
+    assert states == {
+        ("?", "being written", 10),
+        ("?", "incomplete", 10),
+        (str(tmp_path / "a"), "ok", 0),
+        (str(tmp_path / "b"), "source missing", 10),
+    }
+
+    assert main(["cache", "--unused-days", "5"]) == 0  # lists only, deletes nothing
+    assert "3 of 4 entries" in capsys.readouterr().out and len(prepared.cache_entries()) == 4
+    assert main(["cache", "--stale", "--clear"]) == 0
+    assert "deleted 2 of 4 entries" in capsys.readouterr().out  # never a write in progress
+    assert [e.state for e in prepared.cache_entries()] == ["being written", "ok"]
+    assert len(load_dataset(tmp_path / "a", resolution=16, cache=True)) == 5  # the kept entry still serves
+    assert main(["cache", "--clear"]) == 0 and [e.state for e in prepared.cache_entries()] == ["being written"]
+    assert main(["cache", "--unused-days", "-1"]) == 2

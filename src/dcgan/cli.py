@@ -17,7 +17,7 @@ from dataclasses import fields
 import torch
 
 from .checkpoints import load_checkpoint
-from .cli_data import register_dedup, register_download, register_prepare
+from .cli_data import register_cache, register_dedup, register_download, register_prepare
 from .cli_features import register_classify, register_features
 from .cli_latent import register_arithmetic, register_classifier, register_direction, register_interpolate
 from .cli_options import add_device
@@ -164,6 +164,7 @@ SUBCOMMANDS = [
     register_prepare,
     register_dedup,
     register_download,
+    register_cache,
     register_interpolate,
     register_arithmetic,
     register_direction,

@@ -1,4 +1,4 @@
-"""``dcgan prepare``, ``dcgan dedup`` and ``dcgan download``: the dataset commands (thin layers over ``dcgan.data``)."""
+"""``dcgan prepare``, ``dedup``, ``download`` and ``cache``: the dataset commands (thin layers over ``dcgan.data``)."""
 
 from __future__ import annotations
 
@@ -108,4 +108,55 @@ def run_dedup(args: argparse.Namespace) -> int:
         f"{result.removed} of {total} images are near duplicates ({len(result.groups)} groups); "
         f"kept {len(result.keep)} in {args.out} (report: {Path(args.out) / 'dedup_report.json'})"
     )
+    return 0
+
+
+def register_cache(sub) -> None:
+    p = sub.add_parser(
+        "cache",
+        help="list or clear the training cache of decoded datasets",
+        description="List the prepared copies that training keeps in $DCGAN_CACHE/prepared (default "
+        "~/.cache/dcgan/prepared), least recently used first; with --clear, delete them. --unused-days and "
+        "--stale select entries (either one matches); with neither, every entry is selected.",
+    )
+    p.add_argument("--unused-days", type=float, metavar="N", help="entries not used for N days or more")
+    p.add_argument("--stale", action="store_true", help="entries whose source is gone, damaged ones and killed writes")
+    p.add_argument("--clear", action="store_true", help="delete the selected entries")
+    p.set_defaults(run=run_cache)
+
+
+def _size(nbytes: int) -> str:
+    for unit in ("B", "KB", "MB", "GB"):
+        if nbytes < 1024 or unit == "GB":
+            return f"{nbytes:.0f} {unit}" if unit == "B" else f"{nbytes:.1f} {unit}"
+        nbytes /= 1024
+
+
+def run_cache(args: argparse.Namespace) -> int:
+    if args.unused_days is not None and args.unused_days < 0:
+        raise DCGANError(f"--unused-days must be 0 or more, not {args.unused_days}")
+    entries = prepared.cache_entries()
+    filtered = args.unused_days is not None or args.stale
+    selected = [
+        e
+        for e in entries
+        if not filtered
+        or (args.unused_days is not None and e.idle_days >= args.unused_days)
+        or (args.stale and e.state != "ok")
+    ]
+    root = prepared.cache_root() / "prepared"
+    if not selected:
+        print(f"nothing {'matches' if filtered else 'cached'} in {root}")
+        return 0
+    if args.clear:
+        freed = prepared.remove_cache_entries(selected)
+        busy = sum(e.state == "being written" for e in selected)
+        note = f"; left {busy} still being written" if busy else ""
+        print(f"deleted {len(selected) - busy} of {len(entries)} entries ({_size(freed)}) from {root}{note}")
+        return 0
+    for e in selected:
+        what = f"{e.count} images at {e.resolution}px" if e.state in ("ok", "source missing") else e.state
+        print(f"{e.path.name}  {_size(e.nbytes):>9}  used {e.idle_days:5.1f} days ago  {what}  {e.source}  [{e.state}]")
+    total = _size(sum(e.nbytes for e in selected))
+    print(f"{len(selected)} of {len(entries)} entries, {total}, in {root}; add --clear to delete them")
     return 0

@@ -143,6 +143,7 @@ def load_dataset(
         folder = prepared.cache_folder(provenance)
         if not prepared.detect(folder):
             _write_prepared(path, folder, options, provenance, progress)
+        prepared.mark_used(folder)
         return _load_prepared(folder, None, None, None, {})
     source = _open_selected(path, options)
     out = np.empty((source.count, source.channels, source.resolution, source.resolution), dtype=np.uint8)

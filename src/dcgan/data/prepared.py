@@ -12,10 +12,13 @@ The cache for training on unprepared sources lives in ``$DCGAN_CACHE`` (default
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import os
 import shutil
+import time
+from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
 
@@ -59,6 +62,75 @@ def cache_folder(provenance: dict) -> Path:
     """The cache folder of a source (its ``fingerprint``) prepared with given options."""
     key = json.dumps(provenance | {"version": FORMAT_VERSION}, sort_keys=True)
     return cache_root() / "prepared" / hashlib.sha256(key.encode()).hexdigest()[:20]
+
+
+def mark_used(folder: Path) -> None:
+    """Record that a cache entry was just used (its manifest's mtime), so eviction can keep recent ones."""
+    with contextlib.suppress(OSError):  # a read-only cache still works; it only loses the "last used" date
+        os.utime(folder / MANIFEST)
+
+
+@dataclass(frozen=True)
+class CacheEntry:
+    """One folder of the training cache, as ``dcgan cache`` lists it."""
+
+    path: Path
+    source: str  # the source path it was prepared from ("?" when the manifest is unreadable)
+    count: int
+    resolution: int
+    nbytes: int
+    last_used: float  # seconds since the epoch
+    state: str  # "ok", "source missing", "damaged" (no manifest), "incomplete" (a killed write) or "being written"
+
+    @property
+    def idle_days(self) -> float:
+        return (time.time() - self.last_used) / 86400
+
+
+def cache_entries() -> list[CacheEntry]:
+    """Every entry of the training cache, least recently used first."""
+    root = cache_root() / "prepared"
+    entries = []
+    for folder in sorted(root.iterdir()) if root.is_dir() else []:
+        if not folder.is_dir():
+            continue
+        files = [f for f in folder.rglob("*") if f.is_file()]
+        nbytes = sum(f.stat().st_size for f in files)
+        used = max([folder.stat().st_mtime] + [f.stat().st_mtime for f in files])
+        if ".partial-" in folder.name:
+            state = "being written" if _alive(folder.name.rsplit("-", 1)[1]) else "incomplete"
+            entries.append(CacheEntry(folder, "?", 0, 0, nbytes, used, state))
+            continue
+        try:
+            manifest = json.loads((folder / MANIFEST).read_text())
+            source = manifest["source"]["path"]
+            count, resolution = manifest["count"], manifest["resolution"]
+        except (OSError, ValueError, KeyError, TypeError):
+            entries.append(CacheEntry(folder, "?", 0, 0, nbytes, used, "damaged"))
+            continue
+        used = (folder / MANIFEST).stat().st_mtime
+        state = "ok" if Path(source).exists() else "source missing"
+        entries.append(CacheEntry(folder, source, count, resolution, nbytes, used, state))
+    return sorted(entries, key=lambda e: e.last_used)
+
+
+def _alive(pid: str) -> bool:
+    """Whether the process that names a partial folder still runs (then its write is in progress)."""
+    try:
+        os.kill(int(pid), 0)
+    except (ValueError, ProcessLookupError):
+        return False
+    except PermissionError:  # someone else's process
+        return True
+    return True
+
+
+def remove_cache_entries(entries: list[CacheEntry]) -> int:
+    """Delete the given cache folders, never one still being written; returns the bytes freed."""
+    removable = [e for e in entries if e.state != "being written"]
+    for entry in removable:
+        shutil.rmtree(entry.path, ignore_errors=True)
+    return sum(e.nbytes for e in removable)
 
 
 def write_prepared(source: Source, out: Path, skip_bad: bool, progress: bool, provenance: dict) -> Path:
