@@ -69,7 +69,7 @@ def keep_freed_memory() -> None:
 
     glibc serves every block of 32 MiB or more (a 64x64 batch's first activation is exactly
     32 MiB) with a fresh mmap and unmaps it on free, so a training loop that frees and
-    reallocates the same activations every step page-faults them all in again each step: 7% of
+    reallocates the same activations every step page-faults them all in again each step: 2-7% of
     a 64x64 CPU step here (docs/benchmarks.md). Serving them from a heap that is never trimmed
     keeps those pages. Nothing happens on other C libraries.
     """
