@@ -132,6 +132,7 @@ def test_z_files_round_trip_and_cells_are_addressable(tmp_path):
     z = torch.randn(20, 7)
     path = save_z(tmp_path / "f.safetensors", z, {"extra": z[:2]}, note="x")
     assert torch.equal(load_z(path), z)
+    assert path.stat().st_mode & 0o777 == 0o644  # shared like the images beside it, not 0600
     assert torch.equal(load_z(f"{path}#12"), z[12:13])
     assert torch.equal(load_z(f"{path}#0,1,2"), z[:3])
     assert torch.equal(load_z(f"{path}#3-5,19"), z[[3, 4, 5, 19]])

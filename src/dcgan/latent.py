@@ -17,8 +17,9 @@ import numpy as np
 import torch
 from PIL import Image, ImageDraw
 from safetensors import SafetensorError, safe_open
-from safetensors.torch import save_file
+from safetensors.torch import save as st_save
 
+from .checkpoints import atomic_write
 from .errors import DCGANError
 from .models import Generator
 from .sampling import _to_pil as to_pil
@@ -178,7 +179,9 @@ def save_z(path: str | Path, z: torch.Tensor, extra: dict[str, torch.Tensor] | N
     path.parent.mkdir(parents=True, exist_ok=True)
     tensors = {Z_KEY: z.detach().float().cpu().clone()}
     tensors |= {k: v.detach().float().cpu().clone() for k, v in (extra or {}).items()}
-    save_file(tensors, str(path), metadata={"dcgan-latent": json.dumps(meta)})
+    atomic_write(
+        path, st_save(tensors, metadata={"dcgan-latent": json.dumps(meta)})
+    )  # readable by all, like any output
     return path
 
 
