@@ -126,6 +126,32 @@ def test_resume_after_ctrl_c_mid_epoch_is_exact(tmp_path, monkeypatch):
     assert metrics(straight) == metrics(resumed)
 
 
+def test_a_crash_mid_epoch_loses_only_the_steps_since_the_timed_save(tmp_path, monkeypatch):
+    data = blobs(192)  # 6 steps per epoch
+    straight = train(tiny_config(tmp_path / "a", epochs=2), data)
+    original_step = dcgan.training.train_step
+    calls = {"n": 0}
+
+    def crash_on_the_fifth(*args):
+        calls["n"] += 1
+        if calls["n"] == 5:
+            raise RuntimeError("power cut")
+        return original_step(*args)
+
+    monkeypatch.setattr(dcgan.training, "train_step", crash_on_the_fifth)
+    monkeypatch.setattr(dcgan.training, "monotonic", lambda: 60.0 * calls["n"])  # each step takes a minute
+    with pytest.raises(RuntimeError, match="power cut"):
+        train(tiny_config(tmp_path / "b", epochs=2, save_every_minutes=1), data)
+    monkeypatch.undo()
+    ckpt = load_checkpoint(tmp_path / "b" / "run")
+    assert (ckpt.meta["epoch"], ckpt.meta["batch_in_epoch"], ckpt.meta["step"]) == (0, 4, 4)
+    rows = (tmp_path / "b" / "run" / "metrics.jsonl").read_text().splitlines()
+    assert [json.loads(row)["step"] for row in rows] == [1, 2, 3, 4]  # flushed before the save
+    resumed = resume(tmp_path / "b" / "run", data=data)
+    assert_same_state(straight, resumed)
+    assert metrics(straight) == metrics(resumed)
+
+
 def test_crash_while_saving_keeps_the_last_good_checkpoint(tmp_path, monkeypatch):
     trainer = train(tiny_config(tmp_path, epochs=1), blobs(64))
     path = trainer.checkpoint_dir / "last.safetensors"

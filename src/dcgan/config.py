@@ -84,6 +84,10 @@ class TrainConfig:
     )
     out: str | None = _opt(None, "run folder (default: runs/<timestamp>)")
     checkpoint_every: int = _opt(5, "also keep checkpoints/epoch_NNNN.safetensors every N epochs (0: only last)")
+    save_every_minutes: float = _opt(
+        10.0,
+        "also update checkpoints/last.safetensors mid-epoch every N minutes, so a crash loses at most that (0: off)",
+    )
     log_every: int = _opt(20, "read losses from the device and append them to metrics.jsonl every N steps")
     sample_count: int = _opt(64, "number of fixed-noise samples in each epoch's grid")
     progress: bool = _opt(True, "show a progress bar")
@@ -95,8 +99,9 @@ class TrainConfig:
                 raise DCGANError(f"--{name.replace('_', '-')} must be at least 1, not {getattr(self, name)}")
         if self.limit is not None and self.limit < 1:
             raise DCGANError(f"--limit must be at least 1, not {self.limit}")
-        if self.checkpoint_every < 0:
-            raise DCGANError(f"--checkpoint-every must be 0 or more, not {self.checkpoint_every}")
+        for name in ("checkpoint_every", "save_every_minutes"):
+            if getattr(self, name) < 0:
+                raise DCGANError(f"--{name.replace('_', '-')} must be 0 or more, not {getattr(self, name)}")
         if self.preset not in PRESETS:
             raise DCGANError(f"unknown preset {self.preset!r}", f"choose one of {', '.join(PRESETS)}")
         if self.precision not in ("fp32", "bf16", "fp16"):

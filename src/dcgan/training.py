@@ -22,6 +22,7 @@ from contextlib import contextmanager
 from dataclasses import replace
 from datetime import datetime
 from pathlib import Path
+from time import monotonic
 
 import torch
 import torch.nn.functional as F
@@ -326,6 +327,7 @@ class Trainer:
         bar = tqdm(total=total, initial=done, unit="img", unit_scale=True, disable=not cfg.progress, dynamic_ncols=True)
         self.G.train()
         self.D.train()
+        last_save = monotonic()
         with self._graceful_interrupt():
             while self.epoch < cfg.epochs and not self._stop_requested:
                 order = self.epoch_order(self.epoch)
@@ -337,6 +339,10 @@ class Trainer:
                     if self.step % cfg.log_every == 0:
                         last = self._flush_metrics()
                         bar.set_postfix(step=self.step, loss_d=f"{last['loss_d']:.3f}", loss_g=f"{last['loss_g']:.3f}")
+                    if cfg.save_every_minutes and monotonic() - last_save >= 60 * cfg.save_every_minutes:
+                        self._flush_metrics()  # every step up to the checkpoint must be on disk before it
+                        self.save()
+                        last_save = monotonic()
                     if self._stop_requested:
                         break
                 else:
@@ -344,6 +350,7 @@ class Trainer:
                     self.epoch += 1
                     self.batch_in_epoch = 0
                     self._end_of_epoch()
+                    last_save = monotonic()
         bar.close()
         if self._stop_requested:
             self._flush_metrics()
@@ -372,7 +379,9 @@ def train(config: TrainConfig, data: ImageData | None = None) -> Trainer:
 
 
 # Options that do not change what is learned (epochs only extends the run), so a resumed run may change them.
-RESUMABLE = frozenset({"epochs", "device", "progress", "precision", "channels_last", "compile"})
+RESUMABLE = frozenset(
+    {"epochs", "device", "progress", "precision", "channels_last", "compile", "save_every_minutes", "log_every"}
+)
 
 
 def resume(run_dir: str | Path, data: ImageData | None = None, **changes) -> Trainer:
