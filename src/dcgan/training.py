@@ -4,7 +4,8 @@ One step, the whole algorithm:
 
 1. D sees a real batch and a fake batch in *separate* forward passes (so BatchNorm never
    mixes their statistics) and descends ``-log D(x) - log(1 - D(G(z)))``;
-2. G descends the non-saturating ``-log D(G(z))`` through the updated D.
+2. G descends the non-saturating ``-log D(G(z))`` through the updated D (whose weights are
+   frozen for that pass: their gradients would be discarded).
 
 Both use Adam(lr 2e-4, beta1 0.5); images are scaled to [-1, 1] and nothing else. The
 losses are written with ``softplus`` on D's logits, the numerically stable form of the
@@ -136,8 +137,8 @@ def train_step(
 
     opt_g.zero_grad(set_to_none=True)
     # G's update needs only the gradient flowing through D to the fake images; the reference
-    # also computes D's weight gradients here and discards them. Skipping them saves about
-    # a third of this backward pass and changes no weight.
+    # also computes D's weight gradients here and discards them. Skipping them changes no
+    # weight and saves about 10% of a step (docs/benchmarks.md).
     D.requires_grad_(False)
     try:
         with precision.autocast():
