@@ -102,6 +102,20 @@ def _models(cfg: dict):
     return TrainConfig(preset=cfg["preset"], resolution=cfg["resolution"], channels=3).model_spec()
 
 
+def _device(cfg: dict) -> torch.device:
+    from dcgan.training import pick_device
+
+    return pick_device(cfg.get("device", "auto"))
+
+
+def _sync(device: torch.device) -> None:
+    """Wait for queued GPU work, so that a clock read after it measures it."""
+    if device.type == "cuda":
+        torch.cuda.synchronize(device)
+    elif device.type == "mps":
+        torch.mps.synchronize()
+
+
 def _flops_per_image(step, batch: int) -> float:
     from torch.utils.flop_counter import FlopCounterMode
 
@@ -114,8 +128,9 @@ def measure_baseline(cfg: dict, folder: Path) -> dict:
     from dcgan.models import Discriminator, Generator
 
     torch.manual_seed(0)
+    device = _device(cfg)
     spec = _models(cfg)
-    G, D = Generator(spec), Discriminator(spec)
+    G, D = Generator(spec).to(device), Discriminator(spec).to(device)
     bce = torch.nn.BCELoss()
     opt_d = torch.optim.Adam(D.parameters(), lr=2e-4, betas=(0.5, 0.999))
     opt_g = torch.optim.Adam(G.parameters(), lr=2e-4, betas=(0.5, 0.999))
@@ -124,11 +139,12 @@ def measure_baseline(cfg: dict, folder: Path) -> dict:
     )
 
     def step(real):
+        real = real.to(device)
         D.zero_grad()
         out = torch.sigmoid(D(real))
         err_real = bce(out, torch.ones_like(out))
         err_real.backward()
-        fake = G(torch.randn(real.shape[0], spec.nz, 1, 1))
+        fake = G(torch.randn(real.shape[0], spec.nz, 1, 1, device=device))
         out = torch.sigmoid(D(fake.detach()))
         err_fake = bce(out, torch.zeros_like(out))
         err_fake.backward()
@@ -145,9 +161,11 @@ def measure_baseline(cfg: dict, folder: Path) -> dict:
     flops = _flops_per_image(lambda: step(first), cfg["batch"])
     for _ in range(cfg["warmup"] - 1):
         step(next(batches)[0])
+    _sync(device)
     start = time.perf_counter()
     for _ in range(cfg["steps"]):
         step(next(batches)[0])
+    _sync(device)  # its .item() calls already wait for each step
     elapsed = time.perf_counter() - start
     return {"images_per_s": cfg["steps"] * cfg["batch"] / elapsed, "flops_per_image": flops}
 
@@ -165,6 +183,7 @@ def measure_ours(cfg: dict, folder: Path) -> dict:
         precision=cfg["precision"],
         channels_last=cfg["channels_last"],
         compile=cfg["compile"],
+        device=cfg.get("device", "auto"),
         progress=False,
     )
     with tempfile.TemporaryDirectory() as run_dir:
@@ -173,6 +192,7 @@ def measure_ours(cfg: dict, folder: Path) -> dict:
         batches = [order[i * cfg["batch"] : (i + 1) * cfg["batch"]] for i in range(len(data) // cfg["batch"])]
         start = time.perf_counter()
         trainer.train_batch(data.images, batches[0])
+        _sync(trainer.device)
         first_step_s = time.perf_counter() - start  # includes torch.compile's compilation when on
         flops = _flops_per_image(lambda: trainer.train_batch(data.images, batches[1 % len(batches)]), cfg["batch"])
         for i in range(cfg["warmup"]):
@@ -195,7 +215,7 @@ def measure_ours(cfg: dict, folder: Path) -> dict:
 def measure_sampling(cfg: dict) -> dict:
     from dcgan import Generator, generate, sample_noise
 
-    G = Generator(_models(cfg))
+    G = Generator(_models(cfg)).to(_device(cfg))  # generate() returns images on the host, as `dcgan sample` needs
     z = sample_noise(cfg["batch"] * 2, G.spec.nz)
     generate(G, z[: cfg["batch"]])
     start = time.perf_counter()
@@ -206,17 +226,21 @@ def measure_sampling(cfg: dict) -> dict:
 def measure_peaks(cfg: dict) -> dict:
     """Machine limits in this run: a large matmul and a DCGAN-shaped convolution, fp32 and bf16."""
 
-    def rate(fn, flops):
-        return flops / _median_seconds(fn)
+    device = _device(cfg)
 
-    n = cfg.get("matmul_size", 2048)
+    def rate(fn, flops):
+        return flops / _median_seconds(fn, device)
+
+    n = cfg.get("matmul_size") or (2048 if device.type == "cpu" else 8192)  # a GPU needs a bigger one to saturate
     out = {}
     for dtype, name in ((torch.float32, "fp32"), (torch.bfloat16, "bf16")):
-        a, b = torch.randn(n, n, dtype=dtype), torch.randn(n, n, dtype=dtype)
+        a, b = torch.randn(n, n, dtype=dtype, device=device), torch.randn(n, n, dtype=dtype, device=device)
         out[f"matmul_{name}"] = rate(lambda a=a, b=b: a @ b, 2 * n**3)
         # D's 16x16 -> 8x8 layer of the small preset at 64x64, batch 128, forward + backward
-        conv = torch.nn.Conv2d(128, 256, 4, 2, 1, bias=False).to(dtype=dtype, memory_format=torch.channels_last)
-        x = torch.randn(cfg["batch"], 128, 16, 16, dtype=dtype).contiguous(memory_format=torch.channels_last)
+        conv = torch.nn.Conv2d(128, 256, 4, 2, 1, bias=False)
+        conv = conv.to(device, dtype=dtype, memory_format=torch.channels_last)
+        x = torch.randn(cfg["batch"], 128, 16, 16, dtype=dtype, device=device)
+        x = x.contiguous(memory_format=torch.channels_last)
         x.requires_grad_(True)
         flops = 3 * 2 * cfg["batch"] * 256 * 8 * 8 * 128 * 16  # forward, grad input, grad weight
 
@@ -227,12 +251,14 @@ def measure_peaks(cfg: dict) -> dict:
     return out
 
 
-def _median_seconds(fn, repeats: int = 5) -> float:
+def _median_seconds(fn, device: torch.device, repeats: int = 5) -> float:
     fn()
     times = []
     for _ in range(repeats):
+        _sync(device)
         start = time.perf_counter()
         fn()
+        _sync(device)
         times.append(time.perf_counter() - start)
     return statistics.median(times)
 
@@ -252,15 +278,16 @@ def measure_convs(cfg: dict) -> dict:
     from dcgan.models import Discriminator, Generator
 
     dtype = torch.bfloat16 if cfg["precision"] == "bf16" else torch.float32
+    device = _device(cfg)
     spec = _models(cfg)
-    images = torch.randn(cfg["batch"], spec.channels, spec.resolution, spec.resolution, dtype=dtype)
+    images = torch.randn(cfg["batch"], spec.channels, spec.resolution, spec.resolution, dtype=dtype, device=device)
     nets = {
-        "G": (Generator(spec), torch.randn(cfg["batch"], spec.nz, 1, 1, dtype=dtype)),
+        "G": (Generator(spec), torch.randn(cfg["batch"], spec.nz, 1, 1, dtype=dtype, device=device)),
         "D": (Discriminator(spec), images.contiguous(memory_format=torch.channels_last)),
     }
     layers = []
     for net_name, (net, x) in nets.items():
-        net = net.to(dtype=dtype, memory_format=torch.channels_last)
+        net = net.to(device, dtype=dtype, memory_format=torch.channels_last)
         for i, (block_name, block) in enumerate(net.blocks.items()):
             conv = block[0]
             args = (conv.weight.detach(), None, conv.stride, conv.padding, conv.dilation)
@@ -284,9 +311,9 @@ def measure_convs(cfg: dict) -> dict:
                 else {"forward": 1, "grad_input": 0 if first else 1, "grad_weight": 1}
             )
             seconds = {
-                "forward": _median_seconds(forward),
-                "grad_input": _median_seconds(backward([True, False, False])),
-                "grad_weight": _median_seconds(backward([False, True, False])),
+                "forward": _median_seconds(forward, device),
+                "grad_input": _median_seconds(backward([True, False, False]), device),
+                "grad_weight": _median_seconds(backward([False, True, False]), device),
             }
             layers.append(
                 {"layer": f"{net_name}.{block_name}", "flops": counter.get_total_flops(), "counts": counts}
@@ -313,6 +340,8 @@ def worker(cfg: dict) -> dict:
         result = measure_baseline(cfg, folder) if kind == "baseline" else measure_ours(cfg, folder)
     usage_self = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
     usage_children = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
+    if torch.cuda.is_available() and _device(cfg).type == "cuda":
+        result["peak_gpu_mb"] = torch.cuda.max_memory_allocated() / 2**20
     return result | {"peak_rss_mb": usage_self / 1024, "peak_rss_worker_mb": usage_children / 1024}
 
 
@@ -331,10 +360,11 @@ def run_worker(cfg: dict) -> dict:
 # ---------------------------------------------------------------------------------------------
 # the plan
 # ---------------------------------------------------------------------------------------------
-def configurations(quick: bool, compile_: bool, repeats: int) -> list[dict]:
+def configurations(quick: bool, compile_: bool, repeats: int, fp16: bool = False) -> list[dict]:
     """Rows of the main table. The headline case (64px, small, batch 128) gets every variant and ``repeats``
     measurements; the others get baseline / fp32 / bf16 defaults, the paper preset one measurement each."""
     defaults = [("ours fp32 (default)", "fp32", True), ("ours bf16", "bf16", True)]
+    defaults += [("ours fp16", "fp16", True)] if fp16 else []  # GradScaler fp16 exists on CUDA only
     variants = [("ours fp32 NCHW", "fp32", False), ("ours bf16 NCHW", "bf16", False)]
     cases = (
         [(32, "small", defaults, repeats)]
@@ -425,7 +455,9 @@ def interleave(rows: list[dict], common: dict) -> list[dict]:
 def markdown(report: dict) -> str:
     peaks = report["peaks"]
     lines = [
-        f"Machine: {report['machine']['cpu']}, {report['machine']['cores']} cores, torch {report['machine']['torch']}.",
+        f"Machine: {report['machine']['cpu']}, {report['machine']['cores']} cores, torch {report['machine']['torch']}"
+        f"; both pipelines train on {report['settings']['device']}"
+        + (f" ({report['machine']['cuda']})." if report["settings"]["device"].startswith("cuda") else "."),
         "",
         "Peaks measured in this run (GFLOP/s): " + ", ".join(f"{k} {v / 1e9:.0f}" for k, v in peaks.items()),
         "",
@@ -439,7 +471,9 @@ def markdown(report: dict) -> str:
             f"| {row['resolution']} | {row['preset']} | {row['label']} | {row['images_per_s']:.1f} | "
             f"{row['ratio_to_baseline']:.2f} | {row['flops_per_image'] / 1e9:.2f} | {gflops:.0f} | "
             f"{100 * gflops * 1e9 / peaks['conv_fp32']:.0f}% | {100 * gflops * 1e9 / peaks['conv_bf16']:.0f}% | "
-            f"{row['peak_rss_mb']:.0f} (+{row['peak_rss_worker_mb']:.0f}) |"
+            f"{row['peak_rss_mb']:.0f} (+{row['peak_rss_worker_mb']:.0f})"
+            + (f", GPU {row['peak_gpu_mb']:.0f}" if "peak_gpu_mb" in row else "")
+            + " |"
         )
     lines += [
         "",
@@ -511,6 +545,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--repeats", type=int, help="measurements of the headline configurations (default 3; quick 1)")
     parser.add_argument("--steps", type=int, help="timed steps per measurement (default 5; quick 2)")
     parser.add_argument("--compile", action="store_true", help="also measure torch.compile (slow to start)")
+    parser.add_argument("--device", default="auto", help="auto, cpu, cuda, mps: where both pipelines train")
     parser.add_argument("--out", default=str(ROOT / "benchmarks" / "results" / "throughput"), help="output stem")
     parser.add_argument("--worker", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
@@ -518,22 +553,31 @@ def main(argv: list[str] | None = None) -> int:
         print(json.dumps(worker(json.loads(args.worker))))
         return 0
 
+    from dcgan.errors import DCGANError
+    from dcgan.training import pick_device
+
+    try:
+        device = pick_device(args.device)
+    except DCGANError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    gpu = device.type != "cpu"  # a GPU step takes milliseconds: time more of them
     repeats = args.repeats or (1 if args.quick else 3)
-    steps = args.steps or (2 if args.quick else 5)
+    steps = args.steps or (2 if args.quick else 50 if gpu else 5)
     batch = 32 if args.quick else 128
-    warmup = 1 if args.quick else 2
+    warmup = 1 if args.quick else 5 if gpu else 2
     cache = Path(tempfile.gettempdir()) / "dcgan-bench"
     folder = image_folder(batch * (steps + warmup + 4), cache)
-    common = {"folder": str(folder), "steps": steps, "warmup": warmup, "batch": batch}
+    common = {"folder": str(folder), "steps": steps, "warmup": warmup, "batch": batch, "device": str(device)}
     print(
         f"images: {folder} ({'real CIFAR-10' if CIFAR_ZIP.exists() else 'generated'}); {repeats} repeats x {steps} steps"
     )
 
-    peak_cfg = {"kind": "peaks", "batch": batch, "matmul_size": 512 if args.quick else 2048}
+    peak_cfg = {"kind": "peaks", "batch": batch, "matmul_size": 512 if args.quick else None, "device": str(device)}
     peaks_before = run_worker(peak_cfg)
-    training = interleave(configurations(args.quick, args.compile, repeats), common)
+    training = interleave(configurations(args.quick, args.compile, repeats, fp16=device.type == "cuda"), common)
     peaks_after = run_worker(peak_cfg)
-    peaks = {k: max(peaks_before[k], peaks_after[k]) for k in peaks_before if not k.startswith("peak_rss")}
+    peaks = {k: max(peaks_before[k], peaks_after[k]) for k in peaks_before if k.startswith(("matmul_", "conv_"))}
     for row in training:
         base = next(
             r
@@ -557,10 +601,12 @@ def main(argv: list[str] | None = None) -> int:
     scaling_rows = scaling_configurations(args.quick)
     scaling = interleave(scaling_rows, common) if scaling_rows else []
     sample_cfg = {"kind": "sample", "resolution": 64 if not args.quick else 32, "preset": "small", "batch": 256}
+    sample_cfg["device"] = str(device)
     sampling = run_worker(sample_cfg) | {"resolution": sample_cfg["resolution"]}
     report = {
         "machine": machine(),
-        "settings": {"repeats": repeats, "steps": steps, "warmup": warmup, "batch": batch, "quick": args.quick},
+        "settings": {"repeats": repeats, "steps": steps, "warmup": warmup, "batch": batch, "quick": args.quick}
+        | {"device": str(device)},
         "peaks": peaks,
         "training": training,
         "conv_limits": conv_limits,
