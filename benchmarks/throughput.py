@@ -32,11 +32,16 @@ import sys
 import tempfile
 import time
 import zipfile
+from collections.abc import Callable
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 import torch
 from PIL import Image
+
+if TYPE_CHECKING:
+    from dcgan.models import ModelSpec
 
 ROOT = Path(__file__).resolve().parents[1]
 CIFAR_ZIP = ROOT.parent / "shared" / "data" / "cifar10-jpg.zip"
@@ -96,7 +101,7 @@ class PerItemFolder(torch.utils.data.Dataset):
 # ---------------------------------------------------------------------------------------------
 # one measurement (runs in a subprocess)
 # ---------------------------------------------------------------------------------------------
-def _models(cfg: dict):
+def _models(cfg: dict) -> ModelSpec:
     from dcgan.config import TrainConfig
 
     return TrainConfig(preset=cfg["preset"], resolution=cfg["resolution"], channels=3).model_spec()
@@ -252,7 +257,7 @@ def measure_peaks(cfg: dict) -> dict:
     return out
 
 
-def _median_seconds(fn, device: torch.device, repeats: int = 5) -> float:
+def _median_seconds(fn: Callable[[], object], device: torch.device, repeats: int = 5) -> float:
     fn()
     times = []
     for _ in range(repeats):

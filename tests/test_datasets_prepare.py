@@ -3,6 +3,7 @@
 import json
 import os
 import shutil
+import socket
 import subprocess
 import sys
 import time
@@ -135,36 +136,43 @@ def test_real_cifar10_prepared_equals_direct(tmp_path):
 
 def test_cache_lists_and_evicts_entries(tmp_path, monkeypatch, capsys):
     monkeypatch.setenv("DCGAN_CACHE", str(tmp_path / "cache"))
-    write_images(tmp_path / "a", [(f"{i}.png", "RGB", (20, 20)) for i in range(5)])
-    write_images(tmp_path / "b", [(f"{i}.png", "RGB", (20, 20)) for i in range(3)], seed=1)
-    load_dataset(tmp_path / "a", resolution=16, cache=True)
-    load_dataset(tmp_path / "b", resolution=16, cache=True)
+    for name, count in (("a", 5), ("b", 3), ("c", 2)):
+        write_images(tmp_path / name, [(f"{i}.png", "RGB", (20, 20)) for i in range(count)], seed=count)
+        load_dataset(tmp_path / name, resolution=16, cache=True)
+    root = prepared.cache_root() / "prepared"
+    host = socket.gethostname()
     dead = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True, text=True)
-    (prepared.cache_root() / "prepared" / f".x.partial-{dead.stdout.strip()}").mkdir()  # left by a killed process
-    (prepared.cache_root() / "prepared" / f".y.partial-{os.getpid()}").mkdir()  # a write in progress
+    (root / f".x.partial-{host}-{dead.stdout.strip()}").mkdir()  # left by a killed process
+    (root / f".y.partial-{host}-{os.getpid()}").mkdir()  # a write in progress here
+    (root / ".w.partial-elsewhere-2").mkdir()  # another machine's write, untouched for 10 days below
     entries = {e.source: e for e in prepared.cache_entries()}
     assert entries[str(tmp_path / "a")].count == 5 and entries[str(tmp_path / "b")].count == 3
-    partial = sorted(e.state for e in prepared.cache_entries() if e.source == "?")
-    assert partial == ["being written", "incomplete"] and entries[str(tmp_path / "a")].nbytes > 5 * 3 * 16 * 16
-    # a is used again later than b; b's source disappears
+    assert entries[str(tmp_path / "a")].nbytes > 5 * 3 * 16 * 16
+    # everything was last used 10 days ago; then a is used again, b's source disappears, c's changes
     old = time.time() - 10 * 86400
     for entry in prepared.cache_entries():
         os.utime(entry.path / "manifest.json" if entry.state == "ok" else entry.path, (old, old))
+    (root / ".z.partial-elsewhere-1").mkdir()  # another machine's write, fresh
     load_dataset(tmp_path / "a", resolution=16, cache=True)
     shutil.rmtree(tmp_path / "b")
-    states = {(e.source, e.state, round(e.idle_days)) for e in prepared.cache_entries()}
-    assert states == {
-        ("?", "being written", 10),
-        ("?", "incomplete", 10),
-        (str(tmp_path / "a"), "ok", 0),
-        (str(tmp_path / "b"), "source missing", 10),
-    }
+    write_images(tmp_path / "c", [("new.png", "RGB", (20, 20))])
+    states = {(e.path.name[:2], e.source[-1], e.state, round(e.idle_days)) for e in prepared.cache_entries()}
+    assert {(source, state, days) for _, source, state, days in states} == {
+        ("a", "ok", 0),
+        ("b", "source missing", 10),
+        ("c", "source changed", 10),
+        ("?", "incomplete", 10),  # x: its process is gone
+        ("?", "being written", 10),  # y: this process
+        ("?", "incomplete", 10),  # w: another machine's, too old
+        ("?", "being written", 0),  # z: another machine's, recent
+    } and len(states) == 7
 
     assert main(["cache", "--unused-days", "5"]) == 0  # lists only, deletes nothing
-    assert "3 of 4 entries" in capsys.readouterr().out and len(prepared.cache_entries()) == 4
+    assert "5 of 7 entries" in capsys.readouterr().out and len(prepared.cache_entries()) == 7
     assert main(["cache", "--stale", "--clear"]) == 0
-    assert "deleted 2 of 4 entries" in capsys.readouterr().out  # never a write in progress
-    assert [e.state for e in prepared.cache_entries()] == ["being written", "ok"]
+    assert "deleted 4 of 7 entries" in capsys.readouterr().out  # never a write in progress
+    assert sorted(e.state for e in prepared.cache_entries()) == ["being written", "being written", "ok"]
     assert len(load_dataset(tmp_path / "a", resolution=16, cache=True)) == 5  # the kept entry still serves
-    assert main(["cache", "--clear"]) == 0 and [e.state for e in prepared.cache_entries()] == ["being written"]
+    assert main(["cache", "--clear"]) == 0
+    assert [e.state for e in prepared.cache_entries()] == ["being written", "being written"]
     assert main(["cache", "--unused-days", "-1"]) == 2

@@ -111,3 +111,18 @@ def test_the_benchmarks_convolutions_alone_follow_the_training_step():
     with FlopCounterMode(display=False) as counter:
         train_step(G, D, *opts, torch.rand(4, 3, 16, 16) * 2 - 1, torch.randn(4, spec.nz))
     assert limit["flops_per_image"] * 4 == counter.get_total_flops()
+
+
+def test_g_update_restores_the_callers_own_frozen_d_parameters():
+    from dcgan.models import Discriminator, Generator, ModelSpec
+
+    spec = ModelSpec(resolution=16, channels=1, nz=8, g_width=4, d_width=4)
+    G, D = Generator(spec), Discriminator(spec)
+    D.blocks["down1"].requires_grad_(False)  # e.g. a user fine-tuning only the deeper layers
+    before = D.blocks["down1"][0].weight.detach().clone()
+    trainable = [p for p in D.parameters() if p.requires_grad]
+    opt_d = torch.optim.Adam(trainable)
+    train_step(G, D, torch.optim.Adam(G.parameters()), opt_d, torch.rand(8, 1, 16, 16) * 2 - 1, torch.randn(8, 8))
+    frozen = {name for name, p in D.named_parameters() if not p.requires_grad}
+    assert frozen == {"blocks.down1.0.weight"}  # still frozen; every other parameter trainable again
+    assert torch.equal(D.blocks["down1"][0].weight, before)

@@ -131,8 +131,8 @@ class Checkpoint:
     def network(self, prefix: str) -> Generator | Discriminator:
         """G or D ("G"/"D") rebuilt from the checkpoint's own architecture, weights loaded, in eval mode.
 
-        The weights come back channels_last, as training keeps them: sampling with G runs 1.27x
-        faster so on CPU (docs/benchmarks.md); any input layout still works.
+        The weights come back channels_last (NHWC), whatever layout the run trained in: sampling
+        with G is 1.27x faster that way on CPU (docs/benchmarks.md), and any input layout works.
         """
         net = {"G": Generator, "D": Discriminator}[prefix](self.spec)
         self.load_model(prefix, net)

@@ -120,12 +120,16 @@ def register_cache(sub) -> None:
         "--stale select entries (either one matches); with neither, every entry is selected.",
     )
     p.add_argument("--unused-days", type=float, metavar="N", help="entries not used for N days or more")
-    p.add_argument("--stale", action="store_true", help="entries whose source is gone, damaged ones and killed writes")
+    p.add_argument(
+        "--stale",
+        action="store_true",
+        help="entries training can no longer use (source gone or changed, damaged) and killed writes",
+    )
     p.add_argument("--clear", action="store_true", help="delete the selected entries")
     p.set_defaults(run=run_cache)
 
 
-def _size(nbytes: int) -> str:
+def _size(nbytes: float) -> str:
     for unit in ("B", "KB", "MB", "GB"):
         if nbytes < 1024 or unit == "GB":
             return f"{nbytes:.0f} {unit}" if unit == "B" else f"{nbytes:.1f} {unit}"
@@ -155,8 +159,8 @@ def run_cache(args: argparse.Namespace) -> int:
         print(f"deleted {len(selected) - busy} of {len(entries)} entries ({_size(freed)}) from {root}{note}")
         return 0
     for e in selected:
-        what = f"{e.count} images at {e.resolution}px" if e.state in ("ok", "source missing") else e.state
-        print(f"{e.path.name}  {_size(e.nbytes):>9}  used {e.idle_days:5.1f} days ago  {what}  {e.source}  [{e.state}]")
+        what = f"{e.count} images at {e.resolution}px from {e.source}  " if e.source != "?" else ""
+        print(f"{e.path.name}  {_size(e.nbytes):>9}  used {e.idle_days:5.1f} days ago  {what}[{e.state}]")
     total = _size(sum(e.nbytes for e in selected))
     print(f"{len(selected)} of {len(entries)} entries, {total}, in {root}; add --clear to delete them")
     return 0

@@ -176,12 +176,10 @@ def render(G: Generator, z: torch.Tensor) -> torch.Tensor:
 def save_z(path: str | Path, z: torch.Tensor, extra: dict[str, torch.Tensor] | None = None, **meta) -> Path:
     """Write ``z`` (N, nz) under the key ``z`` (plus any ``extra`` tensors and JSON ``meta``) as safetensors."""
     path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
     tensors = {Z_KEY: z.detach().float().cpu().clone()}
     tensors |= {k: v.detach().float().cpu().clone() for k, v in (extra or {}).items()}
-    atomic_write(
-        path, st_save(tensors, metadata={"dcgan-latent": json.dumps(meta)})
-    )  # readable by all, like any output
+    # atomic and readable by all, like every other output (safetensors' save_file makes 0600 files)
+    atomic_write(path, st_save(tensors, metadata={"dcgan-latent": json.dumps(meta)}))
     return path
 
 

@@ -30,7 +30,7 @@ def generate(G: Generator, z: torch.Tensor, batch_size: int = 256) -> torch.Tens
     was_training = G.training
     G.eval()
     device = next(G.parameters()).device
-    out = torch.cat([G(chunk.to(device)).float().cpu() for chunk in z.split(batch_size)]).contiguous()
+    out = torch.cat([G(chunk.to(device)).float().cpu().contiguous() for chunk in z.split(batch_size)])
     G.train(was_training)
     return out
 

@@ -139,13 +139,16 @@ def train_step(
     # G's update needs only the gradient flowing through D to the fake images; the reference
     # also computes D's weight gradients here and discards them. Skipping them changes no
     # weight and saves about 10% of a step (docs/benchmarks.md).
-    D.requires_grad_(False)
+    trainable = [p for p in D.parameters() if p.requires_grad]  # a caller may have frozen some on purpose
+    for p in trainable:
+        p.requires_grad_(False)
     try:
         with precision.autocast():
             loss_g = F.softplus(-D(fake).float()).mean()  # non-saturating: -log D(G(z))
         precision.minimize(loss_g, opt_g, "G")
     finally:
-        D.requires_grad_(True)
+        for p in trainable:
+            p.requires_grad_(True)
     return torch.stack([loss_d, loss_g, logits_real.sigmoid().mean(), logits_fake.sigmoid().mean()]).detach()
 
 
@@ -179,7 +182,7 @@ class Trainer:
         # the last partial batch is dropped: BatchNorm wants full batches
         self.steps_per_epoch = len(data) // config.batch_size
 
-        if self.device.type == "cpu":
+        if self.device.type == "cpu" and config.keep_freed_memory:
             keep_freed_memory()
         torch.manual_seed(config.seed)
         # NHWC: measured faster for fp32 and bf16 on CPU (docs/benchmarks.md), and what CUDA's tensor cores want
@@ -340,7 +343,8 @@ class Trainer:
                     if self.step % cfg.log_every == 0:
                         last = self._flush_metrics()
                         bar.set_postfix(step=self.step, loss_d=f"{last['loss_d']:.3f}", loss_g=f"{last['loss_g']:.3f}")
-                    if cfg.save_every_minutes and monotonic() - last_save >= 60 * cfg.save_every_minutes:
+                    due = cfg.save_every_minutes and monotonic() - last_save >= 60 * cfg.save_every_minutes
+                    if due and b + 1 < self.steps_per_epoch:  # the epoch's own save follows at its end
                         self._flush_metrics()  # every step up to the checkpoint must be on disk before it
                         self.save()
                         last_save = monotonic()
@@ -382,6 +386,7 @@ def train(config: TrainConfig, data: ImageData | None = None) -> Trainer:
 # Options that do not change what is learned (epochs only extends the run), so a resumed run may change them.
 RESUMABLE = frozenset(
     {"epochs", "device", "progress", "precision", "channels_last", "compile", "save_every_minutes", "log_every"}
+    | {"keep_freed_memory"}
 )
 
 

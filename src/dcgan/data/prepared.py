@@ -17,6 +17,7 @@ import hashlib
 import json
 import os
 import shutil
+import socket
 import time
 from dataclasses import dataclass
 from datetime import datetime, timezone
@@ -32,6 +33,7 @@ from .source import Source, decode_into
 FORMAT_VERSION = 1
 MANIFEST = "manifest.json"
 IMAGES, LABELS, ATTRIBUTES = "images.npy", "labels.npy", "attributes.npy"
+PARTIAL = ".partial-"  # a folder being written: .<name>.partial-<host>-<pid>, renamed when complete
 
 
 def cache_root() -> Path:
@@ -80,11 +82,17 @@ class CacheEntry:
     resolution: int
     nbytes: int
     last_used: float  # seconds since the epoch
-    state: str  # "ok", "source missing", "damaged" (no manifest), "incomplete" (a killed write) or "being written"
+    state: str  # one of STATES
 
     @property
     def idle_days(self) -> float:
         return (time.time() - self.last_used) / 86400
+
+
+# "source changed": its files differ from when it was prepared, so training makes a new entry and never
+# reads this one again; "damaged": no readable manifest, or an older format; "incomplete": a killed write.
+STATES = ("ok", "source missing", "source changed", "damaged", "incomplete", "being written")
+STALE_WRITE_SECONDS = 24 * 3600  # a partial folder of another machine untouched this long is a dead write
 
 
 def cache_entries() -> list[CacheEntry]:
@@ -92,30 +100,46 @@ def cache_entries() -> list[CacheEntry]:
     root = cache_root() / "prepared"
     entries = []
     for folder in sorted(root.iterdir()) if root.is_dir() else []:
-        if not folder.is_dir():
-            continue
-        files = [f for f in folder.rglob("*") if f.is_file()]
-        nbytes = sum(f.stat().st_size for f in files)
-        used = max([folder.stat().st_mtime] + [f.stat().st_mtime for f in files])
-        if ".partial-" in folder.name:
-            state = "being written" if _alive(folder.name.rsplit("-", 1)[1]) else "incomplete"
-            entries.append(CacheEntry(folder, "?", 0, 0, nbytes, used, state))
-            continue
         try:
-            manifest = json.loads((folder / MANIFEST).read_text())
-            source = manifest["source"]["path"]
-            count, resolution = manifest["count"], manifest["resolution"]
-        except (OSError, ValueError, KeyError, TypeError):
-            entries.append(CacheEntry(folder, "?", 0, 0, nbytes, used, "damaged"))
+            entry = _cache_entry(folder)
+        except FileNotFoundError:  # a write finished (renamed) or an entry was deleted while we looked
             continue
-        used = (folder / MANIFEST).stat().st_mtime
-        state = "ok" if Path(source).exists() else "source missing"
-        entries.append(CacheEntry(folder, source, count, resolution, nbytes, used, state))
+        if entry is not None:
+            entries.append(entry)
     return sorted(entries, key=lambda e: e.last_used)
 
 
+def _cache_entry(folder: Path) -> CacheEntry | None:
+    if not folder.is_dir():
+        return None
+    files = [f for f in folder.rglob("*") if f.is_file()]
+    nbytes = sum(f.stat().st_size for f in files)
+    used = max([folder.stat().st_mtime] + [f.stat().st_mtime for f in files])
+    if PARTIAL in folder.name:
+        host, _, pid = folder.name.split(PARTIAL, 1)[1].rpartition("-")
+        # another machine's process (a shared cache) cannot be asked, so its write is judged by age
+        here = host == socket.gethostname()
+        busy = _alive(pid) if here else time.time() - used < STALE_WRITE_SECONDS
+        return CacheEntry(folder, "?", 0, 0, nbytes, used, "being written" if busy else "incomplete")
+    try:
+        manifest = json.loads((folder / MANIFEST).read_text())
+        fingerprinted = manifest["source"]
+        count, resolution, version = manifest["count"], manifest["resolution"], manifest["format_version"]
+    except (OSError, ValueError, KeyError, TypeError):
+        return CacheEntry(folder, "?", 0, 0, nbytes, used, "damaged")
+    used = (folder / MANIFEST).stat().st_mtime
+    source = fingerprinted["path"]
+    if version != FORMAT_VERSION:
+        state = "damaged"
+    elif not Path(source).exists():
+        state = "source missing"
+    else:
+        state = "ok" if fingerprint(Path(source)) == fingerprinted else "source changed"
+    return CacheEntry(folder, source, count, resolution, nbytes, used, state)
+
+
 def _alive(pid: str) -> bool:
-    """Whether the process that names a partial folder still runs (then its write is in progress)."""
+    """Whether the process that names a partial folder still runs on this machine (then it is writing)."""
     try:
         os.kill(int(pid), 0)
     except (ValueError, ProcessLookupError):
@@ -127,10 +151,12 @@ def _alive(pid: str) -> bool:
 
 def remove_cache_entries(entries: list[CacheEntry]) -> int:
     """Delete the given cache folders, never one still being written; returns the bytes freed."""
-    removable = [e for e in entries if e.state != "being written"]
-    for entry in removable:
-        shutil.rmtree(entry.path, ignore_errors=True)
-    return sum(e.nbytes for e in removable)
+    freed = 0
+    for entry in entries:
+        if entry.state != "being written":
+            shutil.rmtree(entry.path, ignore_errors=True)
+            freed += 0 if entry.path.exists() else entry.nbytes
+    return freed
 
 
 def write_prepared(source: Source, out: Path, skip_bad: bool, progress: bool, provenance: dict) -> Path:
@@ -139,7 +165,7 @@ def write_prepared(source: Source, out: Path, skip_bad: bool, progress: bool, pr
     if out.exists() and (not out.is_dir() or any(out.iterdir())):
         raise DCGANError(f"{out} already exists and is not empty", "choose another -o, or delete it first")
     out.parent.mkdir(parents=True, exist_ok=True)
-    partial = out.with_name(f".{out.name}.partial-{os.getpid()}")
+    partial = out.with_name(f".{out.name}{PARTIAL}{socket.gethostname()}-{os.getpid()}")
     shutil.rmtree(partial, ignore_errors=True)
     partial.mkdir()
     try:
