@@ -41,7 +41,7 @@ import torch
 from PIL import Image
 
 if TYPE_CHECKING:
-    from dcgan.models import ModelSpec
+    from dcgan.core.models import ModelSpec
 
 ROOT = Path(__file__).resolve().parents[1]
 CIFAR_ZIP = ROOT.parent / "shared" / "data" / "cifar10-jpg.zip"
@@ -102,13 +102,13 @@ class PerItemFolder(torch.utils.data.Dataset):
 # one measurement (runs in a subprocess)
 # ---------------------------------------------------------------------------------------------
 def _models(cfg: dict) -> ModelSpec:
-    from dcgan.config import TrainConfig
+    from dcgan.training import TrainConfig
 
     return TrainConfig(preset=cfg["preset"], resolution=cfg["resolution"], channels=3).model_spec()
 
 
 def _device(cfg: dict) -> torch.device:
-    from dcgan.training import pick_device
+    from dcgan.core.device import pick_device
 
     return pick_device(cfg.get("device", "auto"))
 
@@ -130,7 +130,7 @@ def _flops_per_image(step, batch: int) -> float:
 
 
 def measure_baseline(cfg: dict, folder: Path) -> dict:
-    from dcgan.models import Discriminator, Generator
+    from dcgan.core.models import Discriminator, Generator
 
     torch.manual_seed(0)
     device = _device(cfg)
@@ -281,7 +281,7 @@ def measure_convs(cfg: dict) -> dict:
     """
     from torch.utils.flop_counter import FlopCounterMode
 
-    from dcgan.models import Discriminator, Generator
+    from dcgan.core.models import Discriminator, Generator
 
     dtype = torch.bfloat16 if cfg["precision"] == "bf16" else torch.float32
     device = _device(cfg)
@@ -559,8 +559,8 @@ def main(argv: list[str] | None = None) -> int:
         print(json.dumps(worker(json.loads(args.worker))))
         return 0
 
+    from dcgan.core.device import pick_device
     from dcgan.errors import DCGANError
-    from dcgan.training import pick_device
 
     try:
         device = pick_device(args.device)

@@ -11,7 +11,7 @@ from PIL import Image
 from conftest import shared_data, write_images
 from dcgan import DCGANError, load_dataset
 from dcgan.data import bundled_mnist_path
-from dcgan.data.images import auto_resolution, fit_image
+from dcgan.data.imaging import auto_resolution, fit_image
 
 OFFICIAL_TRAIN_COUNTS = [5923, 6742, 5958, 6131, 5842, 5421, 5918, 6265, 5851, 5949]
 

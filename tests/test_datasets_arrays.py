@@ -11,7 +11,7 @@ import scipy.io
 
 from conftest import shared_data
 from dcgan import DCGANError, load_dataset
-from dcgan.data import idx
+from dcgan.data.formats import idx
 
 RNG = np.random.default_rng(0)
 CIFAR10_NAMES = ["airplane", "automobile", "bird", "cat", "deer", "dog", "frog", "horse", "ship", "truck"]

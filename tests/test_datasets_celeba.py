@@ -8,7 +8,7 @@ from PIL import Image
 
 from conftest import shared_data
 from dcgan import DCGANError, load_dataset
-from dcgan.data import celeba
+from dcgan.data.formats import celeba
 
 NAMES = ["Male", "Smiling", "Eyeglasses"]
 

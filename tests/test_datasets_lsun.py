@@ -9,7 +9,7 @@ from PIL import Image
 
 from dcgan import DCGANError, load_dataset
 from dcgan.data import prepare_dataset
-from dcgan.data.images import fit_image
+from dcgan.data.imaging import fit_image
 
 
 def write_lmdb(folder, count: int, fmt: str, seed: int = 0) -> list[bytes]:

@@ -6,7 +6,7 @@ import torch
 
 from conftest import blobs
 from dcgan import DCGANError, Discriminator, ModelSpec
-from dcgan.features import (
+from dcgan.experiments.features import (
     _quadrant_sum,
     conv_layers,
     discriminator_extractor,

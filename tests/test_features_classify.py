@@ -6,11 +6,11 @@ import torch
 from sklearn.svm import LinearSVC
 
 from dcgan import DCGANError
-from dcgan.classify import (
+from dcgan.experiments.linear_probe import (
     LinearSVM,
     Protocol,
     accuracy,
-    evaluate,
+    evaluate_features,
     fit_svm,
     fit_svms,
     format_table,
@@ -97,7 +97,9 @@ def test_evaluate_reports_every_draw_on_the_same_splits():
     protocol = Protocol("custom", validation_size=200, labels_per_class=10, full=True, draws=3)
     splits = make_splits(y[:1000], 200, 10, 3, seed=0)
     lines = []
-    row = evaluate("model", X[:1000], y[:1000], X[1000:], y[1000:], protocol, splits, (0.01, 1.0), log=lines.append)
+    row = evaluate_features(
+        "model", X[:1000], y[:1000], X[1000:], y[1000:], protocol, splits, (0.01, 1.0), log=lines.append
+    )
     assert row.feature_dim == 20 and row.best_c in (0.01, 1.0) and 0.8 < row.accuracy <= 1.0
     assert len(row.limited_accuracies) == 3 and row.limited_accuracy_std >= 0
     assert row.limited_accuracy_mean == pytest.approx(np.mean(row.limited_accuracies))

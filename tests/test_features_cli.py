@@ -8,7 +8,7 @@ from PIL import Image
 
 from conftest import blobs
 from dcgan.cli import main
-from dcgan.cli_features import default_test_split
+from dcgan.data import default_test_split
 
 pytestmark = pytest.mark.usefixtures("single_thread")
 

@@ -7,7 +7,8 @@ import torch
 from PIL import Image
 
 from dcgan import DCGANError, Generator, ModelSpec
-from dcgan.latent import (
+from dcgan.core.sampling import render
+from dcgan.experiments.latent import (
     along,
     arithmetic,
     around,
@@ -17,7 +18,6 @@ from dcgan.latent import (
     parse_expression,
     path_through,
     pixel_arithmetic,
-    render,
     save_sheet,
     save_z,
     slerp,

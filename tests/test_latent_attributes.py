@@ -6,7 +6,7 @@ import torch
 from torch import nn
 
 from dcgan import DCGANError, ImageData
-from dcgan.attributes import (
+from dcgan.experiments.attributes import (
     Condition,
     attribute_table,
     load_classifier,

@@ -9,11 +9,11 @@ from PIL import Image
 
 from conftest import blobs, tiny_config
 from dcgan import train
-from dcgan.attributes import load_classifier
 from dcgan.cli import main
-from dcgan.cli_latent import open_generator
-from dcgan.latent import load_z, load_z_meta, render
-from dcgan.sampling import sample_noise
+from dcgan.cli.latent import open_generator
+from dcgan.core.sampling import render, sample_noise
+from dcgan.experiments.attributes import load_classifier
+from dcgan.experiments.latent import load_z, load_z_meta
 
 
 @pytest.fixture(scope="module")

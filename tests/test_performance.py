@@ -8,7 +8,8 @@ from torch import nn
 
 from conftest import blobs, tiny_config
 from dcgan import DCGANError
-from dcgan.training import Precision, Trainer, to_unit_range, train_step
+from dcgan.core.images import to_unit_range
+from dcgan.training import Precision, Trainer, train_step
 
 
 def reference_step(G, D, opt_g, opt_d, real, z):
@@ -65,7 +66,7 @@ def test_fp16_needs_a_gpu():
 
 
 def test_train_step_returns_device_statistics_without_syncing():
-    from dcgan.models import Discriminator, Generator, ModelSpec
+    from dcgan.core.models import Discriminator, Generator, ModelSpec
 
     spec = ModelSpec(resolution=16, channels=1, nz=8, g_width=4, d_width=4)
     G, D = Generator(spec), Discriminator(spec)
@@ -77,7 +78,7 @@ def test_train_step_returns_device_statistics_without_syncing():
 
 def test_g_update_leaves_d_gradients_alone():
     """The G step computes no weight gradients for D (the reference computes and discards them)."""
-    from dcgan.models import Discriminator, Generator, ModelSpec
+    from dcgan.core.models import Discriminator, Generator, ModelSpec
 
     torch.manual_seed(0)
     spec = ModelSpec(resolution=16, channels=1, nz=8, g_width=4, d_width=4)
@@ -99,7 +100,7 @@ def test_the_benchmarks_convolutions_alone_follow_the_training_step():
     from torch.utils.flop_counter import FlopCounterMode
 
     from dcgan import TrainConfig
-    from dcgan.models import Discriminator, Generator
+    from dcgan.core.models import Discriminator, Generator
 
     cfg = {"precision": "fp32", "preset": "small", "resolution": 16, "batch": 4, "device": "cpu"}
     limit = measure_convs(cfg)
@@ -114,7 +115,7 @@ def test_the_benchmarks_convolutions_alone_follow_the_training_step():
 
 
 def test_g_update_restores_the_callers_own_frozen_d_parameters():
-    from dcgan.models import Discriminator, Generator, ModelSpec
+    from dcgan.core.models import Discriminator, Generator, ModelSpec
 
     spec = ModelSpec(resolution=16, channels=1, nz=8, g_width=4, d_width=4)
     G, D = Generator(spec), Discriminator(spec)

@@ -9,11 +9,12 @@ import pytest
 import torch
 from PIL import Image
 
-import dcgan.checkpoints
-import dcgan.training
+import dcgan.core.tensorfile
+import dcgan.training.loop
 from conftest import blobs, tiny_config
 from dcgan import DCGANError, Generator, load_checkpoint, load_generator, resume, train
-from dcgan.training import Trainer, to_unit_range
+from dcgan.core.images import to_unit_range
+from dcgan.training import Trainer
 
 
 def state(trainer: Trainer) -> dict[str, torch.Tensor]:
@@ -33,7 +34,7 @@ def assert_same_state(a: Trainer, b: Trainer, atol: float = 1e-6) -> None:
 
 
 def metrics(trainer: Trainer) -> list[dict]:
-    return [json.loads(line) for line in trainer.metrics_path.read_text().splitlines()]
+    return [json.loads(line) for line in trainer.run.metrics.read_text().splitlines()]
 
 
 def test_scaling_to_unit_range_is_exact():
@@ -92,7 +93,7 @@ def test_a_copied_run_resumes_in_the_copy(tmp_path):
     copy = shutil.copytree(original, tmp_path / "copy")
     resumed = resume(copy, epochs=2, data=data)
     assert resumed.run_dir == copy and json.loads((copy / "config.json").read_text())["out"] == str(copy)
-    assert resumed.checkpoint_dir == copy / "checkpoints" and resumed.step == 4
+    assert resumed.run.checkpoints == copy / "checkpoints" and resumed.step == 4
     assert (original / "metrics.jsonl").read_text() == before  # the original run is untouched
     assert json.loads((original / "config.json").read_text())["out"] == str(original)
 
@@ -101,7 +102,7 @@ def test_resume_after_ctrl_c_mid_epoch_is_exact(tmp_path, monkeypatch):
     data = blobs(192)
     straight = train(tiny_config(tmp_path / "a", epochs=2), data)
 
-    original_step = dcgan.training.train_step
+    original_step = dcgan.training.loop.train_step
     calls = {"n": 0}
 
     def interrupt_after_four(*args):
@@ -115,7 +116,7 @@ def test_resume_after_ctrl_c_mid_epoch_is_exact(tmp_path, monkeypatch):
     config = tiny_config(tmp_path / "b", epochs=2)
     trainer = Trainer(config, data, tmp_path / "b" / "run")
     trainer_ref["t"] = trainer
-    monkeypatch.setattr(dcgan.training, "train_step", interrupt_after_four)
+    monkeypatch.setattr(dcgan.training.loop, "train_step", interrupt_after_four)
     with pytest.raises(KeyboardInterrupt, match="resume with"):
         trainer.fit()
     monkeypatch.undo()
@@ -129,7 +130,7 @@ def test_resume_after_ctrl_c_mid_epoch_is_exact(tmp_path, monkeypatch):
 def test_a_crash_mid_epoch_loses_only_the_steps_since_the_timed_save(tmp_path, monkeypatch):
     data = blobs(192)  # 6 steps per epoch
     straight = train(tiny_config(tmp_path / "a", epochs=2), data)
-    original_step = dcgan.training.train_step
+    original_step = dcgan.training.loop.train_step
     calls = {"n": 0}
 
     def crash_on_the_fifth(*args):
@@ -138,8 +139,8 @@ def test_a_crash_mid_epoch_loses_only_the_steps_since_the_timed_save(tmp_path, m
             raise RuntimeError("power cut")
         return original_step(*args)
 
-    monkeypatch.setattr(dcgan.training, "train_step", crash_on_the_fifth)
-    monkeypatch.setattr(dcgan.training, "monotonic", lambda: 60.0 * calls["n"])  # each step takes a minute
+    monkeypatch.setattr(dcgan.training.loop, "train_step", crash_on_the_fifth)
+    monkeypatch.setattr(dcgan.training.loop, "monotonic", lambda: 60.0 * calls["n"])  # each step takes a minute
     with pytest.raises(RuntimeError, match="power cut"):
         train(tiny_config(tmp_path / "b", epochs=2, save_every_minutes=1), data)
     monkeypatch.undo()
@@ -154,17 +155,17 @@ def test_a_crash_mid_epoch_loses_only_the_steps_since_the_timed_save(tmp_path, m
 
 def test_crash_while_saving_keeps_the_last_good_checkpoint(tmp_path, monkeypatch):
     trainer = train(tiny_config(tmp_path, epochs=1), blobs(64))
-    path = trainer.checkpoint_dir / "last.safetensors"
+    path = trainer.run.checkpoints / "last.safetensors"
     before = path.read_bytes()
 
     def crash(*args):
         raise OSError("disk full")
 
-    monkeypatch.setattr(dcgan.checkpoints.os, "replace", crash)
+    monkeypatch.setattr(dcgan.core.tensorfile.os, "replace", crash)
     with pytest.raises(OSError, match="disk full"):
         trainer.save()
     assert path.read_bytes() == before
-    assert not [p for p in os.listdir(trainer.checkpoint_dir) if p.endswith(".tmp")]
+    assert not [p for p in os.listdir(trainer.run.checkpoints) if p.endswith(".tmp")]
     assert load_checkpoint(path).meta["step"] == 2
 
 
@@ -172,7 +173,7 @@ def test_checkpoint_round_trip_and_generator_loading(tmp_path):
     trainer = train(tiny_config(tmp_path, epochs=1, checkpoint_every=1), blobs(64))
     ckpt = load_checkpoint(trainer.run_dir)
     assert ckpt.meta["step"] == 2 and ckpt.meta["epoch"] == 1 and ckpt.spec == trainer.spec
-    assert (trainer.checkpoint_dir / "epoch_0001.safetensors").is_file()
+    assert (trainer.run.checkpoints / "epoch_0001.safetensors").is_file()
     G = load_generator(trainer.run_dir)
     assert not G.training
     z = torch.randn(5, trainer.spec.nz)

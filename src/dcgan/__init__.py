@@ -1,12 +1,12 @@
 """dcgan: the DCGAN of Radford, Metz & Chintala (ICLR 2016), faithful, fast and tested."""
 
-from .checkpoints import load_checkpoint, load_generator
-from .config import PRESETS, TrainConfig
-from .data import ImageData, load_dataset
+from .core.checkpoints import load_checkpoint, load_generator
+from .core.images import save_grid
+from .core.models import Discriminator, Generator, ModelSpec
+from .core.sampling import generate, sample_noise
+from .data import ImageData, SourceOptions, load_dataset
 from .errors import DCGANError
-from .models import Discriminator, Generator, ModelSpec
-from .sampling import generate, sample_noise, save_grid
-from .training import Trainer, resume, train
+from .training import PRESETS, TrainConfig, Trainer, resume, train
 
 __version__ = "0.1.0"
 
@@ -17,6 +17,7 @@ __all__ = [
     "Generator",
     "ImageData",
     "ModelSpec",
+    "SourceOptions",
     "TrainConfig",
     "Trainer",
     "generate",

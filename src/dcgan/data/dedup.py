@@ -18,6 +18,7 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
+from ..core.images import save_grid, to_unit_range
 from ..errors import DCGANError
 from .prepared import load, read_manifest, write_prepared
 from .source import Source
@@ -42,8 +43,8 @@ def grey_thumbnails(images: torch.Tensor) -> np.ndarray:
 
 
 def _eigh(matrix: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Eigenvalues (ascending) and vectors, on one thread: threaded LAPACK on a problem this small was
-    measured at 0.4 s on one thread and 20-30 s on two threads of a busy 2-core machine."""
+    """Eigenvalues (ascending) and vectors, on one thread: threaded LAPACK on a problem this small is
+    many times slower on a busy machine (docs/datasets.md)."""
     threads = torch.get_num_threads()
     torch.set_num_threads(1)
     try:
@@ -185,7 +186,5 @@ def dedup_prepared(
 
 def save_example_pairs(images: torch.Tensor, groups: list[list[int]], path: Path) -> None:
     """One row per group: the kept image, then the first duplicate removed."""
-    from ..sampling import save_grid
-
     pairs = torch.stack([torch.stack([images[g[0]], images[g[1]]]) for g in groups]).flatten(0, 1)
-    save_grid(pairs.float() / 127.5 - 1, path, nrow=2)
+    save_grid(to_unit_range(pairs), path, nrow=2)

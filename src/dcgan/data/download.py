@@ -20,7 +20,7 @@ from pathlib import Path
 from tqdm import tqdm
 
 from ..errors import DCGANError
-from .prepared import cache_root
+from .cache import cache_root
 
 CHUNK = 1 << 16
 TIMEOUT_S = 30

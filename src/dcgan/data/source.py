@@ -18,6 +18,7 @@ import numpy as np
 from tqdm import tqdm
 
 from ..errors import DCGANError
+from .options import format_where
 
 CHUNK = 256  # images per task: large enough to amortise scheduling, small enough for a smooth progress bar
 
@@ -79,25 +80,6 @@ def matching(
     if not mask.any():
         raise DCGANError(f"no image of {description} matches --where {format_where(conditions)}")
     return np.flatnonzero(mask)
-
-
-def parse_where(text: str | dict | None) -> dict[str, int]:
-    """``"Smiling=1,Male=-1"`` -> {"Smiling": 1, "Male": -1}."""
-    if not text:
-        return {}
-    if isinstance(text, dict):
-        return text
-    conditions = {}
-    for part in text.split(","):
-        name, sep, value = part.partition("=")
-        if not sep or value.strip() not in ("1", "-1", "+1"):
-            raise DCGANError(f"cannot read --where term {part!r}", "write Attribute=1 or Attribute=-1, comma-separated")
-        conditions[name.strip()] = int(value)
-    return conditions
-
-
-def format_where(conditions: dict[str, int]) -> str:
-    return ",".join(f"{k}={v}" for k, v in conditions.items())
 
 
 def decode_into(

@@ -1,8 +1,7 @@
-"""The loss-curve figure of a run, drawn from its metrics.jsonl."""
+"""The loss-curve figure of a run, drawn from its logged metrics."""
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 import matplotlib
@@ -18,9 +17,8 @@ def _smooth(values: np.ndarray, window: int) -> np.ndarray:
     return np.convolve(values, np.ones(window) / window, mode="valid")
 
 
-def plot_losses(metrics_path: Path, out_path: Path) -> Path | None:
-    """Losses of D and G, and D(x) / D(G(z)), per step (thin) and smoothed (thick)."""
-    rows = [json.loads(line) for line in Path(metrics_path).read_text().splitlines() if line.strip()]
+def plot_losses(rows: list[dict], out_path: Path) -> Path | None:
+    """Losses of D and G, and D(x) / D(G(z)), per step (thin) and smoothed (thick), from metric rows."""
     if not rows:
         return None
     steps = np.array([r["step"] for r in rows])

@@ -11,42 +11,18 @@ the metadata is written beside it for people and scripts. Nothing is ever unpick
 from __future__ import annotations
 
 import json
-import os
-import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
 import torch
-from safetensors import SafetensorError, safe_open
-from safetensors.torch import save as st_save
 from torch import nn
 
-from .errors import DCGANError
+from ..errors import DCGANError
 from .models import Discriminator, Generator, ModelSpec
+from .rundir import RunDir
+from .tensorfile import atomic_write, load_tensors, save_tensors
 
 FORMAT = "dcgan-checkpoint-1"
-LAST = "last.safetensors"
-
-
-def atomic_write(path: Path, data: bytes) -> None:
-    """Write ``data`` to ``path`` so that readers see the old file or the new one, whole."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        os.fchmod(fd, 0o644)  # mkstemp creates 0600; checkpoints are meant to be shared like any output
-        with os.fdopen(fd, "wb") as fh:
-            fh.write(data)
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-    dir_fd = os.open(path.parent, os.O_RDONLY)
-    try:
-        os.fsync(dir_fd)
-    finally:
-        os.close(dir_fd)
 
 
 def _flatten_optimizer(prefix: str, opt: torch.optim.Optimizer, tensors: dict, meta: dict) -> None:
@@ -55,7 +31,7 @@ def _flatten_optimizer(prefix: str, opt: torch.optim.Optimizer, tensors: dict, m
     for idx, entries in state["state"].items():
         for key, value in entries.items():
             if torch.is_tensor(value):
-                tensors[f"{prefix}.{idx}.{key}"] = value.detach().cpu().contiguous()
+                tensors[f"{prefix}.{idx}.{key}"] = value
             else:
                 scalars[f"{idx}.{key}"] = value
     meta[prefix] = {"param_groups": state["param_groups"], "scalars": scalars}
@@ -83,13 +59,13 @@ def save_checkpoint(
     meta: dict,
 ) -> None:
     """Write a full training state; ``meta`` holds config and progress (JSON-able)."""
-    tensors = {f"G.{k}": v.detach().cpu().contiguous() for k, v in G.state_dict().items()}
-    tensors |= {f"D.{k}": v.detach().cpu().contiguous() for k, v in D.state_dict().items()}
-    tensors |= {k: v.detach().cpu().contiguous() for k, v in extra_tensors.items()}
+    tensors = {f"G.{k}": v for k, v in G.state_dict().items()}
+    tensors |= {f"D.{k}": v for k, v in D.state_dict().items()}
+    tensors |= extra_tensors
     meta = {"format": FORMAT, "model": G.spec.to_dict(), **meta}
     _flatten_optimizer("opt_g", opt_g, tensors, meta)
     _flatten_optimizer("opt_d", opt_d, tensors, meta)
-    atomic_write(path, st_save(tensors, metadata={"dcgan": json.dumps(meta)}))
+    save_tensors(path, tensors, meta)
     atomic_write(path.with_suffix(".json"), (json.dumps(meta, indent=2) + "\n").encode())
 
 
@@ -132,7 +108,7 @@ class Checkpoint:
         """G or D ("G"/"D") rebuilt from the checkpoint's own architecture, weights loaded, in eval mode.
 
         The weights come back channels_last (NHWC), whatever layout the run trained in: sampling
-        with G is 1.27x faster that way on CPU (docs/benchmarks.md), and any input layout works.
+        is faster that way on CPU (docs/benchmarks.md), and any input layout works.
         """
         net = {"G": Generator, "D": Discriminator}[prefix](self.spec)
         self.load_model(prefix, net)
@@ -146,7 +122,7 @@ def resolve_checkpoint_path(path: str | Path) -> Path:
     """A checkpoint file, or a run folder whose ``checkpoints/last.safetensors`` is meant."""
     path = Path(path).expanduser()
     if path.is_dir():
-        candidate = path / "checkpoints" / LAST
+        candidate = RunDir(path).last_checkpoint
         if not candidate.is_file():
             raise DCGANError(
                 f"{path} holds no checkpoint ({candidate} is missing)",
@@ -160,16 +136,7 @@ def resolve_checkpoint_path(path: str | Path) -> Path:
 
 def load_checkpoint(path: str | Path) -> Checkpoint:
     path = resolve_checkpoint_path(path)
-    try:
-        with safe_open(str(path), framework="pt") as fh:
-            meta = json.loads(fh.metadata()["dcgan"])
-            tensors = {k: fh.get_tensor(k) for k in fh.keys()}  # noqa: SIM118 - safe_open is not iterable
-    except (SafetensorError, OSError, ValueError, KeyError, TypeError) as exc:
-        raise DCGANError(
-            f"{path} is not a dcgan checkpoint ({type(exc).__name__}: {exc})", "pass a file written by 'dcgan train'"
-        ) from None
-    if meta.get("format") != FORMAT:
-        raise DCGANError(f"{path} has checkpoint format {meta.get('format')!r}, expected {FORMAT!r}")
+    tensors, meta = load_tensors(path, "is not a dcgan checkpoint", "pass a file written by 'dcgan train'", fmt=FORMAT)
     return Checkpoint(path, tensors, meta)
 
 

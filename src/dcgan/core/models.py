@@ -22,7 +22,7 @@ from dataclasses import asdict, dataclass
 import torch
 from torch import nn
 
-from .errors import DCGANError
+from ..errors import DCGANError
 
 MIN_RESOLUTION, MAX_RESOLUTION = 16, 256
 WIDTH_CAP = 8  # widths double per layer up to 8x the base: the paper's 1024 = 8 x 128

@@ -1,31 +1,30 @@
-"""Latent-space experiments (paper section 6, figures 4, 7 and 8) as pure functions over z.
+"""Latent-space experiments (paper section 6, figures 4, 7 and 8) as pure functions over z, and z files.
 
-The maths takes and returns z tensors of shape (..., nz); :func:`render` and the figure
-helpers at the end are the only parts that run G or draw. Every command that uses these functions saves the z it used (see :func:`save_z`), so any
-figure can be regenerated from its ``.safetensors`` file, and any cell of it addressed
-as ``file.safetensors#12`` or ``file.safetensors#0,1,2`` (see :func:`load_z`).
+The maths takes and returns z tensors of shape (..., nz); the figure functions at the end
+are the only parts that run G or draw. Every command that uses these functions saves the z
+it used (see :func:`save_z`), so any figure can be regenerated from its ``.safetensors``
+file, and any cell of it addressed as ``file.safetensors#12`` or ``file.safetensors#0,1,2``
+(see :func:`load_z`). This module owns that z file format.
 """
 
 from __future__ import annotations
 
-import json
 import re
 from dataclasses import dataclass
 from pathlib import Path
 
-import numpy as np
 import torch
-from PIL import Image, ImageDraw
-from safetensors import SafetensorError, safe_open
-from safetensors.torch import save as st_save
+from PIL import Image
 
-from .checkpoints import atomic_write
-from .errors import DCGANError
-from .models import Generator
-from .sampling import _to_pil as to_pil
-from .sampling import generate, make_grid, to_uint8
+from ..core.images import labelled_rows, numbered_grid
+from ..core.models import Generator
+from ..core.sampling import render
+from ..core.tensorfile import load_tensors, save_tensors
+from ..errors import DCGANError
 
 Z_KEY = "z"  # the addressable tensor of every z file: one row per image, in figure order
+META_KEY = "dcgan-latent"  # where a z file keeps its JSON metadata
+Z_FILE_FIX = "pass a .safetensors file written by dcgan sample --sheet, interpolate, arithmetic or direction"
 
 
 def lerp(a: torch.Tensor, b: torch.Tensor, t: torch.Tensor) -> torch.Tensor:
@@ -167,20 +166,11 @@ def along(z: torch.Tensor, vector: torch.Tensor, strengths: torch.Tensor) -> tor
     return z[:, None, :] + strengths.to(z.dtype)[None, :, None] * vector
 
 
-def render(G: Generator, z: torch.Tensor) -> torch.Tensor:
-    """G(z) for z of any leading shape (..., nz): images (..., C, H, W) in [-1, 1]."""
-    images = generate(G, z.reshape(-1, z.shape[-1]))
-    return images.reshape(*z.shape[:-1], *images.shape[1:])
-
-
 def save_z(path: str | Path, z: torch.Tensor, extra: dict[str, torch.Tensor] | None = None, **meta) -> Path:
     """Write ``z`` (N, nz) under the key ``z`` (plus any ``extra`` tensors and JSON ``meta``) as safetensors."""
-    path = Path(path)
-    tensors = {Z_KEY: z.detach().float().cpu().clone()}
-    tensors |= {k: v.detach().float().cpu().clone() for k, v in (extra or {}).items()}
-    # atomic and readable by all, like every other output (safetensors' save_file makes 0600 files)
-    atomic_write(path, st_save(tensors, metadata={"dcgan-latent": json.dumps(meta)}))
-    return path
+    tensors = {Z_KEY: z, **(extra or {})}
+    # copies: callers pass views of one another (a figure's rows and the whole), which safetensors refuses
+    return save_tensors(path, {k: v.detach().float().clone() for k, v in tensors.items()}, meta, key=META_KEY)
 
 
 def parse_indices(spec: str, count: int) -> list[int]:
@@ -207,36 +197,13 @@ def load_z(ref: str | Path) -> torch.Tensor:
     path = Path(path_text).expanduser()
     if not path.is_file():
         raise DCGANError(f"z file {path} does not exist", "pass a .safetensors file written by dcgan sample --sheet")
-    try:
-        with safe_open(str(path), framework="pt") as fh:
-            z = fh.get_tensor(Z_KEY)
-    except (SafetensorError, OSError, ValueError, KeyError, TypeError) as exc:
-        raise DCGANError(
-            f"{path} holds no z vectors ({type(exc).__name__}: {exc})",
-            "pass a file written by dcgan sample --sheet, interpolate, arithmetic or direction",
-        ) from None
+    z = load_tensors(path, "holds no z vectors", Z_FILE_FIX, key=META_KEY, names=[Z_KEY])[0][Z_KEY]
     return z[parse_indices(cells, z.shape[0])] if cells else z
 
 
 def load_z_meta(path: str | Path) -> dict:
     """The JSON metadata :func:`save_z` stored beside the tensors."""
-    with safe_open(str(path), framework="pt") as fh:
-        return json.loads((fh.metadata() or {}).get("dcgan-latent", "{}"))
-
-
-def numbered_grid(images: torch.Tensor, nrow: int | None = None) -> Image.Image:
-    """A grid of ``images`` with each cell's index in its top-left corner, so cells can be named ``#12``."""
-    grid = to_pil(make_grid(images, nrow)).convert("RGB")
-    n, _, h, w = images.shape
-    nrow = nrow or int(np.ceil(np.sqrt(n)))
-    draw = ImageDraw.Draw(grid)
-    for i in range(n):
-        r, q = divmod(i, nrow)
-        x, y = 2 + q * (w + 2), 2 + r * (h + 2)
-        box = draw.textbbox((x + 1, y), str(i))
-        draw.rectangle((x, y, box[2] + 1, box[3] + 1), fill=(0, 0, 0))
-        draw.text((x + 1, y), str(i), fill=(255, 255, 0))
-    return grid
+    return load_tensors(path, "holds no z vectors", Z_FILE_FIX, key=META_KEY, names=[])[1]
 
 
 def save_sheet(images: torch.Tensor, z: torch.Tensor, path: str | Path, nrow: int | None = None, **meta) -> Path:
@@ -247,40 +214,8 @@ def save_sheet(images: torch.Tensor, z: torch.Tensor, path: str | Path, nrow: in
     return save_z(path.with_suffix(".safetensors"), z, **meta)
 
 
-def labelled_rows(rows: list[tuple[str, torch.Tensor]], gap: int = 2, label_width: int = 0) -> Image.Image:
-    """One row of images per (label, images (N, C, H, W) in [-1, 1]), with the label written to its left.
-
-    Rows may hold different numbers of images; used for the arithmetic figure (exemplars,
-    G(mean), results) and the direction figure (one row per strength).
-    """
-    probe = ImageDraw.Draw(Image.new("RGB", (1, 1)))
-    label_width = label_width or max(probe.textbbox((0, 0), label)[2] for label, _ in rows) + 6
-    h, w = rows[0][1].shape[-2:]
-    width = label_width + max(len(images) for _, images in rows) * (w + gap) + gap
-    canvas = Image.new("RGB", (width, gap + len(rows) * (h + gap)), (255, 255, 255))
-    draw = ImageDraw.Draw(canvas)
-    for r, (label, images) in enumerate(rows):
-        y = gap + r * (h + gap)
-        draw.text((3, y + h // 2 - 6), label, fill=(0, 0, 0))
-        for q, pixels in enumerate(to_uint8(images)):
-            cell = to_pil(pixels).convert("RGB")
-            canvas.paste(cell, (label_width + q * (w + gap), y))
-    return canvas
-
-
 def arithmetic_figure(G: Generator, result: Arithmetic) -> Image.Image:
     """Figure 7's layout: a row per concept (exemplars, then G(mean z)), the outputs, and pixel-space arithmetic."""
     rows = [(label, render(G, z)) for label, z in result.figure_rows()]
     exemplar_images = {name: images[:-1] for (_, name), (_, images) in zip(result.terms, rows, strict=False)}
     return labelled_rows([*rows, ("pixel space", pixel_arithmetic(result.expression, exemplar_images)[None])])
-
-
-def save_gif(frames: torch.Tensor, path: str | Path, frame_ms: int = 80, scale: int = 1) -> Path:
-    """An endlessly looping GIF of ``frames`` (T, C, H, W) in [-1, 1], each enlarged ``scale`` times."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    pictures = [
-        to_pil(p).resize((p.shape[1] * scale, p.shape[0] * scale), Image.Resampling.NEAREST) for p in to_uint8(frames)
-    ]
-    pictures[0].save(path, save_all=True, append_images=pictures[1:], duration=frame_ms, loop=0)
-    return path

@@ -21,10 +21,11 @@ import torch.nn.functional as F
 from sklearn.cluster import KMeans
 from tqdm import tqdm
 
-from .checkpoints import load_checkpoint
-from .errors import DCGANError
-from .models import Discriminator, ModelSpec
-from .training import to_unit_range
+from ..core.checkpoints import load_checkpoint
+from ..core.images import to_unit_range
+from ..core.models import Discriminator, ModelSpec
+from ..data import ImageData, load_dataset
+from ..errors import DCGANError
 
 GRID = 4  # the paper pools every layer to 4x4
 
@@ -83,7 +84,7 @@ def discriminator_extractor(
 ) -> Extractor:
     """The paper's features from ``D`` (in eval mode: BatchNorm uses its running statistics)."""
     chosen = _check_layers(D, layers)
-    D = D.to(device, memory_format=torch.channels_last).eval()  # 1.17x faster on CPU (paper preset, 64x64)
+    D = D.to(device, memory_format=torch.channels_last).eval()  # faster on CPU (docs/features.md)
     last = chosen[-1]
 
     def fn(batch: torch.Tensor) -> torch.Tensor:
@@ -93,6 +94,11 @@ def discriminator_extractor(
             return pool_and_concat([maps[n] for n in chosen]).cpu()
 
     return Extractor(name, feature_dim(D.spec, chosen), fn, D.spec.resolution, D.spec.channels)
+
+
+def load_images_for(spec: ModelSpec, path: str | Path, limit: int | None = None) -> ImageData:
+    """Images (and their labels) read at the size and channels of the networks of ``spec``."""
+    return load_dataset(path, resolution=spec.resolution, channels=spec.channels, limit=limit)
 
 
 def load_discriminator(checkpoint: str | Path) -> Discriminator:

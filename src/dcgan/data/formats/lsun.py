@@ -13,9 +13,9 @@ from pathlib import Path
 
 import numpy as np
 
-from ..errors import DCGANError
-from .images import DECODE_ERRORS, auto_resolution, decode_image, default_channels, fit_image
-from .source import Source
+from ...errors import DCGANError
+from ..imaging import DECODE_ERRORS, auto_resolution, decode_image, default_channels, fit_image
+from ..source import Source
 
 DATA_FILE = "data.mdb"
 

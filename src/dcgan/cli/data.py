@@ -1,4 +1,4 @@
-"""``dcgan prepare``, ``dedup``, ``download`` and ``cache``: the dataset commands (thin layers over ``dcgan.data``)."""
+"""``dcgan prepare``, ``dedup``, ``download`` and ``cache``: the dataset commands, over ``dcgan.data``."""
 
 from __future__ import annotations
 
@@ -6,23 +6,9 @@ import argparse
 import time
 from pathlib import Path
 
-from .cli_options import add_limit, add_progress
-from .data import dedup, download, prepare_dataset, prepared
-from .data.prepared import read_manifest
-from .errors import DCGANError
-from .models import ModelSpec
-
-
-def _add_source_options(p: argparse.ArgumentParser) -> None:
-    p.add_argument(
-        "--resolution", type=int, help="image size, a power of two 16..256 [default: the data's, at most 64]"
-    )
-    p.add_argument("--channels", type=int, choices=(1, 3), help="1 (grayscale) or 3 (RGB) [default: the data's]")
-    p.add_argument("--where", help="keep images whose attributes match, e.g. Smiling=1,Male=-1 (CelebA)")
-    p.add_argument("--split", help="official split: train, test, extra (SVHN), valid (CelebA) [default: train, or all]")
-    add_limit(p)
-    p.add_argument("--skip-bad", action="store_true", help="skip unreadable images instead of failing")
-    add_progress(p)
+from ..data import cache, dedup, download, prepare_dataset, prepared
+from ..errors import DCGANError
+from .options import add_progress, add_source_options, source_options
 
 
 def register_prepare(sub) -> None:
@@ -34,27 +20,17 @@ def register_prepare(sub) -> None:
     )
     p.add_argument("src", metavar="SRC", help="any source --data accepts: a path or a downloaded dataset's name")
     p.add_argument("-o", "--out", required=True, metavar="OUT_DIR", help="folder to write (must not exist or be empty)")
-    _add_source_options(p)
+    add_source_options(p)
+    add_progress(p)
     p.set_defaults(run=run_prepare)
 
 
 def run_prepare(args: argparse.Namespace) -> int:
-    if args.resolution is not None:
-        ModelSpec(resolution=args.resolution)  # the same check as training, before any decoding
+    options = source_options(args)  # checked as training checks them, before any decoding
     start = time.perf_counter()
-    out = prepare_dataset(
-        args.src,
-        args.out,
-        args.resolution,
-        args.channels,
-        args.limit,
-        args.skip_bad,
-        where=args.where,
-        split=args.split,
-        progress=args.progress,
-    )
+    out = prepare_dataset(args.src, args.out, options, progress=args.progress)
     seconds = time.perf_counter() - start
-    m = read_manifest(out)
+    m = prepared.read_manifest(out)
     skipped = f", skipped {m['skipped']} unreadable" if m["skipped"] else ""
     print(
         f"prepared {m['count']} images ({m['channels']}x{m['resolution']}x{m['resolution']}{skipped}) into {out}"
@@ -139,7 +115,7 @@ def _size(nbytes: float) -> str:
 def run_cache(args: argparse.Namespace) -> int:
     if args.unused_days is not None and args.unused_days < 0:
         raise DCGANError(f"--unused-days must be 0 or more, not {args.unused_days}")
-    entries = prepared.cache_entries()
+    entries = cache.cache_entries()
     filtered = args.unused_days is not None or args.stale
     selected = [
         e
@@ -148,12 +124,12 @@ def run_cache(args: argparse.Namespace) -> int:
         or (args.unused_days is not None and e.idle_days >= args.unused_days)
         or (args.stale and e.state != "ok")
     ]
-    root = prepared.cache_root() / "prepared"
+    root = cache.cache_root() / "prepared"
     if not selected:
         print(f"nothing {'matches' if filtered else 'cached'} in {root}")
         return 0
     if args.clear:
-        freed = prepared.remove_cache_entries(selected)
+        freed = cache.remove_cache_entries(selected)
         busy = sum(e.state == "being written" for e in selected)
         note = f"; left {busy} still being written" if busy else ""
         print(f"deleted {len(selected) - busy} of {len(entries)} entries ({_size(freed)}) from {root}{note}")

@@ -18,9 +18,9 @@ from pathlib import Path, PurePosixPath
 
 import numpy as np
 
-from ..errors import DCGANError
-from .images import array_source
-from .source import Source
+from ...errors import DCGANError
+from ..imaging import array_source
+from ..source import Source
 
 PIXELS = 3 * 32 * 32
 OFFICIAL_TARBALLS = {f"cifar-{n}-{v}.tar.gz" for n in (10, 100) for v in ("binary", "python")}

@@ -14,9 +14,9 @@ from pathlib import Path, PurePosixPath
 
 import numpy as np
 
-from ..errors import DCGANError
-from .images import Tree, is_image_file, is_zip, split_zip_path, tree_source
-from .source import Source
+from ...errors import DCGANError
+from ..source import Source
+from .folder import Tree, is_image_file, is_zip, split_zip_path, tree_source
 
 ATTR_FILE = "list_attr_celeba.txt"
 PARTITION_FILE = "list_eval_partition.txt"

@@ -1,39 +1,20 @@
-"""The ``dcgan`` command: a thin layer over the Python API.
-
-Each subcommand is a ``register_*`` function that adds its parser and sets ``run``;
-the flags of ``dcgan train`` are generated from :class:`TrainConfig`, so every config
-field has a flag and its help text lives in one place.
-"""
+"""``dcgan train``, ``sample`` and ``info``: train a run, draw from it, describe it."""
 
 from __future__ import annotations
 
 import argparse
 import json
-import sys
-import types
-import typing
-from dataclasses import fields
 
-import torch
-
-from .checkpoints import load_checkpoint
-from .cli_data import register_cache, register_dedup, register_download, register_prepare
-from .cli_features import register_classify, register_features
-from .cli_latent import register_arithmetic, register_classifier, register_direction, register_interpolate
-from .cli_options import add_device
-from .config import TrainConfig
-from .errors import DCGANError
-from .latent import save_sheet
-from .models import Discriminator, Generator, count_parameters
-from .sampling import generate, sample_noise, save_grid, save_separate
-from .training import RESUMABLE, pick_device, resume, train
-
-
-def _flag_type(hint) -> type:
-    """int | None -> int, etc."""
-    if isinstance(hint, types.UnionType):
-        hint = next(a for a in typing.get_args(hint) if a is not type(None))
-    return hint
+from ..core.checkpoints import load_checkpoint
+from ..core.device import pick_device
+from ..core.images import save_grid, save_separate
+from ..core.models import Discriminator, Generator, count_parameters
+from ..core.sampling import generate, sample_noise, seeded
+from ..errors import DCGANError
+from ..experiments.latent import save_sheet
+from ..training import TrainConfig, resume, train
+from ..training.config import RESUMABLE
+from .options import add_checkpoint, add_device, add_field_flags, given
 
 
 def register_train(sub) -> None:
@@ -42,22 +23,7 @@ def register_train(sub) -> None:
         help="train a DCGAN",
         description="Train a DCGAN with the paper's recipe. With no --data, trains on the bundled MNIST sample.",
     )
-    hints = typing.get_type_hints(TrainConfig)  # resolved once: annotations are strings (postponed evaluation)
-    for f in fields(TrainConfig):
-        kind = _flag_type(hints[f.name])
-        flag = "--" + f.name.replace("_", "-")
-        help_text = f"{f.metadata['help']} [default: {f.default}]"
-        if kind is bool:
-            p.add_argument(flag, action=argparse.BooleanOptionalAction, default=argparse.SUPPRESS, help=help_text)
-        else:
-            p.add_argument(
-                flag,
-                type=kind,
-                choices=f.metadata.get("choices"),
-                default=argparse.SUPPRESS,
-                help=help_text,
-                metavar=f.name.upper(),
-            )
+    add_field_flags(p, TrainConfig)
     p.add_argument(
         "--resume",
         metavar="RUN_DIR",
@@ -67,10 +33,11 @@ def register_train(sub) -> None:
 
 
 def run_train(args: argparse.Namespace) -> int:
-    given = {k: v for k, v in vars(args).items() if k not in ("run", "command", "resume")}
-    trainer = resume(args.resume, **given) if args.resume else train(TrainConfig(**given))
+    options = given(args, TrainConfig)
+    trainer = resume(args.resume, **options) if args.resume else train(TrainConfig(**options))
     print(
-        f"done: {trainer.epoch} epochs, {trainer.step} steps; samples in {trainer.run_dir / 'samples'}, checkpoint {trainer.checkpoint_dir / 'last.safetensors'}"
+        f"done: {trainer.epoch} epochs, {trainer.step} steps; samples in {trainer.run.samples}, "
+        f"checkpoint {trainer.run.last_checkpoint}"
     )
     return 0
 
@@ -81,7 +48,7 @@ def register_sample(sub) -> None:
         help="draw samples from a trained generator",
         description="Generate images from a checkpoint (file or run folder).",
     )
-    p.add_argument("--checkpoint", required=True, metavar="PATH", help="a .safetensors checkpoint or a run folder")
+    add_checkpoint(p)
     p.add_argument("-n", "--num", type=int, default=64, help="how many images [default: 64]")
     p.add_argument("--seed", type=int, default=0, help="seed for z [default: 0]")
     p.add_argument(
@@ -105,7 +72,7 @@ def run_sample(args: argparse.Namespace) -> int:
         raise DCGANError("--separate and --sheet exclude each other", "choose one")
     ckpt = load_checkpoint(args.checkpoint)
     G = ckpt.network("G").to(pick_device(args.device))
-    z = sample_noise(args.num, ckpt.spec.nz, ckpt.noise, torch.Generator().manual_seed(args.seed))
+    z = sample_noise(args.num, ckpt.spec.nz, ckpt.noise, seeded(args.seed))
     images = generate(G, z)
     if args.separate:
         paths = save_separate(images, args.output)
@@ -155,46 +122,3 @@ def run_info(args: argparse.Namespace) -> int:
         else:
             print(f"{key}: {value}")
     return 0
-
-
-SUBCOMMANDS = [
-    register_train,
-    register_sample,
-    register_info,
-    register_prepare,
-    register_dedup,
-    register_download,
-    register_cache,
-    register_interpolate,
-    register_arithmetic,
-    register_direction,
-    register_classifier,
-    register_features,
-    register_classify,
-]
-
-
-def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
-        prog="dcgan", description="Train, sample and study Deep Convolutional GANs (Radford et al., 2016)."
-    )
-    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
-    for register in SUBCOMMANDS:
-        register(sub)
-    return parser
-
-
-def main(argv: list[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
-    try:
-        return args.run(args)
-    except DCGANError as exc:
-        print(f"dcgan {args.command}: error: {exc}", file=sys.stderr)
-        return 2
-    except KeyboardInterrupt as exc:
-        print(f"\ndcgan {args.command}: interrupted{': ' + str(exc) if str(exc) else ''}", file=sys.stderr)
-        return 130
-
-
-if __name__ == "__main__":
-    raise SystemExit(main())

@@ -10,9 +10,9 @@ from pathlib import Path
 
 import numpy as np
 
-from ..errors import DCGANError
-from .images import array_source
-from .source import Source
+from ...errors import DCGANError
+from ..imaging import array_source
+from ..source import Source
 
 SPLITS = ("train", "test", "extra")
 

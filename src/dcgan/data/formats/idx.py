@@ -12,9 +12,9 @@ from pathlib import Path
 
 import numpy as np
 
-from ..errors import DCGANError
-from .images import array_source
-from .source import Source
+from ...errors import DCGANError
+from ..imaging import array_source
+from ..source import Source
 
 _DTYPES = {0x08: np.uint8, 0x09: np.int8, 0x0B: ">i2", 0x0C: ">i4", 0x0D: ">f4", 0x0E: ">f8"}
 
@@ -41,7 +41,8 @@ FASHION_CLASSES = [
 SPLIT_PREFIXES = {"train": "train", "test": "t10k"}
 
 
-def _find_images_file(path: Path, split: str | None = None) -> Path | None:
+def find_images_file(path: Path, split: str | None = None) -> Path | None:
+    """The IDX images file of ``split`` (default train) in the folder ``path``, or ``path`` itself if it is one."""
     if path.is_file():
         return path if "idx3-ubyte" in path.name else None
     prefix = SPLIT_PREFIXES.get(split or "train")
@@ -55,7 +56,7 @@ def _find_images_file(path: Path, split: str | None = None) -> Path | None:
 
 
 def detect(path: Path) -> bool:
-    return any(_find_images_file(path, split) is not None for split in SPLIT_PREFIXES)
+    return any(find_images_file(path, split) is not None for split in SPLIT_PREFIXES)
 
 
 def read_idx(path: Path) -> np.ndarray:
@@ -84,7 +85,7 @@ def read_idx(path: Path) -> np.ndarray:
 
 
 def open_source(path: Path, resolution: int | None, channels: int | None, split: str | None = None) -> Source:
-    images_file = _find_images_file(path, split)
+    images_file = find_images_file(path, split)
     if images_file is None:
         raise DCGANError(
             f"{path} has no {split or 'train'} split", "download it with dcgan download, or choose another --split"

@@ -1,9 +1,10 @@
-"""The latent-space subcommands: ``interpolate``, ``arithmetic``, ``direction`` and ``classifier``.
+"""The latent-space subcommands: ``interpolate``, ``arithmetic``, ``direction`` and ``attribute-classifier``.
 
 Each writes its figure (PNG), the z of every image in it in reading order
 (``<output>.safetensors``, addressable as ``file.safetensors#12``) and, when it measures
-something, the table as ``<output>.json``. The work is done by :mod:`dcgan.latent` and
-:mod:`dcgan.attributes`; this module only reads flags and writes files.
+something, the table as ``<output>.json``. The work is done by
+:mod:`dcgan.experiments.latent` and :mod:`dcgan.experiments.attributes`; this module only
+reads flags and writes files.
 """
 
 from __future__ import annotations
@@ -14,24 +15,27 @@ from pathlib import Path
 
 import torch
 
-from . import latent
-from .attributes import (
+from ..core.checkpoints import load_checkpoint
+from ..core.device import pick_device
+from ..core.images import save_gif, save_grid
+from ..core.models import Generator
+from ..core.sampling import render, sample_noise, seeded
+from ..data import load_dataset
+from ..errors import DCGANError
+from ..experiments import latent
+from ..experiments.attributes import (
     AttributeClassifier,
+    exemplar_sets,
+    is_z_ref,
     load_classifier,
     measure_arithmetic,
     measure_direction,
-    pick_exemplars,
     save_classifier,
     train_classifier,
 )
-from .checkpoints import load_checkpoint
-from .cli_options import add_device, add_limit
-from .config import TrainConfig
-from .data import load_dataset, load_training_data
-from .errors import DCGANError
-from .models import Generator
-from .sampling import sample_noise, save_grid
-from .training import pick_device
+from ..training import TrainConfig
+from ..training.loop import load_training_data
+from .options import add_checkpoint, add_device, add_source_options, source_options
 
 
 def open_generator(path: str, device: str = "auto") -> tuple[Generator, str]:
@@ -40,17 +44,8 @@ def open_generator(path: str, device: str = "auto") -> tuple[Generator, str]:
     return ckpt.network("G").to(pick_device(device)), ckpt.noise
 
 
-def seeded(seed: int) -> torch.Generator:
-    return torch.Generator().manual_seed(seed)
-
-
-def is_z_ref(value: str) -> bool:
-    """A z file (``f.safetensors``, ``f.safetensors#0,1``) as opposed to an attribute condition (``Smiling&!Male``)."""
-    return ".safetensors" in value
-
-
 def _add_common(p: argparse.ArgumentParser, output: str) -> None:
-    p.add_argument("--checkpoint", required=True, metavar="PATH", help="a .safetensors checkpoint or a run folder")
+    add_checkpoint(p)
     p.add_argument("--seed", type=int, default=0, help="seed for every random draw [default: 0]")
     add_device(p)
     p.add_argument(
@@ -60,7 +55,9 @@ def _add_common(p: argparse.ArgumentParser, output: str) -> None:
 
 def _add_picking(p: argparse.ArgumentParser) -> None:
     p.add_argument(
-        "--classifier", metavar="PATH", help="attribute classifier (from dcgan classifier) for condition exemplars"
+        "--classifier",
+        metavar="PATH",
+        help="attribute classifier (from dcgan attribute-classifier) for condition exemplars",
     )
     p.add_argument(
         "--exemplars", type=int, default=3, help="exemplars per attribute condition (the paper uses 3) [default: 3]"
@@ -79,31 +76,27 @@ def _add_picking(p: argparse.ArgumentParser) -> None:
 def _classifier(args: argparse.Namespace) -> AttributeClassifier:
     if not args.classifier:
         raise DCGANError(
-            "attribute conditions and --expect need an attribute classifier", "pass --classifier (see dcgan classifier)"
+            "attribute conditions and --expect need an attribute classifier",
+            "pass --classifier (see dcgan attribute-classifier)",
         )
     return load_classifier(args.classifier)
 
 
-def exemplar_groups(
+def _exemplars(
     args: argparse.Namespace, G: Generator, noise: str, values: dict[str, str], groups: int = 1
 ) -> dict[str, torch.Tensor]:
-    """Each named value -> z (groups, k, nz): a z reference read from its file, or a condition picked by the classifier.
-
-    The pool of samples scored for conditions is drawn with ``--seed``.
-    """
-    found = {name: latent.load_z(v)[None] for name, v in values.items() if is_z_ref(v)}
-    conditions = {name: v for name, v in values.items() if not is_z_ref(v)}
-    if found and groups > 1:
-        raise DCGANError("--trials above 1 needs every exemplar set given as an attribute condition", "drop --trials")
-    if conditions:
-        if args.exemplars < 1 or args.pool < 1:
-            raise DCGANError("--exemplars and --pool must be at least 1")
-        pool = sample_noise(args.pool, G.spec.nz, noise, seeded(args.seed))
-        found |= pick_exemplars(G, _classifier(args), conditions, pool, args.exemplars, groups)
-    nz = {z.shape[-1] for z in found.values()}
-    if nz != {G.spec.nz}:
-        raise DCGANError(f"the z given have length {sorted(nz)}, but the generator takes {G.spec.nz}")
-    return found
+    """The z of each --concept/--positive/--negative, conditions picked with --classifier, --exemplars, --pool."""
+    needs_classifier = not all(is_z_ref(v) for v in values.values())
+    return exemplar_sets(
+        G,
+        noise,
+        values,
+        classifier=_classifier(args) if needs_classifier else None,
+        k=args.exemplars,
+        pool=args.pool,
+        seed=args.seed,
+        groups=groups,
+    )
 
 
 def _print_table(table: dict[str, dict], first: str) -> None:
@@ -149,10 +142,8 @@ def run_interpolate(args: argparse.Namespace) -> int:
     spherical = noise == "normal" if args.spherical is None else args.spherical
     rows = latent.walk(points, args.steps, spherical)
     out = Path(args.output)
-    save_grid(latent.render(G, rows.flatten(0, 1)), out, nrow=args.steps)
-    gif = latent.save_gif(
-        latent.render(G, latent.path_through(rows)), out.with_suffix(".gif"), args.frame_ms, args.gif_scale
-    )
+    save_grid(render(G, rows.flatten(0, 1)), out, nrow=args.steps)
+    gif = save_gif(render(G, latent.path_through(rows)), out.with_suffix(".gif"), args.frame_ms, args.gif_scale)
     zfile = latent.save_z(out.with_suffix(".safetensors"), rows.flatten(0, 1), {"points": points}, spherical=spherical)
     print(f"wrote {out} ({len(rows)} rows x {args.steps}), {gif} and {zfile}")
     return 0
@@ -205,7 +196,7 @@ def run_arithmetic(args: argparse.Namespace) -> int:
     if args.trials > 1 and not args.expect:
         raise DCGANError("--trials repeats a measurement", "add --expect CONDITION, or drop --trials")
     G, noise = open_generator(args.checkpoint, args.device)
-    groups = exemplar_groups(args, G, noise, values, args.trials)
+    groups = _exemplars(args, G, noise, values, args.trials)
     first = latent.vector_arithmetic(
         args.expression, {name: z[0] for name, z in groups.items()}, args.noise_samples, args.noise_scale, args.seed
     )
@@ -265,13 +256,13 @@ def run_direction(args: argparse.Namespace) -> int:
     if args.num < 1 or args.rows < 1:
         raise DCGANError("-n and --rows must be at least 1")
     G, noise = open_generator(args.checkpoint, args.device)
-    ends = exemplar_groups(args, G, noise, {"positive": args.positive, "negative": args.negative})
+    ends = _exemplars(args, G, noise, {"positive": args.positive, "negative": args.negative})
     vector = latent.direction(ends["positive"][0], ends["negative"][0])
     start = sample_noise(args.num, G.spec.nz, noise, seeded(args.seed + 1))
     moved = latent.along(start, vector, strengths)
     out = Path(args.output)
     shown = moved[: args.rows].flatten(0, 1)
-    save_grid(latent.render(G, shown), out, nrow=len(strengths))
+    save_grid(render(G, shown), out, nrow=len(strengths))
     extra = {"vector": vector, "moved": moved.flatten(0, 1)}
     if args.expect:
         table = measure_direction(G, _classifier(args), moved, strengths, args.expect)
@@ -284,34 +275,36 @@ def run_direction(args: argparse.Namespace) -> int:
     return 0
 
 
-def register_classifier(sub) -> None:
+def register_attribute_classifier(sub) -> None:
     p = sub.add_parser(
-        "classifier",
-        help="train the attribute classifier used to pick and score samples",
+        "attribute-classifier",
+        aliases=["classifier"],
+        help="train the attribute classifier used to pick and score samples (alias: classifier)",
         description="Train a small attribute classifier on real labelled images (CelebA attributes or class "
         "folders). With --checkpoint, the data options (path, resolution, channels, crop, --where, --split) are "
         "the run's own, so the classifier sees images framed exactly like the generator's.",
     )
     source = p.add_mutually_exclusive_group(required=True)
-    source.add_argument("--checkpoint", metavar="PATH", help="load the data exactly as this run's training did")
-    source.add_argument("--data", help="labelled images (folder, .zip, ...)")
-    p.add_argument("--resolution", type=int, help="image size with --data (must be the generator's)")
-    p.add_argument("--channels", type=int, choices=(1, 3), help="1 or 3 with --data (must be the generator's)")
-    add_limit(p)
+    add_checkpoint(source, required=False, help="load the data exactly as this run's training did")
+    source.add_argument(
+        "--data", help="labelled images (folder, .zip, ...); give the generator's --resolution/--channels"
+    )
+    add_source_options(p, ["resolution", "channels", "limit"])
     p.add_argument("--epochs", type=int, default=3, help="passes over the training images [default: 3]")
     p.add_argument("--width", type=int, default=16, help="base width of the network [default: 16]")
     p.add_argument("--holdout", type=float, default=0.1, help="fraction kept for the accuracy report [default: 0.1]")
     p.add_argument("--seed", type=int, default=0, help="seed for initialisation and order [default: 0]")
     p.add_argument("-o", "--output", default="classifier.safetensors", help="[default: classifier.safetensors]")
-    p.set_defaults(run=run_classifier)
+    p.set_defaults(run=run_attribute_classifier)
 
 
-def run_classifier(args: argparse.Namespace) -> int:
+def run_attribute_classifier(args: argparse.Namespace) -> int:
+    options = source_options(args)
     if args.checkpoint:
         config = TrainConfig.from_dict(load_checkpoint(args.checkpoint).meta["config"])
-        data = load_training_data(config.updated(limit=args.limit or config.limit, progress=False))
+        data = load_training_data(config.updated(limit=options.limit or config.limit, progress=False))
     else:
-        data = load_dataset(args.data, args.resolution, args.channels, args.limit)
+        data = load_dataset(args.data, options)
     if args.epochs < 1 or not 0 < args.holdout < 1:
         raise DCGANError("--epochs must be at least 1 and --holdout between 0 and 1")
     clf = train_classifier(data, args.epochs, width=args.width, holdout=args.holdout, seed=args.seed)

@@ -1,4 +1,4 @@
-"""Linear L2-SVMs on frozen features: the paper's CIFAR-10 and SVHN protocols (section 5.1, 5.2).
+"""Linear L2-SVMs on frozen features: the paper's CIFAR-10 and SVHN protocols and table (section 5.1, 5.2).
 
 The classifier is a one-vs-rest linear SVM with the squared hinge loss and an L2 penalty,
 min_w 1/2 |w|^2 + C sum_i max(0, 1 - y_i (w.x_i + b))^2, on standardised features. It is
@@ -6,20 +6,36 @@ solved in the primal with L-BFGS (the objective is smooth), in float32, streamin
 a ``.npy`` memory map in chunks: a 50,000 x 28,672 training set needs no float64 copy
 (liblinear, behind scikit-learn's ``LinearSVC``, would make one: 11.5 GB). C is chosen on a
 held-out validation split; every model row of a table is evaluated on the same splits.
+:func:`linear_probe` produces the whole table for a checkpoint: D's features beside a random
+D, raw pixels and K-means features.
 """
 
 from __future__ import annotations
 
 import resource
 import sys
+import tempfile
 import time
-from collections.abc import Iterator, Sequence
-from dataclasses import asdict, dataclass, field
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import asdict, dataclass, field, replace
+from pathlib import Path
 
 import numpy as np
 import torch
 
-from .errors import DCGANError
+from ..core.device import pick_device
+from ..data import default_test_split
+from ..errors import DCGANError
+from .features import (
+    Extractor,
+    discriminator_extractor,
+    extract,
+    kmeans_extractor,
+    load_discriminator,
+    load_images_for,
+    pixel_extractor,
+    random_discriminator,
+)
 
 CHUNK_ROWS = 4096
 DEFAULT_C_GRID = (1e-5, 1e-4, 1e-3, 1e-2)
@@ -220,6 +236,28 @@ PROTOCOLS = {
 }
 
 
+def protocol_for(
+    name: str,
+    labels_per_class: int | None = None,
+    validation_size: int | None = None,
+    draws: int | None = None,
+) -> Protocol:
+    """A named protocol (``cifar10``, ``svhn-1000``) with any of its settings overridden, or ``custom``."""
+    if name == "custom":
+        if labels_per_class is None:
+            raise DCGANError("--protocol custom needs --labels-per-class N")
+        protocol = Protocol("custom", 5000, labels_per_class, full=True)
+    elif name in PROTOCOLS:
+        protocol = PROTOCOLS[name]
+    else:
+        raise DCGANError(f"unknown protocol {name!r}", f"choose one of {', '.join([*PROTOCOLS, 'custom'])}")
+    changes = {"labels_per_class": labels_per_class, "validation_size": validation_size, "draws": draws}
+    protocol = replace(protocol, **{k: v for k, v in changes.items() if v is not None})
+    if protocol.draws < 1 or (protocol.labels_per_class is not None and protocol.labels_per_class < 1):
+        raise DCGANError("--draws and --labels-per-class must be at least 1")
+    return protocol
+
+
 @dataclass
 class Row:
     """One model's line of the table."""
@@ -251,7 +289,7 @@ def peak_rss_mb() -> float:
     return kb / (1 << 20) if sys.platform == "darwin" else kb / 1024
 
 
-def evaluate(
+def evaluate_features(
     name: str,
     train_features: np.ndarray,
     train_labels: np.ndarray,
@@ -314,3 +352,132 @@ def format_table(rows: Sequence[Row], protocol: Protocol) -> str:
 
 def _pct(acc: float, as_error: bool) -> str:
     return f"{100 * (1 - acc if as_error else acc):.2f}%"
+
+
+BASELINES = ("random", "pixels", "kmeans")  # a randomly initialised D, raw pixels, single-layer K-means
+
+
+@dataclass
+class ProbeReport:
+    """The section-5 table of one checkpoint: one :class:`Row` per feature extractor, on the same splits."""
+
+    protocol: Protocol
+    settings: dict  # c_grid, max_iter, seed
+    train: dict  # source, images
+    test: dict
+    checkpoint: str
+    rows: list[Row]
+
+    def table(self) -> str:
+        return format_table(self.rows, self.protocol)
+
+    def to_dict(self) -> dict:
+        return {
+            "protocol": {**asdict(self.protocol), **self.settings},
+            "train": self.train,
+            "test": self.test,
+            "checkpoint": self.checkpoint,
+            "rows": [r.to_dict() for r in self.rows],
+            "table": self.table(),
+        }
+
+
+def _stderr(line: str) -> None:
+    print(line, file=sys.stderr, flush=True)
+
+
+def linear_probe(
+    checkpoint: str | Path,
+    data: str | Path,
+    protocol: Protocol,
+    test_data: str | Path | None = None,
+    *,
+    layers: Sequence[str] | None = None,
+    baselines: Sequence[str] = BASELINES,
+    c_grid: Sequence[float] = DEFAULT_C_GRID,
+    max_iter: int = 100,
+    kmeans_k: int = 1600,
+    seed: int = 0,
+    limit: int | None = None,
+    test_limit: int | None = None,
+    batch_size: int = 256,
+    device: str = "auto",
+    workdir: str | Path | None = None,
+    progress: bool = True,
+    log: Callable[[str], None] = _stderr,
+) -> ProbeReport:
+    """The paper's section-5 evaluation of a checkpoint's discriminator, beside ``baselines``.
+
+    ``data`` and ``test_data`` (default: :func:`~dcgan.data.default_test_split` of ``data``)
+    are labelled images, read at the checkpoint's resolution and channels. Features are
+    written as ``.npy`` memory maps in ``workdir`` (default: a temporary folder).
+    """
+    if not c_grid or min(c_grid) <= 0:
+        raise DCGANError(f"C values must be positive, not {list(c_grid)}")
+    if max_iter < 1:
+        raise DCGANError(f"--max-iter must be at least 1, not {max_iter}")
+    unknown = sorted(set(baselines) - set(BASELINES))
+    if unknown:
+        raise DCGANError(f"unknown baseline {', '.join(unknown)}", f"choose among {', '.join(BASELINES)} or 'none'")
+    D = load_discriminator(checkpoint)
+    device = pick_device(device)
+    ours = discriminator_extractor(D, layers, "DCGAN discriminator (ours)", device)  # checks the layers first
+    train = load_images_for(D.spec, data, limit)
+    test_path = str(test_data or default_test_split(data))
+    test = load_images_for(D.spec, test_path, test_limit)
+    if train.labels is None or test.labels is None:
+        raise DCGANError(f"{data} or its test split has no labels", "use images in class folders or MNIST IDX")
+    if train.class_names != test.class_names:
+        raise DCGANError(
+            f"the training classes ({', '.join(train.class_names)}) differ from the test classes "
+            f"({', '.join(test.class_names)})",
+            "give a test split with the same class folders",
+        )
+    log(f"train {len(train):,} images from {data}, test {len(test):,} from {test_path}")
+
+    extractors: dict[str, Callable[[], Extractor]] = {"ours": lambda: ours}
+    if "random" in baselines:
+        rand = random_discriminator(D.spec, seed)
+        extractors["random"] = lambda: discriminator_extractor(rand, layers, "random discriminator", device)
+    if "pixels" in baselines:
+        extractors["pixels"] = lambda: pixel_extractor(D.spec.resolution, D.spec.channels)
+    if "kmeans" in baselines:
+        extractors["kmeans"] = lambda: kmeans_extractor(train.images, kmeans_k, seed=seed)
+
+    train_labels, test_labels = train.labels.numpy(), test.labels.numpy()
+    splits = make_splits(train_labels, protocol.validation_size, protocol.labels_per_class, protocol.draws, seed)
+    rows = []
+    with tempfile.TemporaryDirectory(prefix="dcgan-features-") as tmp:
+        folder = Path(workdir or tmp)
+        for key, make in extractors.items():
+            start = time.perf_counter()
+            extractor = make()
+            feats = {
+                split: extract(extractor, images.images, folder / f"{key}-{split}.npy", batch_size, progress)
+                for split, images in (("train", train), ("test", test))
+            }
+            seconds = time.perf_counter() - start
+            log(f"{extractor.name}: {extractor.dim:,} features in {seconds:.1f} s")
+            row = evaluate_features(
+                extractor.name,
+                feats["train"],
+                train_labels,
+                feats["test"],
+                test_labels,
+                protocol,
+                splits,
+                c_grid,
+                max_iter,
+                log,
+            )
+            row.extract_seconds = seconds
+            rows.append(row)
+            del feats
+    return ProbeReport(
+        protocol,
+        {"c_grid": list(c_grid), "max_iter": max_iter, "seed": seed},
+        {"source": str(data), "images": len(train)},
+        {"source": test_path, "images": len(test)},
+        str(checkpoint),
+        rows,
+    )

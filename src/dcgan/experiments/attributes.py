@@ -12,22 +12,21 @@ it learned from and the ones it scores. Attributes come from ``ImageData.attribu
 
 from __future__ import annotations
 
-import json
 import re
 from dataclasses import dataclass
 from pathlib import Path
 
 import torch
 import torch.nn.functional as F
-from safetensors import SafetensorError, safe_open
-from safetensors.torch import save as st_save
 from torch import nn
 
-from .checkpoints import atomic_write
-from .data import ImageData
-from .errors import DCGANError
-from .latent import Arithmetic, pixel_arithmetic, render, vector_arithmetic
-from .models import Discriminator, Generator, ModelSpec
+from ..core.images import to_unit_range
+from ..core.models import Discriminator, Generator, ModelSpec
+from ..core.sampling import render, sample_noise, seeded
+from ..core.tensorfile import load_tensors, save_tensors
+from ..data import ImageData
+from ..errors import DCGANError
+from .latent import Arithmetic, load_z, pixel_arithmetic, vector_arithmetic
 
 FORMAT = "dcgan-attributes-1"
 
@@ -76,10 +75,6 @@ def attribute_table(data: ImageData) -> tuple[torch.Tensor, list[str]]:
     )
 
 
-def _scaled(images: torch.Tensor) -> torch.Tensor:
-    return images.float() / 127.5 - 1
-
-
 def train_classifier(
     data: ImageData,
     epochs: int = 3,
@@ -115,18 +110,18 @@ def train_classifier(
         for batch in train_part[torch.randperm(len(train_part), generator=order)].split(batch_size):
             if len(batch) < 2:  # BatchNorm needs two images
                 continue
-            loss = F.binary_cross_entropy_with_logits(clf(_scaled(data.images[batch])), targets[batch])
+            loss = F.binary_cross_entropy_with_logits(clf(to_unit_range(data.images[batch])), targets[batch])
             opt.zero_grad(set_to_none=True)
             loss.backward()
             opt.step()
     clf.eval()
-    report = evaluate(clf, _scaled(data.images[test_part]), targets[test_part])
+    report = attribute_report(clf, to_unit_range(data.images[test_part]), targets[test_part])
     report["train_images"], report["test_images"], report["epochs"] = len(train_part), n_test, epochs
     clf.report = report
     return clf
 
 
-def evaluate(clf: AttributeClassifier, images: torch.Tensor, targets: torch.Tensor) -> dict:
+def attribute_report(clf: AttributeClassifier, images: torch.Tensor, targets: torch.Tensor) -> dict:
     """Accuracy, balanced accuracy and positive rate per attribute on labelled images."""
     guess = clf.predict(images) > 0.5
     truth = targets > 0.5
@@ -144,7 +139,6 @@ def evaluate(clf: AttributeClassifier, images: torch.Tensor, targets: torch.Tens
 
 
 def save_classifier(clf: AttributeClassifier, path: str | Path) -> Path:
-    path = Path(path)
     meta = {
         "format": FORMAT,
         "names": clf.names,
@@ -153,26 +147,16 @@ def save_classifier(clf: AttributeClassifier, path: str | Path) -> Path:
         "width": clf.spec.d_width,
         "report": clf.report,
     }
-    tensors = {k: v.detach().cpu().contiguous() for k, v in clf.state_dict().items()}
-    atomic_write(path, st_save(tensors, metadata={"dcgan": json.dumps(meta)}))
-    return path
+    return save_tensors(path, clf.state_dict(), meta)
 
 
 def load_classifier(path: str | Path) -> AttributeClassifier:
     path = Path(path).expanduser()
     if not path.is_file():
-        raise DCGANError(f"classifier {path} does not exist", "train one with dcgan classifier")
-    try:
-        with safe_open(str(path), framework="pt") as fh:
-            meta = json.loads(fh.metadata()["dcgan"])
-            tensors = {k: fh.get_tensor(k) for k in fh.keys()}  # noqa: SIM118 - safe_open is not iterable
-        if meta.get("format") != FORMAT:
-            raise KeyError("format")
-    except (SafetensorError, OSError, ValueError, KeyError, TypeError) as exc:
-        raise DCGANError(
-            f"{path} is not an attribute classifier ({type(exc).__name__}: {exc})",
-            "pass a file written by dcgan classifier",
-        ) from None
+        raise DCGANError(f"classifier {path} does not exist", "train one with dcgan attribute-classifier")
+    tensors, meta = load_tensors(
+        path, "is not an attribute classifier", "pass a file written by dcgan attribute-classifier", fmt=FORMAT
+    )
     clf = AttributeClassifier(meta["resolution"], meta["channels"], meta["names"], meta["width"])
     clf.load_state_dict(tensors)
     clf.report = meta.get("report", {})
@@ -246,6 +230,47 @@ def pick_exemplars(
         name: pool[Condition.parse(text, clf.names).pick(probs, clf.names, k, groups)]
         for name, text in conditions.items()
     }
+
+
+def is_z_ref(value: str) -> bool:
+    """A z file (``f.safetensors``, ``f.safetensors#0,1``) as opposed to an attribute condition (``Smiling&!Male``)."""
+    return ".safetensors" in value
+
+
+def exemplar_sets(
+    G: Generator,
+    noise: str,
+    values: dict[str, str],
+    *,
+    classifier: AttributeClassifier | None = None,
+    k: int = 3,
+    pool: int = 2000,
+    seed: int = 0,
+    groups: int = 1,
+) -> dict[str, torch.Tensor]:
+    """Each named value -> z (groups, k, nz): z cells read from a file, or samples the classifier scores so.
+
+    A condition's exemplars are picked from a pool of ``pool`` samples of G drawn with ``seed``
+    from the z distribution ``noise``; ``groups`` disjoint sets are picked for repeated trials.
+    """
+    found = {name: load_z(v)[None] for name, v in values.items() if is_z_ref(v)}
+    conditions = {name: v for name, v in values.items() if not is_z_ref(v)}
+    if found and groups > 1:
+        raise DCGANError("--trials above 1 needs every exemplar set given as an attribute condition", "drop --trials")
+    if conditions:
+        if classifier is None:
+            raise DCGANError(
+                "attribute conditions need an attribute classifier",
+                "pass --classifier (see dcgan attribute-classifier)",
+            )
+        if k < 1 or pool < 1:
+            raise DCGANError("--exemplars and --pool must be at least 1")
+        z_pool = sample_noise(pool, G.spec.nz, noise, seeded(seed))
+        found |= pick_exemplars(G, classifier, conditions, z_pool, k, groups)
+    nz = {z.shape[-1] for z in found.values()}
+    if nz != {G.spec.nz}:
+        raise DCGANError(f"the z given have length {sorted(nz)}, but the generator takes {G.spec.nz}")
+    return found
 
 
 def measure_arithmetic(

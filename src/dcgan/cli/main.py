@@ -1,0 +1,56 @@
+"""The ``dcgan`` command: a thin layer over the Python API.
+
+Each topic module (``train``, ``data``, ``latent``, ``features``) has one ``register_*``
+function per subcommand, which adds its parser and sets ``run``; ``run`` reads the flags,
+calls the Python API and prints. User errors (:class:`DCGANError`) become one line and
+exit status 2; Ctrl-C exits 130.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+from ..errors import DCGANError
+from .data import register_cache, register_dedup, register_download, register_prepare
+from .features import register_features, register_linear_probe
+from .latent import register_arithmetic, register_attribute_classifier, register_direction, register_interpolate
+from .train import register_info, register_sample, register_train
+
+SUBCOMMANDS = [
+    register_train,
+    register_sample,
+    register_info,
+    register_prepare,
+    register_dedup,
+    register_download,
+    register_cache,
+    register_interpolate,
+    register_arithmetic,
+    register_direction,
+    register_attribute_classifier,
+    register_features,
+    register_linear_probe,
+]
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="dcgan", description="Train, sample and study Deep Convolutional GANs (Radford et al., 2016)."
+    )
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    for register in SUBCOMMANDS:
+        register(sub)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        return args.run(args)
+    except DCGANError as exc:
+        print(f"dcgan {args.command}: error: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt as exc:
+        print(f"\ndcgan {args.command}: interrupted{': ' + str(exc) if str(exc) else ''}", file=sys.stderr)
+        return 130

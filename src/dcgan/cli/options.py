@@ -1,0 +1,82 @@
+"""Flags that several subcommands share, defined once so their names, defaults and help agree.
+
+Flags for dataclass fields (every :class:`~dcgan.training.TrainConfig` option, every
+:class:`~dcgan.data.SourceOptions` option) are generated from the fields' ``help`` metadata,
+so each help text is written once, beside the field it describes. Generated flags leave
+unset options out of the parsed arguments (``argparse.SUPPRESS``), so a command can tell
+"given" from "default": ``--resume`` needs that.
+"""
+
+from __future__ import annotations
+
+import argparse
+import types
+import typing
+from dataclasses import fields
+
+from ..data import SourceOptions
+
+
+def _flag_type(hint) -> type:
+    """int | None -> int, str | dict | None -> str: the type a flag's text is read as."""
+    if isinstance(hint, types.UnionType):
+        hint = next(a for a in typing.get_args(hint) if a is not type(None))
+    return typing.get_origin(hint) or hint
+
+
+def add_field_flags(p: argparse.ArgumentParser, cls: type, names: list[str] | None = None) -> None:
+    """One ``--flag`` per field of the dataclass ``cls`` (or only ``names``), typed and helped by the field."""
+    hints = typing.get_type_hints(cls)  # resolved once: annotations are strings (postponed evaluation)
+    for f in fields(cls):
+        if names is not None and f.name not in names:
+            continue
+        kind = _flag_type(hints[f.name])
+        flag = "--" + f.name.replace("_", "-")
+        help_text = f"{f.metadata['help']} [default: {f.default}]"
+        if kind is bool:
+            p.add_argument(flag, action=argparse.BooleanOptionalAction, default=argparse.SUPPRESS, help=help_text)
+        else:
+            p.add_argument(
+                flag,
+                type=kind,
+                choices=f.metadata.get("choices"),
+                default=argparse.SUPPRESS,
+                help=help_text,
+                metavar=f.name.upper(),
+            )
+
+
+def given(args: argparse.Namespace, cls: type) -> dict:
+    """The fields of ``cls`` that were given on the command line, by name."""
+    names = {f.name for f in fields(cls)}
+    return {k: v for k, v in vars(args).items() if k in names}
+
+
+def add_source_options(p: argparse.ArgumentParser, names: list[str] | None = None) -> None:
+    """The data options (all, or only ``names``): resolution, channels, limit, skip-bad, where, split."""
+    add_field_flags(p, SourceOptions, names)
+
+
+def source_options(args: argparse.Namespace) -> SourceOptions:
+    return SourceOptions(**given(args, SourceOptions))
+
+
+def add_limit(p: argparse.ArgumentParser) -> None:
+    add_source_options(p, ["limit"])
+
+
+def add_checkpoint(p: argparse.ArgumentParser, required: bool = True, help: str | None = None) -> None:
+    p.add_argument(
+        "--checkpoint",
+        required=required,
+        metavar="PATH",
+        help=help or "a .safetensors checkpoint or a run folder (its last checkpoint)",
+    )
+
+
+def add_device(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--device", default="auto", help="auto, cpu, cuda, mps [default: auto]")
+
+
+def add_progress(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--no-progress", dest="progress", action="store_false", help="hide progress bars")

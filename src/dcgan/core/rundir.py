@@ -1,0 +1,82 @@
+"""The run folder: the one place that knows where a training run keeps what.
+
+    RUN/config.json                          the resolved TrainConfig
+    RUN/metrics.jsonl                        one JSON line per logged step
+    RUN/loss.png                             loss and D-output curves
+    RUN/samples/epoch_NNNN.png, final.png    the fixed noise after every epoch, and at the end
+    RUN/checkpoints/last.safetensors (+ .json), epoch_NNNN.safetensors
+
+Training writes through it; checkpoint loading, the CLI and the tools read through it.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+
+LAST = "last.safetensors"
+
+
+@dataclass(frozen=True)
+class RunDir:
+    root: Path
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "root", Path(self.root))
+
+    @classmethod
+    def new(cls) -> RunDir:
+        """``runs/<timestamp>``: where a run goes when no ``--out`` is given."""
+        return cls(Path("runs") / datetime.now().strftime("%Y%m%d-%H%M%S"))
+
+    @property
+    def config(self) -> Path:
+        return self.root / "config.json"
+
+    @property
+    def metrics(self) -> Path:
+        return self.root / "metrics.jsonl"
+
+    @property
+    def loss_plot(self) -> Path:
+        return self.root / "loss.png"
+
+    @property
+    def samples(self) -> Path:
+        return self.root / "samples"
+
+    def epoch_samples(self, epoch: int) -> Path:
+        return self.samples / f"epoch_{epoch:04d}.png"
+
+    @property
+    def final_samples(self) -> Path:
+        return self.samples / "final.png"
+
+    @property
+    def checkpoints(self) -> Path:
+        return self.root / "checkpoints"
+
+    @property
+    def last_checkpoint(self) -> Path:
+        return self.checkpoints / LAST
+
+    def epoch_checkpoint(self, epoch: int) -> Path:
+        return self.checkpoints / f"epoch_{epoch:04d}.safetensors"
+
+    def read_metrics(self) -> list[dict]:
+        """Every logged row, oldest first (none if the run has logged nothing yet)."""
+        if not self.metrics.is_file():
+            return []
+        return [json.loads(line) for line in self.metrics.read_text().splitlines() if line.strip()]
+
+    def append_metrics(self, rows: list[dict]) -> None:
+        with self.metrics.open("a") as fh:
+            fh.writelines(json.dumps(row) + "\n" for row in rows)
+
+    def drop_metrics_after(self, step: int) -> None:
+        """Forget rows logged after ``step`` (written between the last checkpoint and a crash)."""
+        if self.metrics.exists():
+            kept = [row for row in self.read_metrics() if row["step"] <= step]
+            self.metrics.write_text("".join(json.dumps(row) + "\n" for row in kept))

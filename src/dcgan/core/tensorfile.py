@@ -1,0 +1,80 @@
+"""The one container for everything dcgan saves as tensors: safetensors plus JSON metadata, written atomically.
+
+Checkpoints, z files and attribute classifiers are all this: named tensors, and one JSON
+document in the safetensors header. Keeping the metadata inside the file keeps each save one
+file, so one atomic rename publishes it whole (a crash leaves the old file or the new one,
+never a mix), and reading never unpickles anything.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+from collections.abc import Iterable
+from pathlib import Path
+
+import torch
+from safetensors import SafetensorError, safe_open
+from safetensors.torch import save as st_save
+
+from ..errors import DCGANError
+
+META_KEY = "dcgan"  # the header entry holding the JSON metadata
+
+
+def atomic_write(path: Path, data: bytes) -> None:
+    """Write ``data`` to ``path`` so that readers see the old file or the new one, whole."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        os.fchmod(fd, 0o644)  # mkstemp creates 0600; outputs are meant to be shared like any other file
+        with os.fdopen(fd, "wb") as fh:
+            fh.write(data)
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+    dir_fd = os.open(path.parent, os.O_RDONLY)
+    try:
+        os.fsync(dir_fd)
+    finally:
+        os.close(dir_fd)
+
+
+def save_tensors(path: str | Path, tensors: dict[str, torch.Tensor], meta: dict, key: str = META_KEY) -> Path:
+    """Write ``tensors`` (copied to the CPU, contiguous) and ``meta`` (JSON-able) to ``path`` atomically."""
+    path = Path(path)
+    flat = {name: t.detach().cpu().contiguous() for name, t in tensors.items()}
+    atomic_write(path, st_save(flat, metadata={key: json.dumps(meta)}))
+    return path
+
+
+def load_tensors(
+    path: str | Path,
+    problem: str,
+    fix: str,
+    *,
+    fmt: str | None = None,
+    key: str = META_KEY,
+    names: Iterable[str] | None = None,
+) -> tuple[dict[str, torch.Tensor], dict]:
+    """The tensors (all, or only ``names``) and metadata of a file written by :func:`save_tensors`.
+
+    A missing, damaged or foreign file, or one whose metadata names another ``format`` than
+    ``fmt``, is one :class:`DCGANError`: "``path`` ``problem``" (e.g. "is not a dcgan checkpoint"),
+    with ``fix`` as the fix.
+    Metadata missing from the header reads as ``{}``.
+    """
+    path = Path(path)
+    try:
+        with safe_open(str(path), framework="pt") as fh:
+            meta = json.loads((fh.metadata() or {}).get(key, "{}"))
+            tensors = {name: fh.get_tensor(name) for name in (fh.keys() if names is None else names)}
+    except (SafetensorError, OSError, ValueError, KeyError, TypeError) as exc:
+        raise DCGANError(f"{path} {problem} ({type(exc).__name__}: {exc})", fix) from None
+    if fmt is not None and meta.get("format") != fmt:
+        raise DCGANError(f"{path} {problem} (its format is {meta.get('format')!r}, not {fmt!r})", fix)
+    return tensors, meta

@@ -1,0 +1,77 @@
+"""The data options every command shares: which images of a source to read, and at what size.
+
+:class:`SourceOptions` is the one definition of them: ``dcgan train``'s config, ``dcgan
+prepare`` and the other commands build their flags and help from its fields, and the cache
+keys a prepared copy by them.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field, fields
+
+from ..core.models import ModelSpec
+from ..errors import DCGANError
+
+
+def option(default, help: str, **extra):
+    """A dataclass field that is also a command-line flag: its ``help`` (and ``choices``) live here, once."""
+    return field(default=default, metadata={"help": help, **extra})
+
+
+def parse_where(text: str | dict | None) -> dict[str, int]:
+    """``"Smiling=1,Male=-1"`` -> {"Smiling": 1, "Male": -1}."""
+    if not text:
+        return {}
+    if isinstance(text, dict):
+        return text
+    conditions = {}
+    for part in text.split(","):
+        name, sep, value = part.partition("=")
+        if not sep or value.strip() not in ("1", "-1", "+1"):
+            raise DCGANError(f"cannot read --where term {part!r}", "write Attribute=1 or Attribute=-1, comma-separated")
+        conditions[name.strip()] = int(value)
+    return conditions
+
+
+def format_where(conditions: dict[str, int]) -> str:
+    return ",".join(f"{k}={v}" for k, v in conditions.items())
+
+
+@dataclass(frozen=True)
+class SourceOptions:
+    """Which images of a source to read and how: size, channels, filters and split."""
+
+    resolution: int | None = option(
+        None, "image size, a power of two 16..256 (default: the data's size rounded up to a power of two, at most 64)"
+    )
+    channels: int | None = option(None, "1 (grayscale) or 3 (RGB) (default: the data's)", choices=(1, 3))
+    limit: int | None = option(None, "use only the first N images (quick experiments)")
+    skip_bad: bool = option(False, "skip unreadable image files and report how many, instead of failing")
+    where: str | None = option(
+        None, "keep only images whose attributes match, e.g. 'Smiling=1,Male=-1' (sources with attributes: CelebA)"
+    )
+    split: str | None = option(
+        None,
+        "official split: train/test (MNIST, Fashion-MNIST, CIFAR), train/test/extra (SVHN), train/valid/test"
+        " (CelebA); for image folders, the images under a folder of that name (default: train, or every image)",
+    )
+
+    def __post_init__(self) -> None:
+        given = {name: getattr(self, name) for name in ("resolution", "channels") if getattr(self, name) is not None}
+        ModelSpec(**given)  # the networks' rules for size and channels, checked before any data is read
+        if self.limit is not None and self.limit < 1:
+            raise DCGANError(f"--limit must be at least 1, not {self.limit}")
+        parse_where(self.where)  # a misspelt condition fails here, not after the data is read
+
+    @classmethod
+    def names(cls) -> list[str]:
+        return [f.name for f in fields(cls)]
+
+    @property
+    def conditions(self) -> dict[str, int]:
+        """``where`` as {attribute: +1 or -1} (it may be given as text or as that dict)."""
+        return parse_where(self.where)
+
+    def to_dict(self) -> dict:
+        """JSON-able, with ``where`` parsed: the options part of a prepared set's provenance and cache key."""
+        return asdict(self) | {"where": self.conditions}

@@ -1,0 +1,11 @@
+"""Training as in the paper (section 4): the config, one step, and the loop that keeps a run.
+
+``step.py`` is the algorithm (one D update, one G update); ``loop.py`` is the bookkeeping
+around it (data order, logging, checkpoints, resume, Ctrl-C); ``config.py`` holds every option.
+"""
+
+from .config import PRESETS, TrainConfig
+from .loop import Trainer, resume, train
+from .step import Precision, train_step
+
+__all__ = ["PRESETS", "Precision", "TrainConfig", "Trainer", "resume", "train", "train_step"]

@@ -1,0 +1,177 @@
+"""The one configuration object of a training run.
+
+Every option of ``dcgan train`` is a field here (the CLI builds its flags from these
+fields and their ``help``; the data options come from :class:`~dcgan.data.SourceOptions`),
+and the resolved config is written to the run folder's ``config.json``.
+Defaults are the paper's recipe: minibatch 128, Adam(lr 2e-4, beta1 0.5), N(0, 0.02) init.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import asdict, dataclass, field, fields, replace
+from pathlib import Path
+
+from ..core.models import ModelSpec
+from ..core.sampling import NOISE_KINDS
+from ..data import SourceOptions
+from ..data.options import option
+from ..errors import DCGANError
+
+# Base widths of each preset; see ModelSpec.widths for how they grow with depth.
+PRESETS: dict[str, dict[str, int]] = {
+    "paper": {"nz": 100, "g_width": 128, "d_width": 128},  # G 1024-512-256-128 at 64x64 (figure 1)
+    "small": {"nz": 100, "g_width": 64, "d_width": 64},  # G 512-256-128-64 at 64x64 (pytorch/examples)
+}
+
+
+PRECISIONS = ("fp32", "bf16", "fp16")
+# Options that do not change what is learned (epochs only extends the run), so a resumed run may change them.
+RESUMABLE = frozenset(
+    {"epochs", "device", "progress", "precision", "channels_last", "compile", "save_every_minutes", "log_every"}
+    | {"keep_freed_memory"}
+)
+
+
+def _data_option(name: str):
+    """A data option of :class:`SourceOptions`, with its default and help as defined there (once)."""
+    source = next(f for f in fields(SourceOptions) if f.name == name)
+    return field(default=source.default, metadata=source.metadata)
+
+
+@dataclass
+class TrainConfig:
+    """A training run: data, architecture, optimisation and bookkeeping."""
+
+    data: str | None = option(
+        None,
+        "a dataset: image folder or .zip, MNIST/Fashion-MNIST IDX, CIFAR-10/100, SVHN .mat, CelebA, LSUN LMDB, a set"
+        " from dcgan prepare, or a downloaded name such as cifar10 (default: the bundled MNIST sample)",
+    )
+    resolution: int | None = _data_option("resolution")
+    channels: int | None = _data_option("channels")
+    preset: str = option(
+        "small",
+        "architecture widths: 'small' (G 512-256-128-64 at 64px) or 'paper' (G 1024-512-256-128)",
+        choices=tuple(PRESETS),
+    )
+    nz: int | None = option(None, "length of z (default: the preset's, 100)")
+    g_width: int | None = option(None, "G's base width, doubled per layer up to 8x (default: the preset's)")
+    d_width: int | None = option(None, "D's base width, doubled per layer up to 8x (default: the preset's)")
+    epochs: int = option(5, "passes over the data (the paper shows samples after 1 and 5)")
+    batch_size: int = option(128, "minibatch size (the paper's 128)")
+    lr: float = option(2e-4, "Adam learning rate (the paper's 0.0002)")
+    beta1: float = option(0.5, "Adam beta1 (the paper's 0.5; 0.9 oscillates)")
+    beta2: float = option(0.999, "Adam beta2")
+    noise: str = option(
+        "normal",
+        "z distribution: 'normal' N(0,1) or 'uniform' U[-1,1] (the original code's)",
+        choices=NOISE_KINDS,
+    )
+    seed: int = option(0, "seed for initialisation, data order and noise")
+    limit: int | None = _data_option("limit")
+    skip_bad: bool = _data_option("skip_bad")
+    where: str | None = _data_option("where")
+    split: str | None = _data_option("split")
+    cache: bool = option(
+        True,
+        "decode the data once into a prepared copy in $DCGAN_CACHE (default ~/.cache/dcgan) and memory-map it,"
+        " so later runs on the same source and options skip decoding",
+    )
+    device: str = option("auto", "'auto' (cuda, then mps, then cpu), 'cpu', 'cuda', 'cuda:1', 'mps'")
+    precision: str = option(
+        "fp32",
+        "'fp32'; 'bf16' (autocast: GPUs and CPUs with bf16 support); 'fp16' (autocast + gradient scaling, GPU only)",
+        choices=PRECISIONS,
+    )
+    channels_last: bool = option(True, "NHWC memory format (measured faster on CPU for fp32 and bf16; off: NCHW)")
+    keep_freed_memory: bool = option(
+        True,
+        "CPU with glibc: keep freed memory for the next step instead of returning it to the OS (measured faster, see"
+        " docs/benchmarks.md; process-wide, and the process keeps its peak memory until it exits)",
+    )
+    compile: bool = option(
+        False, "torch.compile G and D (compiling costs tens of seconds at start; see docs/benchmarks.md)"
+    )
+    out: str | None = option(None, "run folder (default: runs/<timestamp>)")
+    checkpoint_every: int = option(5, "also keep checkpoints/epoch_NNNN.safetensors every N epochs (0: only last)")
+    save_every_minutes: float = option(
+        10.0,
+        "also update checkpoints/last.safetensors mid-epoch every N minutes, so a crash loses at most that (0: off)",
+    )
+    log_every: int = option(20, "read losses from the device and append them to metrics.jsonl every N steps")
+    sample_count: int = option(64, "number of fixed-noise samples in each epoch's grid")
+    progress: bool = option(True, "show a progress bar")
+
+    def __post_init__(self) -> None:
+        positive = ("epochs", "batch_size", "log_every", "sample_count")
+        for name in positive:
+            if getattr(self, name) < 1:
+                raise DCGANError(f"--{name.replace('_', '-')} must be at least 1, not {getattr(self, name)}")
+        for name in ("checkpoint_every", "save_every_minutes"):
+            if getattr(self, name) < 0:
+                raise DCGANError(f"--{name.replace('_', '-')} must be 0 or more, not {getattr(self, name)}")
+        if self.preset not in PRESETS:
+            raise DCGANError(f"unknown preset {self.preset!r}", f"choose one of {', '.join(PRESETS)}")
+        if self.precision not in PRECISIONS:
+            raise DCGANError(f"unknown precision {self.precision!r}", f"choose one of {', '.join(PRECISIONS)}")
+        if self.noise not in NOISE_KINDS:
+            raise DCGANError(f"unknown noise {self.noise!r}", "choose 'normal' or 'uniform'")
+        if not (self.lr > 0 and 0 <= self.beta1 < 1 and 0 <= self.beta2 < 1):
+            raise DCGANError("Adam needs lr > 0 and betas in [0, 1)", "check --lr, --beta1 and --beta2")
+        self.source_options()  # checks the data options early, before any data is read
+
+    def source_options(self) -> SourceOptions:
+        """The data options of this run, as every data function takes them."""
+        return SourceOptions(**{name: getattr(self, name) for name in SourceOptions.names()})
+
+    def fitted_to(self, resolution: int, channels: int) -> TrainConfig:
+        """This config with the data's resolution and channels filled in where it left them to the data.
+
+        A config that names other values than the data has is refused: the networks would not fit it.
+        """
+        for name, actual in (("resolution", resolution), ("channels", channels)):
+            wanted = getattr(self, name)
+            if wanted is not None and wanted != actual:
+                raise DCGANError(
+                    f"the config asks for {name} {wanted}, but the data has {actual}",
+                    f"load the data with {name} {wanted}, or leave {name} unset to take the data's",
+                )
+        return replace(self, resolution=resolution, channels=channels)
+
+    def model_spec(self) -> ModelSpec:
+        """The architecture this config asks for (needs resolution and channels resolved)."""
+        if self.resolution is None or self.channels is None:
+            raise ValueError("resolve resolution and channels from the data first")
+        preset = PRESETS[self.preset]
+        return ModelSpec(
+            resolution=self.resolution,
+            channels=self.channels,
+            nz=self.nz or preset["nz"],
+            g_width=self.g_width or preset["g_width"],
+            d_width=self.d_width or preset["d_width"],
+        )
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, values: dict) -> TrainConfig:
+        known = {f.name for f in fields(cls)}
+        unknown = sorted(set(values) - known)
+        if unknown:
+            raise DCGANError(f"unknown config keys: {', '.join(unknown)}", "was this written by a newer dcgan?")
+        return cls(**values)
+
+    def save(self, path: Path) -> None:
+        path.write_text(json.dumps(self.to_dict(), indent=2) + "\n")
+
+    @classmethod
+    def load(cls, path: Path) -> TrainConfig:
+        try:
+            return cls.from_dict(json.loads(Path(path).read_text()))
+        except (OSError, json.JSONDecodeError) as exc:
+            raise DCGANError(f"cannot read config {path}: {exc}") from None
+
+    def updated(self, **changes) -> TrainConfig:
+        return replace(self, **changes)
