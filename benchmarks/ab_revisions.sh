@@ -11,7 +11,7 @@ here=$(cd "$(dirname "$0")/.." && pwd)
 rounds=${3:-3}
 folder=$(cd "$here" && python -c 'import tempfile
 from pathlib import Path
-from benchmarks.throughput import image_folder
+from benchmarks.throughput.data import image_folder
 print(image_folder(1408, Path(tempfile.gettempdir()) / "dcgan-bench"))')  # the full benchmark's 64x64 images
 cfg=${4:-'{"kind": "ours", "steps": 5, "warmup": 2, "batch": 128, "resolution": 64, "preset": "small",
   "precision": "fp32", "channels_last": true, "compile": false}'}
@@ -24,7 +24,10 @@ for spec in "$1" "$2"; do
   if [ -z "${tree[$hash]:-}" ]; then
     tree[$hash]="$tmp/${hash:0:12}"
     git -C "$here" worktree add --detach -q "${tree[$hash]}" "$hash"
-    cp "$here/benchmarks/throughput.py" "${tree[$hash]}/benchmarks/throughput.py"
+    # this checkout's measuring code: the throughput package and the paths it uses, in place of the
+    # revision's own (older revisions have a single throughput.py, removed so that only one remains)
+    rm -rf "${tree[$hash]}/benchmarks/throughput.py" "${tree[$hash]}/benchmarks/throughput"
+    tar -C "$here/benchmarks" --exclude=__pycache__ -cf - throughput common.py | tar -C "${tree[$hash]}/benchmarks" -xf -
   fi
 done
 measure() {  # SPEC -> prints one line

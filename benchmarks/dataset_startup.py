@@ -1,6 +1,6 @@
 """Where the start-up time of a training run goes: imports, loading the data, building the trainer, the first step.
 
-python benchmarks/dataset_startup.py --data PREPARED_DIR [--limit 2000]
+python -m benchmarks.dataset_startup --data PREPARED_DIR [--limit 2000]
 """
 
 from __future__ import annotations

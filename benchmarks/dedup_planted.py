@@ -1,25 +1,44 @@
 """Precision and recall of ``dcgan dedup`` on real CIFAR-10 test images with planted near copies.
 
-    python benchmarks/dedup_planted.py [--images 5000] [--planted 250] [--radius 3 4 5]
+    python -m benchmarks.dedup_planted [--images 5000] [--planted 250] [--radius 3 4 5]
 
-Copies are resized down and up, re-encoded as JPEG (quality 70), or both (the helpers of
-tests/test_datasets_dedup.py); a found pair counts as correct only if it is a planted pair.
+Copies are resized down and up, re-encoded as JPEG (quality 70), or both (``plant`` below, which
+tests/test_datasets_dedup.py uses too); a found pair counts as correct only if it is a planted pair.
 """
 
 from __future__ import annotations
 
 import argparse
-import sys
+import io
 import time
-from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT / "tests"))
+import numpy as np
+import torch
+from PIL import Image
 
-from conftest import SHARED_DATA  # noqa: E402
-from dcgan import load_dataset  # noqa: E402
-from dcgan.data.dedup import find_duplicates  # noqa: E402
-from test_datasets_dedup import plant  # noqa: E402
+from dcgan import load_dataset
+from dcgan.data.dedup import find_duplicates
+
+from .common import SHARED_DATA
+
+
+def near_copy(img: torch.Tensor, kind: int) -> torch.Tensor:
+    """Resized down and up, re-encoded as JPEG (quality 70), or both."""
+    pil = Image.fromarray(img.permute(1, 2, 0).numpy())
+    if kind in (0, 2):
+        pil = pil.resize((24, 24), Image.BILINEAR).resize((32, 32), Image.BICUBIC)
+    if kind in (1, 2):
+        buf = io.BytesIO()
+        pil.save(buf, "JPEG", quality=70)
+        pil = Image.open(buf).convert("RGB")
+    return torch.from_numpy(np.asarray(pil).transpose(2, 0, 1).copy())
+
+
+def plant(base: torch.Tensor, count: int, seed: int = 0) -> tuple[torch.Tensor, set[tuple[int, int]]]:
+    """``base`` followed by near copies of ``count`` random images of it; the planted (original, copy) pairs."""
+    originals = np.random.default_rng(seed).choice(len(base), count, replace=False)
+    copies = torch.stack([near_copy(base[i], k % 3) for k, i in enumerate(originals)])
+    return torch.cat([base, copies]), {(int(i), len(base) + k) for k, i in enumerate(originals)}
 
 
 def main() -> None:

@@ -10,7 +10,7 @@ Two measurements, each printed as one JSON line:
   ones for 50,000 images takes longer than this 2-core machine had; the solver's cost per
   iteration depends on the matrix's size, not on its values.
 
-    python benchmarks/features_scale.py --data PATH --images 1000 --rows 50000 --iters 10 --workdir DIR
+    python -m benchmarks.features_scale --data PATH --images 1000 --rows 50000 --iters 10 --workdir DIR
 """
 
 from __future__ import annotations

@@ -1,11 +1,11 @@
 """Near-duplicate removal: precision and recall on planted resized / re-encoded copies, and dcgan dedup end to end."""
 
-import io
 import json
 
 import numpy as np
 import pytest
 import torch
+from benchmarks.dedup_planted import plant
 from PIL import Image
 
 from conftest import shared_data
@@ -24,25 +24,6 @@ def natural_images(n: int, seed: int = 0) -> torch.Tensor:
     fields = np.fft.ifft2(spectra).real
     fields = (fields - fields.mean(axis=(1, 2, 3), keepdims=True)) / fields.std(axis=(1, 2, 3), keepdims=True)
     return torch.from_numpy(np.clip(128 + 45 * fields, 0, 255).astype(np.uint8))
-
-
-def near_copy(img: torch.Tensor, kind: int) -> torch.Tensor:
-    """Resized down and up, re-encoded as JPEG (quality 70), or both."""
-    pil = Image.fromarray(img.permute(1, 2, 0).numpy())
-    if kind in (0, 2):
-        pil = pil.resize((24, 24), Image.BILINEAR).resize((32, 32), Image.BICUBIC)
-    if kind in (1, 2):
-        buf = io.BytesIO()
-        pil.save(buf, "JPEG", quality=70)
-        pil = Image.open(buf).convert("RGB")
-    return torch.from_numpy(np.asarray(pil).transpose(2, 0, 1).copy())
-
-
-def plant(base: torch.Tensor, count: int, seed: int = 0) -> tuple[torch.Tensor, set[tuple[int, int]]]:
-    """``base`` followed by near copies of ``count`` random images of it; the planted (original, copy) pairs."""
-    originals = np.random.default_rng(seed).choice(len(base), count, replace=False)
-    copies = torch.stack([near_copy(base[i], k % 3) for k, i in enumerate(originals)])
-    return torch.cat([base, copies]), {(int(i), len(base) + k) for k, i in enumerate(originals)}
 
 
 def precision_recall(images, planted, radius=4) -> tuple[float, float]:

@@ -96,7 +96,7 @@ def test_g_update_leaves_d_gradients_alone():
 
 def test_the_benchmarks_convolutions_alone_follow_the_training_step():
     """benchmarks.throughput's per-convolution schedule executes exactly the step's convolution FLOPs."""
-    from benchmarks.throughput import measure_convs
+    from benchmarks.throughput.limits import measure_convs
     from torch.utils.flop_counter import FlopCounterMode
 
     from dcgan import TrainConfig

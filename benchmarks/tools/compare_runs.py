@@ -1,6 +1,6 @@
 """Two runs side by side: loss curves overlaid and final samples, with summary statistics.
 
-    python -m benchmarks.compare_runs RUN_A RUN_B -o docs/img/compare.png
+    python -m benchmarks.tools.compare_runs RUN_A RUN_B -o docs/img/compare.png
 
 Used to show that a speed mode (e.g. ``--precision bf16``) learns like the fp32 reference
 from the same seed: same data order, same z, so any gap is the arithmetic's.

@@ -1,0 +1,1 @@
+"""Tools that measure nothing themselves: they turn finished runs into figures and tables."""
