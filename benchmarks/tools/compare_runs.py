@@ -19,11 +19,13 @@ import matplotlib.pyplot as plt
 import numpy as np
 from PIL import Image
 
+from dcgan.core.rundir import RunDir
+
 KEYS = ("loss_d", "loss_g", "d_x", "d_g_z")
 
 
 def read_metrics(run: Path) -> dict[str, np.ndarray]:
-    rows = [json.loads(line) for line in (run / "metrics.jsonl").read_text().splitlines() if line.strip()]
+    rows = RunDir(run).read_metrics()
     return {k: np.array([r[k] for r in rows]) for k in ("step", *KEYS)}
 
 
@@ -69,7 +71,7 @@ def main(argv: list[str] | None = None) -> int:
         ax.set_xlabel("step")
         ax.legend(fontsize=7)
     for ax, run, label in ((axes[2], args.run_a, labels[0]), (axes[3], args.run_b, labels[1])):
-        ax.imshow(Image.open(run / "samples" / "final.png"), cmap="gray")
+        ax.imshow(Image.open(RunDir(run).final_samples), cmap="gray")
         ax.set_title(f"final samples, {label}")
         ax.axis("off")
     fig.tight_layout()

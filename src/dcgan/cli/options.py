@@ -32,7 +32,9 @@ def add_field_flags(p: argparse.ArgumentParser, cls: type, names: list[str] | No
             continue
         kind = _flag_type(hints[f.name])
         flag = "--" + f.name.replace("_", "-")
-        help_text = f"{f.metadata['help']} [default: {f.default}]"
+        help_text = f.metadata["help"]
+        if "(default:" not in help_text:  # a default that depends on the data says so in its own words
+            help_text += f" [default: {f.default}]"
         if kind is bool:
             p.add_argument(flag, action=argparse.BooleanOptionalAction, default=argparse.SUPPRESS, help=help_text)
         else:

@@ -141,8 +141,8 @@ class Discriminator(_BlockNet):
     """image -> ... -> 4x4 map -> one logit per image.
 
     Blocks: ``down1`` (no BatchNorm on the input layer), ``down2`` ... ``down{k}``, ``logit``
-    (a 4x4 valid convolution to one output). Returns logits: losses use the stable
-    ``binary_cross_entropy_with_logits``, mathematically the paper's sigmoid + cross-entropy.
+    (a 4x4 valid convolution to one output). Returns logits: the losses are written with
+    ``softplus`` on them, the numerically stable form of the paper's sigmoid + cross-entropy.
     """
 
     def __init__(self, spec: ModelSpec):
