@@ -20,7 +20,10 @@ def spec_of(cfg: dict) -> ModelSpec:
 
 
 def device_of(cfg: dict) -> torch.device:
-    from dcgan.core.device import pick_device
+    try:
+        from dcgan.core.device import pick_device
+    except ImportError:  # a revision from before the package layout (ab_revisions.sh measures old ones too)
+        from dcgan.training import pick_device
 
     return pick_device(cfg.get("device", "auto"))
 

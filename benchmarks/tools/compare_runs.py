@@ -26,6 +26,8 @@ KEYS = ("loss_d", "loss_g", "d_x", "d_g_z")
 
 def read_metrics(run: Path) -> dict[str, np.ndarray]:
     rows = RunDir(run).read_metrics()
+    if not rows:
+        raise SystemExit(f"{run} has no logged steps (no {RunDir(run).metrics.name}): is it a run folder?")
     return {k: np.array([r[k] for r in rows]) for k in ("step", *KEYS)}
 
 

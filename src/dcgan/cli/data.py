@@ -6,6 +6,7 @@ import argparse
 import time
 from pathlib import Path
 
+from ..core.models import ModelSpec
 from ..data import cache, dedup, download, prepare_dataset, prepared
 from ..errors import DCGANError
 from .options import add_progress, add_source_options, source_options
@@ -26,7 +27,9 @@ def register_prepare(sub) -> None:
 
 
 def run_prepare(args: argparse.Namespace) -> int:
-    options = source_options(args)  # checked as training checks them, before any decoding
+    options = source_options(args)
+    if options.resolution is not None:
+        ModelSpec(resolution=options.resolution)  # the same check as training, before any decoding
     start = time.perf_counter()
     out = prepare_dataset(args.src, args.out, options, progress=args.progress)
     seconds = time.perf_counter() - start

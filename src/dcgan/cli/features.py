@@ -9,7 +9,7 @@ from pathlib import Path
 
 import numpy as np
 
-from ..core.device import pick_device
+from ..core.device import peak_rss_mb, pick_device
 from ..errors import DCGANError
 from ..experiments.features import (
     discriminator_extractor,
@@ -18,7 +18,7 @@ from ..experiments.features import (
     load_images_for,
     random_discriminator,
 )
-from ..experiments.linear_probe import BASELINES, DEFAULT_C_GRID, PROTOCOLS, linear_probe, peak_rss_mb, protocol_for
+from ..experiments.linear_probe import BASELINES, DEFAULT_C_GRID, PROTOCOLS, linear_probe, protocol_for
 from .options import add_checkpoint, add_device, add_limit, add_progress, source_options
 
 
@@ -135,14 +135,11 @@ def register_linear_probe(sub) -> None:
 
 def _c_grid(text: str) -> list[float]:
     try:
-        grid = [float(c) for c in text.split(",")]
+        return [float(c) for c in text.split(",")]
     except ValueError:
         raise DCGANError(
             f"--c-grid {text!r} is not a comma-separated list of numbers", "e.g. --c-grid 0.01,0.1,1"
         ) from None
-    if not grid or min(grid) <= 0:
-        raise DCGANError(f"--c-grid values must be positive, got {text}")
-    return grid
 
 
 def run_linear_probe(args: argparse.Namespace) -> int:

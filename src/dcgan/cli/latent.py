@@ -86,12 +86,12 @@ def _exemplars(
     args: argparse.Namespace, G: Generator, noise: str, values: dict[str, str], groups: int = 1
 ) -> dict[str, torch.Tensor]:
     """The z of each --concept/--positive/--negative, conditions picked with --classifier, --exemplars, --pool."""
-    needs_classifier = not all(is_z_ref(v) for v in values.values())
+    needs_classifier = args.classifier and not all(is_z_ref(v) for v in values.values())
     return exemplar_sets(
         G,
         noise,
         values,
-        classifier=_classifier(args) if needs_classifier else None,
+        classifier=load_classifier(args.classifier) if needs_classifier else None,
         k=args.exemplars,
         pool=args.pool,
         seed=args.seed,

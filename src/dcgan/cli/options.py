@@ -18,7 +18,7 @@ from ..data import SourceOptions
 
 
 def _flag_type(hint) -> type:
-    """int | None -> int, str | dict | None -> str: the type a flag's text is read as."""
+    """int | None -> int: the type a flag's text is read as."""
     if isinstance(hint, types.UnionType):
         hint = next(a for a in typing.get_args(hint) if a is not type(None))
     return typing.get_origin(hint) or hint

@@ -1,9 +1,11 @@
-"""Where tensors live: choosing the device, and process-wide settings that depend on it."""
+"""Where tensors live: choosing the device, process-wide memory settings that depend on it, and peak memory."""
 
 from __future__ import annotations
 
 import ctypes
 import platform
+import resource
+import sys
 
 import torch
 
@@ -44,3 +46,9 @@ def keep_freed_memory() -> None:
     m_trim_threshold, m_mmap_max = -1, -4  # from glibc's malloc.h
     libc.mallopt(m_mmap_max, 0)
     libc.mallopt(m_trim_threshold, 2**31 - 1)
+
+
+def peak_rss_mb() -> float:
+    """This process's peak resident memory so far (file-backed memmap pages included)."""
+    kb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    return kb / (1 << 20) if sys.platform == "darwin" else kb / 1024

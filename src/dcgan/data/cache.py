@@ -49,7 +49,7 @@ class CacheEntry:
     resolution: int
     nbytes: int
     last_used: float  # seconds since the epoch
-    state: str  # one of STATES
+    state: str  # ok, source missing, source changed, damaged, incomplete or being written (see the note below)
 
     @property
     def idle_days(self) -> float:
@@ -58,7 +58,6 @@ class CacheEntry:
 
 # "source changed": its files differ from when it was prepared, so training makes a new entry and never
 # reads this one again; "damaged": no readable manifest, or an older format; "incomplete": a killed write.
-STATES = ("ok", "source missing", "source changed", "damaged", "incomplete", "being written")
 STALE_WRITE_SECONDS = 24 * 3600  # a partial folder of another machine untouched this long is a dead write
 
 

@@ -116,22 +116,22 @@ def open_source(
 
 def load_dataset(
     path: str | Path | None = None,
-    options: SourceOptions | None = None,
-    *,
+    *options: SourceOptions | int | bool | str | None,
     progress: bool = False,
     cache: bool = False,
     **option_values,
 ) -> ImageData:
-    """Read ``path`` (or the bundled MNIST sample) with ``options``, or the same as keywords.
+    """Read ``path`` (or the bundled MNIST sample) with the data options of :class:`SourceOptions`.
 
-    ``load_dataset(path, resolution=32, where="Smiling=1")`` equals
-    ``load_dataset(path, SourceOptions(resolution=32, where="Smiling=1"))``.
+    The options come as one ``SourceOptions``, or as its fields: ``load_dataset(path, 32)``,
+    ``load_dataset(path, resolution=32, where="Smiling=1")`` and
+    ``load_dataset(path, SourceOptions(resolution=32, where="Smiling=1"))`` are the same.
     ``resolution``/``channels`` default to the data's own: its shorter side rounded up to
     a power of two (at most 64, the paper's size) and 1 for grayscale sources, else 3.
     A prepared set (``dcgan prepare``) is memory-mapped, not read; with ``cache`` any
     other source is prepared once into the cache folder and memory-mapped from there.
     """
-    options = _options(options, option_values)
+    options = SourceOptions.of(options, option_values)
     path = resolve_path(path)
     if prepared.detect(path):
         if options.split is not None:
@@ -144,7 +144,7 @@ def load_dataset(
             _write_prepared(path, entry, options, provenance, progress)
         mark_used(entry)
         return _load_prepared(entry, SourceOptions())
-    source = open_selected(path, options)
+    source = _open_selected(path, options)
     out = np.empty((source.count, source.channels, source.resolution, source.resolution), dtype=np.uint8)
     keep = decode_into(source, out, options.skip_bad, progress)
     return to_image_data(source, torch.from_numpy(out[: len(keep)]), keep)
@@ -153,38 +153,31 @@ def load_dataset(
 def prepare_dataset(
     path: str | Path | None,
     out: str | Path,
-    options: SourceOptions | None = None,
-    *,
+    *options: SourceOptions | int | bool | str | None,
     progress: bool = False,
     **option_values,
 ) -> Path:
-    """Decode ``path`` once into the prepared set ``out`` (images.npy + manifest.json); returns ``out``."""
-    options = _options(options, option_values)
+    """Decode ``path`` once into the prepared set ``out`` (images.npy + manifest.json); returns ``out``.
+
+    The options come as in :func:`load_dataset`.
+    """
+    options = SourceOptions.of(options, option_values)
     path = resolve_path(path)
     return _write_prepared(path, Path(out), options, _provenance(path, options), progress)
-
-
-def _options(options: SourceOptions | None, values: dict) -> SourceOptions:
-    unknown = sorted(set(values) - set(SourceOptions.names()))
-    if unknown:
-        raise TypeError(
-            f"unknown data options {', '.join(unknown)}; SourceOptions has {', '.join(SourceOptions.names())}"
-        )
-    return replace(options or SourceOptions(), **values)
 
 
 def _provenance(path: Path, options: SourceOptions) -> dict:
     return {"source": prepared.fingerprint(path), "options": options.to_dict()}
 
 
-def open_selected(path: str | Path | None, options: SourceOptions) -> Source:
+def _open_selected(path: str | Path | None, options: SourceOptions) -> Source:
     """The source at ``path`` with the rows ``options`` select (split, attribute filter, limit), not decoded."""
     source = open_source(path, options.resolution, options.channels, options.split)
     return source.where(options.conditions).limited(options.limit)
 
 
 def _write_prepared(path: Path, out: Path, options: SourceOptions, provenance: dict, progress: bool) -> Path:
-    return prepared.write_prepared(open_selected(path, options), out, options.skip_bad, progress, provenance)
+    return prepared.write_prepared(_open_selected(path, options), out, options.skip_bad, progress, provenance)
 
 
 def _load_prepared(path: Path, options: SourceOptions) -> ImageData:

@@ -7,7 +7,7 @@ keys a prepared copy by them.
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, field, fields
+from dataclasses import asdict, dataclass, field, fields, replace
 
 from ..core.models import ModelSpec
 from ..errors import DCGANError
@@ -57,8 +57,11 @@ class SourceOptions:
     )
 
     def __post_init__(self) -> None:
-        given = {name: getattr(self, name) for name in ("resolution", "channels") if getattr(self, name) is not None}
-        ModelSpec(**given)  # the networks' rules for size and channels, checked before any data is read
+        # any size decodes (the networks' powers of two are checked by training and prepare); channels are 1 or 3
+        if self.channels is not None:
+            ModelSpec(channels=self.channels)
+        if self.resolution is not None and self.resolution < 1:
+            raise DCGANError(f"--resolution must be at least 1, not {self.resolution}")
         if self.limit is not None and self.limit < 1:
             raise DCGANError(f"--limit must be at least 1, not {self.limit}")
         parse_where(self.where)  # a misspelt condition fails here, not after the data is read
@@ -71,6 +74,16 @@ class SourceOptions:
     def conditions(self) -> dict[str, int]:
         """``where`` as {attribute: +1 or -1} (it may be given as text or as that dict)."""
         return parse_where(self.where)
+
+    @classmethod
+    def of(cls, args: tuple, values: dict) -> SourceOptions:
+        """Options given as ``(SourceOptions,)`` or as its fields, positionally (resolution, channels, limit,
+        skip_bad, ...) and/or by name, plus changes by name: how ``load_dataset`` and ``prepare_dataset`` take them."""
+        if args and isinstance(args[0], cls):
+            if len(args) > 1:
+                raise TypeError("give a SourceOptions or its fields, not both positionally")
+            return replace(args[0], **values)
+        return cls(*args, **values)
 
     def to_dict(self) -> dict:
         """JSON-able, with ``where`` parsed: the options part of a prepared set's provenance and cache key."""

@@ -98,7 +98,7 @@ def train_classifier(
             f"{len(data)} images are too few to train and check a classifier",
             f"give at least {batch_size + 10} labelled images",
         )
-    order = torch.Generator().manual_seed(seed)
+    order = seeded(seed)
     shuffled = torch.randperm(len(data), generator=order)
     train_part, test_part = shuffled[n_test:], shuffled[:n_test]
     with torch.random.fork_rng():
@@ -258,13 +258,13 @@ def exemplar_sets(
     if found and groups > 1:
         raise DCGANError("--trials above 1 needs every exemplar set given as an attribute condition", "drop --trials")
     if conditions:
+        if k < 1 or pool < 1:
+            raise DCGANError("--exemplars and --pool must be at least 1")
         if classifier is None:
             raise DCGANError(
                 "attribute conditions need an attribute classifier",
                 "pass --classifier (see dcgan attribute-classifier)",
             )
-        if k < 1 or pool < 1:
-            raise DCGANError("--exemplars and --pool must be at least 1")
         z_pool = sample_noise(pool, G.spec.nz, noise, seeded(seed))
         found |= pick_exemplars(G, classifier, conditions, z_pool, k, groups)
     nz = {z.shape[-1] for z in found.values()}

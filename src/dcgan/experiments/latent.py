@@ -18,7 +18,7 @@ from PIL import Image
 
 from ..core.images import labelled_rows, numbered_grid
 from ..core.models import Generator
-from ..core.sampling import render
+from ..core.sampling import render, seeded
 from ..core.tensorfile import load_tensors, save_tensors
 from ..errors import DCGANError
 
@@ -152,7 +152,7 @@ def vector_arithmetic(
 ) -> Arithmetic:
     """Y from the concept means, plus ``n`` samples of Y + U[-scale, scale] noise (seeded)."""
     y = arithmetic(expression, exemplars)
-    noisy = around(y, n, scale, torch.Generator().manual_seed(seed))
+    noisy = around(y, n, scale, seeded(seed))
     return Arithmetic(expression, exemplars, torch.cat([y[None], noisy]))
 
 

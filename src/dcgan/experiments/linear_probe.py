@@ -12,7 +12,6 @@ D, raw pixels and K-means features.
 
 from __future__ import annotations
 
-import resource
 import sys
 import tempfile
 import time
@@ -23,7 +22,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from ..core.device import pick_device
+from ..core.device import peak_rss_mb, pick_device
 from ..data import default_test_split
 from ..errors import DCGANError
 from .features import (
@@ -101,6 +100,11 @@ def _signs(labels: np.ndarray, num_classes: int) -> torch.Tensor:
     return onehot.float() * 2 - 1
 
 
+def check_c_grid(c_grid: Sequence[float]) -> None:
+    if not c_grid or min(c_grid) <= 0:
+        raise DCGANError(f"C values must be positive, not {list(c_grid)}", "e.g. --c-grid 0.01,0.1,1")
+
+
 def fit_svms(
     X: np.ndarray, y: np.ndarray, rows: np.ndarray, c_grid: Sequence[float], num_classes: int, max_iter: int = 100
 ) -> list[LinearSVM]:
@@ -109,8 +113,7 @@ def fit_svms(
     The C values are solved as one problem (its objective is the sum of theirs, which share no
     weights), so each pass over X, the whole cost when X is large, serves the whole grid.
     """
-    if not c_grid or min(c_grid) <= 0:
-        raise DCGANError(f"C values must be positive, not {list(c_grid)}")
+    check_c_grid(c_grid)
     mean, scale = _standardisation(X, rows)
     groups, n = len(c_grid), len(rows)
     weight = torch.zeros(X.shape[1], groups * num_classes, requires_grad=True)
@@ -283,12 +286,6 @@ class Row:
         return out
 
 
-def peak_rss_mb() -> float:
-    """This process's peak resident memory so far (file-backed memmap pages included)."""
-    kb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-    return kb / (1 << 20) if sys.platform == "darwin" else kb / 1024
-
-
 def evaluate_features(
     name: str,
     train_features: np.ndarray,
@@ -412,8 +409,7 @@ def linear_probe(
     are labelled images, read at the checkpoint's resolution and channels. Features are
     written as ``.npy`` memory maps in ``workdir`` (default: a temporary folder).
     """
-    if not c_grid or min(c_grid) <= 0:
-        raise DCGANError(f"C values must be positive, not {list(c_grid)}")
+    check_c_grid(c_grid)
     if max_iter < 1:
         raise DCGANError(f"--max-iter must be at least 1, not {max_iter}")
     unknown = sorted(set(baselines) - set(BASELINES))

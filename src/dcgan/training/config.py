@@ -119,7 +119,9 @@ class TrainConfig:
             raise DCGANError(f"unknown noise {self.noise!r}", "choose 'normal' or 'uniform'")
         if not (self.lr > 0 and 0 <= self.beta1 < 1 and 0 <= self.beta2 < 1):
             raise DCGANError("Adam needs lr > 0 and betas in [0, 1)", "check --lr, --beta1 and --beta2")
-        self.source_options()  # checks the data options early, before any data is read
+        if self.resolution is not None:
+            ModelSpec(resolution=self.resolution)  # the networks' sizes, checked before any data is read
+        self.source_options()  # and the other data options
 
     def source_options(self) -> SourceOptions:
         """The data options of this run, as every data function takes them."""

@@ -24,7 +24,7 @@ from ..core.checkpoints import Checkpoint, load_checkpoint, save_checkpoint
 from ..core.device import keep_freed_memory, pick_device
 from ..core.images import save_grid, to_unit_range
 from ..core.models import Discriminator, Generator
-from ..core.rundir import RunDir
+from ..core.rundir import LAST, RunDir
 from ..core.sampling import generate, sample_noise
 from ..data import ImageData, load_dataset
 from ..errors import DCGANError
@@ -91,10 +91,18 @@ class Trainer:
     def run_dir(self) -> Path:
         return self.run.root
 
+    @property
+    def checkpoint_dir(self) -> Path:
+        return self.run.checkpoints
+
+    @property
+    def metrics_path(self) -> Path:
+        return self.run.metrics
+
     # ---- state -------------------------------------------------------------------------
-    def save(self, path: Path | None = None) -> Path:
-        """Write the full training state (by default to the run's last checkpoint)."""
-        path = path or self.run.last_checkpoint
+    def save(self, name: str = LAST) -> Path:
+        """Write the full training state to ``checkpoints/<name>`` (by default the run's last checkpoint)."""
+        path = self.run.checkpoints / name
         rng = {"rng.noise": self.noise_rng.get_state(), "fixed_noise": self.fixed_noise}
         meta = {
             "config": self.config.to_dict(),
@@ -189,7 +197,7 @@ class Trainer:
         plot_losses(self.run.read_metrics(), self.run.loss_plot)
         self.save()
         if self.config.checkpoint_every and self.epoch % self.config.checkpoint_every == 0:
-            self.save(self.run.epoch_checkpoint(self.epoch))
+            self.save(self.run.epoch_checkpoint(self.epoch).name)
         self._last_save = monotonic()
         self._bar.set_description(self._epoch_label())
 
