@@ -3,7 +3,7 @@
     python -m benchmarks.dedup_planted [--images 5000] [--planted 250] [--radius 3 4 5]
 
 Copies are resized down and up, re-encoded as JPEG (quality 70), or both (``plant`` below, which
-tests/test_datasets_dedup.py uses too); a found pair counts as correct only if it is a planted pair.
+tests/data/test_dedup.py uses too); a found pair counts as correct only if it is a planted pair.
 """
 
 from __future__ import annotations

@@ -1,7 +1,11 @@
-"""Shared fixtures: tiny configs and data so every test runs in seconds on a CPU."""
+"""Shared fixtures and writers: tiny configs and data so every test runs in seconds on a CPU.
+
+Test modules import the helpers here (``from conftest import blobs``), never from one another.
+"""
 
 from __future__ import annotations
 
+import io
 import os
 from pathlib import Path
 
@@ -11,6 +15,8 @@ import torch
 from PIL import Image
 
 from dcgan import ImageData, TrainConfig
+from dcgan.cli import main
+from dcgan.data.formats import celeba
 
 SHARED_DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data"
 
@@ -69,6 +75,79 @@ def write_images(folder: Path, specs: list[tuple[str, str, tuple[int, int]]], se
         img.save(path)
         paths.append(path)
     return paths
+
+
+def png_bytes(size=(4, 4)) -> bytes:
+    """A small valid PNG, as bytes."""
+    buf = io.BytesIO()
+    Image.new("RGB", size, (1, 2, 3)).save(buf, "PNG")
+    return buf.getvalue()
+
+
+CELEBA_NAMES = ["Male", "Smiling", "Eyeglasses"]
+CELEBA_ATTRS = [[1, 1, -1], [-1, 1, -1], [-1, -1, 1], [1, -1, -1], [-1, 1, 1]]
+
+
+def _face(seed: int, size=(178, 218)) -> Image.Image:
+    """A black image whose centred face-crop square (108/178 of the width) is a flat seeded colour."""
+    w, h = size
+    side = round(w * 108 / 178)
+    arr = np.zeros((h, w, 3), dtype=np.uint8)
+    colour = np.random.default_rng(seed).integers(60, 250, 3)
+    arr[(h - side) // 2 : (h + side) // 2, (w - side) // 2 : (w + side) // 2] = colour
+    return Image.fromarray(arr)
+
+
+def write_celeba(root, attrs: list[list[int]], size=(178, 218), partition=None):
+    """A CelebA folder of the official layout: faces of ``size`` with ``attrs`` (columns CELEBA_NAMES)."""
+    (root / "img_align_celeba").mkdir(parents=True)
+    lines = [str(len(attrs)), " ".join(CELEBA_NAMES)]
+    for i, row in enumerate(attrs, 1):
+        _face(i, size).save(root / "img_align_celeba" / f"{i:06d}.png")
+        lines.append(f"{i:06d}.png " + " ".join(f"{v:2d}" for v in row))
+    (root / celeba.ATTR_FILE).write_text("\n".join(lines) + "\n")
+    if partition:
+        (root / celeba.PARTITION_FILE).write_text("".join(f"{i:06d}.png {p}\n" for i, p in enumerate(partition, 1)))
+
+
+def same_data(a: ImageData, b: ImageData) -> None:
+    """Assert two ImageData hold the same pixels, labels, attributes and names."""
+    assert a.images.shape == b.images.shape and (a.images.numpy() == b.images.numpy()).all()
+    for field in ("labels", "attributes"):
+        x, y = getattr(a, field), getattr(b, field)
+        assert (x is None and y is None) or (x.numpy() == y.numpy()).all()
+    assert a.class_names == b.class_names and a.attribute_names == b.attribute_names
+
+
+def is_file_mapped(tensor: torch.Tensor, file) -> bool:
+    """Whether the tensor's memory lies in a mapping of ``file`` (Linux /proc/self/maps)."""
+    address = tensor.data_ptr()
+    for line in Path("/proc/self/maps").read_text().splitlines():
+        span, *_, name = line.split(maxsplit=5)
+        lo, hi = (int(x, 16) for x in span.split("-"))
+        if lo <= address < hi:
+            return name.strip() == str(file)
+    return False
+
+
+@pytest.fixture(scope="module")
+def labelled(tmp_path_factory):
+    """Blobs (small vs large discs) as PNGs in train/<class>/ and test/<class>/, plus a tiny trained run.
+
+    Module-scoped: each module that uses it gets its own copy, so no module sees another's outputs.
+    """
+    root = tmp_path_factory.mktemp("features")
+    data = blobs(240, resolution=32, seed=1)  # radii 2..8 px: half small, half large
+    for i, (image, label) in enumerate(zip(data.images, data.labels, strict=True)):
+        split = "train" if i < 160 else "test"
+        path = root / "data" / split / data.class_names[label] / f"{i}.png"
+        path.parent.mkdir(parents=True, exist_ok=True)
+        Image.fromarray(image[0].numpy()).save(path)
+    tiny = ["--g-width", "8", "--d-width", "8", "--nz", "8", "--batch-size", "32", "--no-progress"]
+    run = root / "run"
+    args = ["train", "--data", str(root / "data" / "train"), "--resolution", "16", "--epochs", "1", "--out", str(run)]
+    assert main([*args, "--sample-count", "4", *tiny]) == 0
+    return root
 
 
 @pytest.fixture(autouse=True, scope="session")

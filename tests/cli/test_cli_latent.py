@@ -16,6 +16,16 @@ from dcgan.experiments.attributes import load_classifier
 from dcgan.experiments.latent import load_z, load_z_meta
 
 
+def grey_levels(folder, levels: dict[str, int], per_class: int):
+    """Class folders of noisy 16x16 grey images around each class's level: a known, easy attribute."""
+    for label, value in levels.items():
+        (folder / label).mkdir(parents=True)
+        for i in range(per_class):
+            pixels = np.random.default_rng(i).normal(value, 15, (16, 16)).clip(0, 255).astype(np.uint8)
+            Image.fromarray(pixels).save(folder / label / f"{i}.png")
+    return folder
+
+
 @pytest.fixture(scope="module")
 def run(tmp_path_factory):
     root = tmp_path_factory.mktemp("latent")
@@ -92,13 +102,9 @@ def test_direction_moves_samples_by_the_mean_difference(run, sheet, tmp_path):
 
 
 def test_conditions_pick_exemplars_from_a_seeded_pool_and_measure(run, tmp_path, capsys):
-    """Plumbing only (the tiny G draws near-uniform grey; test_latent_attributes checks picking on a known attribute)."""
-    data = tmp_path / "data"
-    for label, value in (("grey", 127), ("white", 235)):
-        (data / label).mkdir(parents=True)
-        for i in range(60):
-            pixels = np.random.default_rng(i).normal(value, 15, (16, 16)).clip(0, 255).astype(np.uint8)
-            Image.fromarray(pixels).save(data / label / f"{i}.png")
+    """Plumbing only (the tiny G draws near-uniform grey; tests/experiments/test_attributes.py checks picking on a
+    known attribute)."""
+    data = grey_levels(tmp_path / "data", {"grey": 127, "white": 235}, 60)
     clf = tmp_path / "clf.safetensors"
     assert main(["classifier", "--data", str(data), "--epochs", "12", "--width", "8", "-o", str(clf)]) == 0
     assert "grey | 1.000" in capsys.readouterr().out
@@ -123,6 +129,20 @@ def test_classifier_from_a_run_loads_the_runs_data_as_trained(run, tmp_path):
     clf = load_classifier(out)
     assert clf.names == [str(d) for d in range(10)]
     assert (clf.spec.resolution, clf.spec.channels) == (16, 1) and clf.report["train_images"] == 180
+
+
+def test_attribute_classifier_and_its_alias_classifier_train_the_same_model(tmp_path, capsys):
+    data = grey_levels(tmp_path / "data", {"dark": 60, "light": 200}, 40)
+    images = torch.rand(4, 1, 16, 16) * 2 - 1
+    predictions = []
+    for command in ("attribute-classifier", "classifier"):
+        out = tmp_path / f"{command}.safetensors"
+        assert main([command, "--data", str(data), "--epochs", "1", "--width", "4", "-o", str(out)]) == 0
+        assert f"wrote {out} (72 training images, 8 held out)" in capsys.readouterr().out
+        clf = load_classifier(out)
+        assert clf.names == ["dark", "light"] and (clf.spec.resolution, clf.spec.channels) == (16, 1)
+        predictions.append(clf.predict(images))
+    assert torch.equal(*predictions)  # one command under two names: the same seeded training
 
 
 @pytest.mark.parametrize(

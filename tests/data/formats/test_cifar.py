@@ -1,17 +1,13 @@
-"""CIFAR-10/100 (binary, python, tarballs), SVHN .mat and Fashion-MNIST, in tiny files of the official layouts."""
+"""CIFAR-10/100 (binary, python, tarballs) in tiny files of the official layouts; hostile pickles refused."""
 
-import gzip
 import os
 import pickle
 import tarfile
 
 import numpy as np
 import pytest
-import scipy.io
 
-from conftest import shared_data
 from dcgan import DCGANError, load_dataset
-from dcgan.data.formats import idx
 
 RNG = np.random.default_rng(0)
 CIFAR10_NAMES = ["airplane", "automobile", "bird", "cat", "deer", "dog", "frog", "horse", "ship", "truck"]
@@ -117,45 +113,3 @@ def test_truncated_and_incomplete_cifar_are_refused(tmp_path):
     (folder / "data_batch_2.bin").unlink()
     with pytest.raises(DCGANError, match=r"lacks data_batch_2\.bin"):
         load_dataset(tmp_path)
-
-
-def test_svhn_mat_maps_label_10_to_digit_0(tmp_path):
-    digits = {"train": np.array([1, 10, 3, 10, 9]), "test": np.array([10, 2]), "extra": np.array([5])}
-    pixels = {}
-    for split, y in digits.items():
-        pixels[split] = RNG.integers(0, 256, (32, 32, 3, len(y)), dtype=np.uint8)
-        scipy.io.savemat(tmp_path / f"{split}_32x32.mat", {"X": pixels[split], "y": y[:, None].astype(np.uint8)})
-    data = load_dataset(tmp_path)
-    assert data.labels.tolist() == [1, 0, 3, 0, 9] and data.class_names == [str(d) for d in range(10)]
-    assert (data.images.numpy() == pixels["train"].transpose(3, 2, 0, 1)).all()
-    assert load_dataset(tmp_path, split="test").labels.tolist() == [0, 2]
-    assert load_dataset(tmp_path / "extra_32x32.mat").labels.tolist() == [5]
-    for broken in (b"MATLAB 5.0 MAT-file, truncated", (tmp_path / "train_32x32.mat").read_bytes()[:3000]):
-        (tmp_path / "test_32x32.mat").write_bytes(broken)
-        with pytest.raises(DCGANError, match="cannot read SVHN file"):
-            load_dataset(tmp_path, split="test")
-
-
-def test_fashion_mnist_idx_gets_its_class_names_and_test_split(tmp_path):
-    folder = tmp_path / "fashion-mnist"
-    folder.mkdir()
-    for prefix, n in (("train", 6), ("t10k", 2)):
-        for kind, array in (("images-idx3", RNG.integers(0, 256, (n, 28, 28))), ("labels-idx1", np.arange(n))):
-            header = bytes([0, 0, 8, array.ndim]) + b"".join(d.to_bytes(4, "big") for d in array.shape)
-            with gzip.open(folder / f"{prefix}-{kind}-ubyte.gz", "wb") as fh:
-                fh.write(header + array.astype(np.uint8).tobytes())
-    data = load_dataset(folder)
-    assert data.class_names == idx.FASHION_CLASSES and data.labels.tolist() == list(range(6))
-    test = load_dataset(folder, split="test")
-    assert len(test) == 2 and test.images.shape == (2, 1, 32, 32)
-
-
-def test_real_mnist_test_split():
-    data = load_dataset(shared_data("mnist"), split="test")
-    assert len(data) == 10000 and data.labels.bincount().tolist()[:3] == [980, 1135, 1032]
-
-
-def test_real_cifar10_zip_split_by_folder_name():
-    data = load_dataset(shared_data("cifar10-jpg.zip"), split="test")
-    assert data.images.shape == (10000, 3, 32, 32) and data.class_names[:2] == ["airplane", "automobile"]
-    assert data.labels.bincount().tolist() == [1000] * 10

@@ -6,43 +6,17 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from conftest import shared_data
+from conftest import CELEBA_ATTRS, CELEBA_NAMES, shared_data, write_celeba
 from dcgan import DCGANError, load_dataset
 from dcgan.data.formats import celeba
-
-NAMES = ["Male", "Smiling", "Eyeglasses"]
-
-
-def _face(seed: int, size=(178, 218)) -> Image.Image:
-    """A black image whose centred face-crop square (108/178 of the width) is a flat seeded colour."""
-    w, h = size
-    side = round(w * 108 / 178)
-    arr = np.zeros((h, w, 3), dtype=np.uint8)
-    colour = np.random.default_rng(seed).integers(60, 250, 3)
-    arr[(h - side) // 2 : (h + side) // 2, (w - side) // 2 : (w + side) // 2] = colour
-    return Image.fromarray(arr)
-
-
-def write_celeba(root, attrs: list[list[int]], size=(178, 218), partition=None):
-    (root / "img_align_celeba").mkdir(parents=True)
-    lines = [str(len(attrs)), " ".join(NAMES)]
-    for i, row in enumerate(attrs, 1):
-        _face(i, size).save(root / "img_align_celeba" / f"{i:06d}.png")
-        lines.append(f"{i:06d}.png " + " ".join(f"{v:2d}" for v in row))
-    (root / celeba.ATTR_FILE).write_text("\n".join(lines) + "\n")
-    if partition:
-        (root / celeba.PARTITION_FILE).write_text("".join(f"{i:06d}.png {p}\n" for i, p in enumerate(partition, 1)))
-
-
-ATTRS = [[1, 1, -1], [-1, 1, -1], [-1, -1, 1], [1, -1, -1], [-1, 1, 1]]
 
 
 @pytest.mark.parametrize("size", [(178, 218), (89, 109)])
 def test_generated_celeba_face_crop_and_attributes(tmp_path, size):
-    write_celeba(tmp_path, ATTRS, size)
+    write_celeba(tmp_path, CELEBA_ATTRS, size)
     data = load_dataset(tmp_path, resolution=16)
-    assert data.images.shape == (5, 3, 16, 16) and data.attribute_names == NAMES
-    assert data.attributes.dtype.is_floating_point is False and data.attributes.tolist() == ATTRS
+    assert data.images.shape == (5, 3, 16, 16) and data.attribute_names == CELEBA_NAMES
+    assert data.attributes.dtype.is_floating_point is False and data.attributes.tolist() == CELEBA_ATTRS
     # the crop is exactly the flat centre square (black border cropped away), at both sizes
     for i, img in enumerate(data.images.numpy(), 1):
         colour = np.random.default_rng(i).integers(60, 250, 3)
@@ -50,9 +24,9 @@ def test_generated_celeba_face_crop_and_attributes(tmp_path, size):
 
 
 def test_where_filters_by_attributes(tmp_path):
-    write_celeba(tmp_path, ATTRS)
+    write_celeba(tmp_path, CELEBA_ATTRS)
     smiling_women = load_dataset(tmp_path, resolution=16, where="Smiling=1,Male=-1")
-    assert smiling_women.attributes.tolist() == [ATTRS[1], ATTRS[4]]
+    assert smiling_women.attributes.tolist() == [CELEBA_ATTRS[1], CELEBA_ATTRS[4]]
     everyone = load_dataset(tmp_path, resolution=16)
     assert (smiling_women.images.numpy() == everyone.images.numpy()[[1, 4]]).all()
     for where, message in [
@@ -71,7 +45,7 @@ def test_where_needs_attributes(tmp_path):
 
 
 def test_official_drive_layout_with_zipped_images_and_partition(tmp_path):
-    write_celeba(tmp_path / "src", ATTRS, partition=[0, 0, 1, 2, 0])
+    write_celeba(tmp_path / "src", CELEBA_ATTRS, partition=[0, 0, 1, 2, 0])
     everyone = load_dataset(tmp_path / "src", resolution=16)
     (tmp_path / "CelebA" / "Img").mkdir(parents=True)
     (tmp_path / "CelebA" / "Anno").mkdir()
@@ -84,7 +58,7 @@ def test_official_drive_layout_with_zipped_images_and_partition(tmp_path):
     folder = load_dataset(tmp_path / "src", resolution=16, channels=3)  # attribute file gone: plain images
     assert folder.attributes is None and len(folder) == 5 and not (folder.images == everyone.images).all()
     train = load_dataset(tmp_path / "CelebA", resolution=16, split="train")
-    assert train.attributes.tolist() == [ATTRS[0], ATTRS[1], ATTRS[4]]
+    assert train.attributes.tolist() == [CELEBA_ATTRS[0], CELEBA_ATTRS[1], CELEBA_ATTRS[4]]
     assert (train.images.numpy() == everyone.images.numpy()[[0, 1, 4]]).all()
     assert len(load_dataset(tmp_path / "CelebA", resolution=16, split="test")) == 1
     with pytest.raises(DCGANError, match="no split"):
@@ -92,7 +66,7 @@ def test_official_drive_layout_with_zipped_images_and_partition(tmp_path):
 
 
 def test_broken_attribute_list_is_refused(tmp_path):
-    write_celeba(tmp_path, ATTRS)
+    write_celeba(tmp_path, CELEBA_ATTRS)
     text = (tmp_path / celeba.ATTR_FILE).read_text().splitlines()
     (tmp_path / celeba.ATTR_FILE).write_text("\n".join(text[:-1]) + "\n")
     with pytest.raises(DCGANError, match="announces 5 rows but has 4"):

@@ -1,6 +1,7 @@
 """The command line: every subcommand end to end, and one clear line for bad input."""
 
 import json
+import shutil
 import subprocess
 import sys
 
@@ -32,10 +33,16 @@ def test_train_writes_a_complete_run(trained_run):
     assert (trained_run / "samples" / "epoch_0001.png").is_file()
 
 
-def test_resume_continues_and_refuses_changed_options(trained_run, capsys):
-    assert main(["train", "--resume", str(trained_run), "--epochs", "2", "--no-progress"]) == 0
-    assert len((trained_run / "metrics.jsonl").read_text().splitlines()) == 4
-    assert main(["train", "--resume", str(trained_run), "--epochs", "3", "--lr", "0.1"]) == 2
+def test_resume_continues_and_refuses_changed_options(trained_run, tmp_path, capsys):
+    run = shutil.copytree(trained_run, tmp_path / "run")  # resume a copy: the shared run stays as trained
+    assert main(["train", "--resume", str(run), "--epochs", "2", "--no-progress"]) == 0
+    assert len((run / "metrics.jsonl").read_text().splitlines()) == 4
+    assert len((trained_run / "metrics.jsonl").read_text().splitlines()) == 2
+    capsys.readouterr()
+    assert main(["info", str(run), "--json"]) == 0
+    info = json.loads(capsys.readouterr().out)
+    assert info["step"] == 4 and info["epoch"] == 2  # info reports the resumed progress
+    assert main(["train", "--resume", str(run), "--epochs", "3", "--lr", "0.1"]) == 2
     assert "cannot change --lr" in capsys.readouterr().err
 
 
@@ -74,7 +81,7 @@ def test_sample_grid_and_separate_files(trained_run, tmp_path):
 def test_info_reports_progress_and_parameters(trained_run, capsys):
     assert main(["info", str(trained_run), "--json"]) == 0
     info = json.loads(capsys.readouterr().out)
-    assert info["step"] == 4 and info["epoch"] == 2
+    assert info["step"] == 2 and info["epoch"] == 1  # the run as trained: 32 images / batch 16, one epoch
     assert info["model"] == {"resolution": 16, "channels": 3, "nz": 8, "g_width": 8, "d_width": 8}
     # G: 8->16 (4x4), 16->8 (8x8 ... ), 8->3; weights + BatchNorm scale/shift
     assert info["parameters"]["generator"] == 8 * 16 * 16 + 2 * 16 + 16 * 8 * 16 + 2 * 8 + 8 * 3 * 16

@@ -1,33 +1,13 @@
-"""``dcgan features`` and ``dcgan classify`` end to end on tiny data."""
+"""``dcgan features`` and ``dcgan linear-probe`` (alias ``classify``) end to end on tiny data."""
 
 import json
 
 import numpy as np
 import pytest
-from PIL import Image
 
-from conftest import blobs
 from dcgan.cli import main
-from dcgan.data import default_test_split
 
 pytestmark = pytest.mark.usefixtures("single_thread")
-
-
-@pytest.fixture(scope="module")
-def labelled(tmp_path_factory):
-    """Blobs (small vs large discs) as PNGs in train/<class>/ and test/<class>/, plus a tiny trained run."""
-    root = tmp_path_factory.mktemp("features")
-    data = blobs(240, resolution=32, seed=1)  # radii 2..8 px: half small, half large
-    for i, (image, label) in enumerate(zip(data.images, data.labels, strict=True)):
-        split = "train" if i < 160 else "test"
-        path = root / "data" / split / data.class_names[label] / f"{i}.png"
-        path.parent.mkdir(parents=True, exist_ok=True)
-        Image.fromarray(image[0].numpy()).save(path)
-    tiny = ["--g-width", "8", "--d-width", "8", "--nz", "8", "--batch-size", "32", "--no-progress"]
-    run = root / "run"
-    args = ["train", "--data", str(root / "data" / "train"), "--resolution", "16", "--epochs", "1", "--out", str(run)]
-    assert main([*args, "--sample-count", "4", *tiny]) == 0
-    return root
 
 
 def test_features_writes_the_matrix_and_labels(labelled, capsys):
@@ -87,8 +67,28 @@ def test_bad_options_are_clear_errors(labelled, capsys, extra, message):
     assert message in err and "Traceback" not in err and "dcgan classify: error:" in err
 
 
-def test_default_test_split(tmp_path):
-    assert str(default_test_split("/x/cifar10-jpg.zip/cifar10/train")) == "/x/cifar10-jpg.zip/cifar10/test"
-    (tmp_path / "t10k-images-idx3-ubyte.gz").touch()
-    assert default_test_split(str(tmp_path)) == tmp_path / "t10k-images-idx3-ubyte.gz"
-    assert main(["features", "--checkpoint", str(tmp_path), "--data", str(tmp_path), "-o", "x.txt"]) == 2
+def test_classify_and_linear_probe_are_one_command(labelled, tmp_path, capsys):
+    """classify is the old name of linear-probe: the same arguments give the same table (timings aside)."""
+    args = ["--checkpoint", str(labelled / "run"), "--data", str(labelled / "data" / "train")]
+    args += ["--protocol", "custom", "--labels-per-class", "10", "--validation-size", "40", "--draws", "2"]
+    args += ["--baselines", "random,pixels", "--c-grid", "0.1,1", "--no-progress"]
+    reports, tables = {}, {}
+    for command in ("classify", "linear-probe"):
+        assert main([command, *args, "--json", str(tmp_path / f"{command}.json")]) == 0
+        tables[command] = capsys.readouterr().out
+        reports[command] = json.loads((tmp_path / f"{command}.json").read_text())
+    timing = {"extract_seconds", "svm_seconds", "peak_rss_mb"}
+    rows = {
+        command: [{k: v for k, v in row.items() if k not in timing} for row in report["rows"]]
+        for command, report in reports.items()
+    }
+    assert [row["model"] for row in rows["classify"]] == [
+        "DCGAN discriminator (ours)",
+        "random discriminator",
+        "raw pixels",
+    ]
+    assert rows["classify"] == rows["linear-probe"]
+    assert {k: v for k, v in reports["classify"].items() if k != "rows"} == {
+        k: v for k, v in reports["linear-probe"].items() if k != "rows"
+    }
+    assert tables["classify"] == tables["linear-probe"] and tables["classify"].count("\n") == 5

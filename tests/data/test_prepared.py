@@ -1,0 +1,76 @@
+"""Prepared sets (dcgan prepare): the same pixels as direct loading, memory-mapped, conflicting options refused."""
+
+import json
+import sys
+
+import numpy as np
+import pytest
+
+from conftest import CELEBA_ATTRS, is_file_mapped, same_data, shared_data, write_celeba, write_images
+from dcgan import DCGANError, load_dataset
+from dcgan.data import prepare_dataset, prepared
+
+
+def test_prepare_then_load_equals_direct_loading(tmp_path):
+    write_images(
+        tmp_path / "imgs", [(f"{c}/{i}.png", m, (20 + i, 30)) for c in "ab" for i, m in enumerate(["L", "RGB", "P"])]
+    )
+    write_celeba(tmp_path / "celeba", CELEBA_ATTRS)
+    for n, (src, options) in enumerate(
+        [
+            (tmp_path / "imgs", {"resolution": 16}),
+            (tmp_path / "celeba", {"resolution": 16, "where": "Smiling=1"}),
+            (tmp_path / "celeba", {"channels": 1, "limit": 3}),
+        ]
+    ):
+        out = tmp_path / "prepared" / f"{src.name}-{n}"
+        prepare_dataset(src, out, **options)
+        loaded = load_dataset(out)
+        same_data(loaded, load_dataset(src, **options))
+        if sys.platform.startswith("linux"):
+            assert is_file_mapped(loaded.images, out / prepared.IMAGES)  # memory-mapped, not copied
+        manifest = json.loads((out / prepared.MANIFEST).read_text())
+        assert manifest["source"]["path"] == str(src.resolve()) and manifest["count"] == len(loaded)
+    celeba_set = tmp_path / "prepared" / "celeba-1"
+    same_data(
+        load_dataset(celeba_set, where="Male=-1"),
+        load_dataset(tmp_path / "celeba", resolution=16, where="Smiling=1,Male=-1"),
+    )
+    same_data(
+        load_dataset(celeba_set, limit=1), load_dataset(tmp_path / "celeba", resolution=16, where="Smiling=1", limit=1)
+    )
+
+
+def test_unreadable_images_are_dropped_from_the_file(tmp_path):
+    write_images(tmp_path / "imgs", [(f"{i}.png", "RGB", (16, 16)) for i in range(5)])
+    (tmp_path / "imgs" / "2.png").write_bytes(b"broken")
+    with pytest.raises(DCGANError, match="--skip-bad"):
+        prepare_dataset(tmp_path / "imgs", tmp_path / "out")
+    assert not (tmp_path / "out").exists() and not list(tmp_path.glob(".out.partial*"))
+    prepare_dataset(tmp_path / "imgs", tmp_path / "out", skip_bad=True)
+    on_disk = np.load(tmp_path / "out" / prepared.IMAGES)  # a valid .npy of exactly the 4 good images
+    direct = load_dataset(tmp_path / "imgs", skip_bad=True)
+    assert on_disk.shape == (4, 3, 16, 16) and (on_disk == direct.images.numpy()).all()
+    assert load_dataset(tmp_path / "out").skipped == 1
+
+
+def test_prepared_sets_refuse_conflicting_options(tmp_path):
+    write_images(tmp_path / "imgs", [(f"{i}.png", "RGB", (16, 16)) for i in range(3)])
+    prepare_dataset(tmp_path / "imgs", tmp_path / "out", resolution=16)
+    with pytest.raises(DCGANError, match="already exists"):
+        prepare_dataset(tmp_path / "imgs", tmp_path / "out")
+    with pytest.raises(DCGANError, match="prepared with resolution 16, not 32"):
+        load_dataset(tmp_path / "out", resolution=32)
+    with pytest.raises(DCGANError, match="--split applies to its source"):
+        load_dataset(tmp_path / "out", split="test")
+    with pytest.raises(DCGANError, match="has none"):
+        load_dataset(tmp_path / "out", where="Smiling=1")
+    (tmp_path / "out" / prepared.IMAGES).write_bytes(b"\x93NUMPY broken")
+    with pytest.raises(DCGANError, match="cannot read the prepared set"):
+        load_dataset(tmp_path / "out")
+
+
+def test_real_cifar10_prepared_equals_direct(tmp_path):
+    zip_path = shared_data("cifar10-jpg.zip")
+    prepare_dataset(zip_path, tmp_path / "c10", resolution=32, split="test", limit=2000)
+    same_data(load_dataset(tmp_path / "c10"), load_dataset(zip_path, resolution=32, split="test", limit=2000))

@@ -1,0 +1,190 @@
+"""The linear L2-SVM, the protocols' splits, and linear_probe(): the section-5 table from Python."""
+
+import json
+
+import numpy as np
+import pytest
+import torch
+from sklearn.svm import LinearSVC
+
+from dcgan import DCGANError
+from dcgan.cli import main
+from dcgan.experiments.linear_probe import (
+    LinearSVM,
+    ProbeReport,
+    Protocol,
+    accuracy,
+    evaluate_features,
+    fit_svm,
+    fit_svms,
+    format_table,
+    labelled_draw,
+    linear_probe,
+    make_splits,
+    protocol_for,
+    select_c,
+    svm_objective,
+)
+
+pytestmark = pytest.mark.usefixtures("single_thread")
+
+
+def gaussian_classes(n: int, d: int, k: int, separation: float, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
+    rng = np.random.default_rng(seed)
+    centres = rng.normal(size=(k, d)) * separation
+    labels = rng.integers(0, k, n)
+    return (centres[labels] + rng.normal(size=(n, d))).astype(np.float32), labels
+
+
+def test_splits_are_disjoint_class_balanced_and_seeded():
+    labels = np.repeat(np.arange(10), 300)[np.random.default_rng(1).permutation(3000)]
+    splits = make_splits(labels, validation_size=500, per_class=20, draws=3, seed=7)
+    assert len(splits.validation) == 500 and len(np.intersect1d(splits.validation, splits.pool)) == 0
+    assert np.array_equal(np.union1d(splits.validation, splits.pool), np.arange(3000))
+    for draw in splits.draws:
+        assert len(np.intersect1d(draw, splits.validation)) == 0 and len(np.unique(draw)) == 200
+        assert np.array_equal(np.bincount(labels[draw]), np.full(10, 20))
+    assert not np.array_equal(splits.draws[0], splits.draws[1])
+    again, other = make_splits(labels, 500, 20, 3, seed=7), make_splits(labels, 500, 20, 3, seed=8)
+    assert np.array_equal(again.validation, splits.validation)
+    assert all(np.array_equal(a, b) for a, b in zip(again.draws, splits.draws, strict=True))
+    assert not np.array_equal(other.validation, splits.validation)
+
+
+def test_impossible_splits_are_clear_errors():
+    labels = np.array([0] * 50 + [1] * 5)
+    with pytest.raises(DCGANError, match="class 1 has only"):
+        labelled_draw(labels, np.arange(55), 10, np.random.default_rng(0))
+    with pytest.raises(DCGANError, match="validation size"):
+        make_splits(labels, 55, None, 1)
+
+
+def test_svm_separates_a_trivially_separable_set_and_is_at_chance_on_shuffled_labels():
+    X, y = gaussian_classes(3000, 50, 5, separation=3.0)
+    train, test = np.arange(2000), np.arange(2000, 3000)
+    svm = fit_svm(X, y, train, C=1.0, num_classes=5)
+    assert accuracy(svm, X, y, test) > 0.99
+    shuffled = np.random.default_rng(0).permutation(y)
+    chance = fit_svm(X, shuffled, train, C=1.0, num_classes=5)
+    assert accuracy(chance, X, shuffled, train) > 0.3  # it fits noise on the training rows...
+    assert abs(accuracy(chance, X, shuffled, test) - 0.2) < 0.05  # ...and is at chance on new ones
+
+
+def test_solver_reaches_liblinears_optimum():
+    X, y = gaussian_classes(600, 40, 3, separation=0.3, seed=1)
+    rows = np.arange(600)
+    for C in (0.01, 1.0):
+        ours = fit_svm(X, y, rows, C, 3, max_iter=500)
+        standardised = (X - ours.mean.numpy()) / ours.scale.numpy()
+        # a huge intercept scaling makes liblinear's regularised bias effectively free, as in our objective
+        ref = LinearSVC(C=C, loss="squared_hinge", tol=1e-8, max_iter=100_000, intercept_scaling=1e3)
+        ref.fit(standardised, y)
+        theirs = LinearSVM(
+            torch.tensor(ref.coef_.T).float(), torch.tensor(ref.intercept_).float(), ours.mean, ours.scale
+        )
+        ours_obj, theirs_obj = svm_objective(ours, X, y, rows, C), svm_objective(theirs, X, y, rows, C)
+        assert ours_obj <= theirs_obj * (1 + 1e-4)
+        assert (ours.predict(X) == theirs.predict(X)).mean() > 0.99
+
+
+def test_a_grid_solved_jointly_equals_each_c_solved_alone():
+    X, y = gaussian_classes(400, 30, 3, separation=0.5, seed=3)
+    rows = np.arange(300)
+    joint = fit_svms(X, y, rows, [0.001, 0.1], 3, max_iter=500)
+    for C, svm in zip([0.001, 0.1], joint, strict=True):
+        alone = fit_svm(X, y, rows, C, 3, max_iter=500)
+        assert svm.weight.shape == (30, 3)
+        assert svm_objective(svm, X, y, rows, C) == pytest.approx(float(svm_objective(alone, X, y, rows, C)), rel=1e-4)
+        assert (svm.predict(X) == alone.predict(X)).mean() > 0.99
+    assert not torch.allclose(joint[0].weight, joint[1].weight)
+
+
+def test_evaluate_reports_every_draw_on_the_same_splits():
+    X, y = gaussian_classes(1200, 20, 4, separation=1.0, seed=2)
+    protocol = Protocol("custom", validation_size=200, labels_per_class=10, full=True, draws=3)
+    splits = make_splits(y[:1000], 200, 10, 3, seed=0)
+    lines = []
+    row = evaluate_features(
+        "model", X[:1000], y[:1000], X[1000:], y[1000:], protocol, splits, (0.01, 1.0), log=lines.append
+    )
+    assert row.feature_dim == 20 and row.best_c in (0.01, 1.0) and 0.8 < row.accuracy <= 1.0
+    assert len(row.limited_accuracies) == 3 and len(row.limited_best_c) == 3
+    # every number is an SVM's test accuracy: C chosen on the validation split, trained on the pool (all labels)
+    # or on one draw's 40 labels, scored on every test row
+    test_rows = np.arange(200)
+    best, svm, _ = select_c(X[:1000], y[:1000], splits.pool, splits.validation, (0.01, 1.0), 4)
+    assert row.best_c == best and row.accuracy == accuracy(svm, X[1000:], y[1000:], test_rows)
+    for draw, chosen_c, limited in zip(splits.draws, row.limited_best_c, row.limited_accuracies, strict=True):
+        best, svm, _ = select_c(X[:1000], y[:1000], draw, splits.validation, (0.01, 1.0), 4)
+        assert chosen_c == best and limited == accuracy(svm, X[1000:], y[1000:], test_rows)
+    assert row.limited_accuracy_std == pytest.approx(np.std(row.limited_accuracies))
+    assert row.limited_accuracy_mean == pytest.approx(np.mean(row.limited_accuracies))
+    assert row.limited_accuracy_mean < row.accuracy + 0.02  # 40 labels do not beat 1000
+    assert len(lines) == 4
+    assert [line.rsplit(" ", 1)[-1] for line in lines] == [f"{a:.4f}" for a in (row.accuracy, *row.limited_accuracies)]
+    table = format_table([row], protocol)
+    assert "| model |" in table and "+-" in table and "| 20 |" in table
+    mean, std = row.limited_accuracy_mean, 100 * row.limited_accuracy_std
+    assert f"| model | {100 * row.accuracy:.2f}% | {100 * mean:.2f}% +- {std:.2f} | 20 |" in table
+    error_table = format_table([row], Protocol("svhn-1000", 200, 10, full=False, draws=3))
+    assert "test error" in error_table
+    assert f"| model | {100 * (1 - row.accuracy):.2f}% | {100 * (1 - mean):.2f}% +- {std:.2f} | 20 |" in error_table
+    # overlapping classes: the draws disagree, so the spread is a real number (all three draws agree above),
+    # and 800 labels beat 40
+    X, y = gaussian_classes(1200, 20, 4, separation=0.3, seed=2)  # the same labels, so the same splits apply
+    hard = evaluate_features("hard", X[:1000], y[:1000], X[1000:], y[1000:], protocol, splits, (0.01, 1.0), log=print)
+    best, svm, _ = select_c(X[:1000], y[:1000], splits.pool, splits.validation, (0.01, 1.0), 4)
+    assert hard.best_c == best and hard.accuracy == accuracy(svm, X[1000:], y[1000:], test_rows)
+    for draw, chosen_c, limited in zip(splits.draws, hard.limited_best_c, hard.limited_accuracies, strict=True):
+        best, svm, _ = select_c(X[:1000], y[:1000], draw, splits.validation, (0.01, 1.0), 4)
+        assert chosen_c == best and limited == accuracy(svm, X[1000:], y[1000:], test_rows)
+    assert len(set(hard.limited_accuracies)) == 3 and hard.accuracy > max(hard.limited_accuracies)
+    assert hard.limited_accuracy_std == pytest.approx(np.std(hard.limited_accuracies))
+    assert hard.limited_accuracy_std > 0.01
+    assert hard.limited_accuracy_mean == pytest.approx(np.mean(hard.limited_accuracies))
+    mean, std = 100 * hard.limited_accuracy_mean, 100 * hard.limited_accuracy_std
+    assert f"| hard | {100 * hard.accuracy:.2f}% | {mean:.2f}% +- {std:.2f} | 20 |" in format_table([hard], protocol)
+    # without the full column: the same draws, the same numbers, errors in the table
+    draws_only = Protocol("custom", validation_size=200, labels_per_class=10, full=False, draws=3)
+    limited = evaluate_features(
+        "hard", X[:1000], y[:1000], X[1000:], y[1000:], draws_only, splits, (0.01, 1.0), log=print
+    )
+    assert limited.accuracy is None and limited.best_c is None
+    assert limited.limited_accuracies == hard.limited_accuracies and limited.limited_best_c == hard.limited_best_c
+    error = 100 * (1 - limited.limited_accuracy_mean)
+    assert f"| hard | - | {error:.2f}% +- {std:.2f} | 20 |" in format_table([limited], draws_only)
+
+
+def test_linear_probe_from_python_is_the_commands_table(labelled, tmp_path, capsys):
+    """linear_probe() on the CLI test's tiny run and blobs: the rows and table ``dcgan linear-probe`` writes."""
+    checkpoint, data = labelled / "run", labelled / "data" / "train"
+    argv = ["linear-probe", "--checkpoint", str(checkpoint), "--data", str(data), "--protocol", "custom"]
+    argv += ["--labels-per-class", "10", "--validation-size", "40", "--draws", "2", "--kmeans-k", "4"]
+    assert main([*argv, "--c-grid", "0.1,1", "--json", str(tmp_path / "cli.json"), "--no-progress"]) == 0
+    printed = capsys.readouterr().out
+    cli = json.loads((tmp_path / "cli.json").read_text())
+    lines = []
+    report = linear_probe(
+        checkpoint,
+        data,
+        protocol_for("custom", labels_per_class=10, validation_size=40, draws=2),
+        c_grid=(0.1, 1.0),
+        kmeans_k=4,
+        progress=False,
+        log=lines.append,
+    )
+    assert isinstance(report, ProbeReport)
+    ours = report.to_dict()
+    assert [(row["model"], row["feature_dim"]) for row in ours["rows"]] == [
+        (row["model"], row["feature_dim"]) for row in cli["rows"]
+    ]
+    assert [(row["model"], row["feature_dim"]) for row in ours["rows"]] == [
+        ("DCGAN discriminator (ours)", 16 * 24),
+        ("random discriminator", 16 * 24),
+        ("raw pixels", 256),
+        ("k-means (k=4)", 16),
+    ]
+    assert report.table() + "\n" == printed and ours["table"] == cli["table"] == report.table()
+    assert report.table() == format_table(report.rows, report.protocol) and report.table().count("\n") == 5
+    assert ours["train"] == cli["train"] and ours["test"] == cli["test"] and ours["protocol"] == cli["protocol"]
+    assert lines[0] == f"train 160 images from {data}, test 80 from {labelled / 'data' / 'test'}"
