@@ -74,12 +74,15 @@ def _add_picking(p: argparse.ArgumentParser) -> None:
 
 
 def _classifier(args: argparse.Namespace) -> AttributeClassifier:
+    """The --classifier, read once per command however many parts (exemplars, --expect) need it."""
     if not args.classifier:
         raise DCGANError(
             "attribute conditions and --expect need an attribute classifier",
             "pass --classifier (see dcgan attribute-classifier)",
         )
-    return load_classifier(args.classifier)
+    if not hasattr(args, "loaded_classifier"):
+        args.loaded_classifier = load_classifier(args.classifier)
+    return args.loaded_classifier
 
 
 def _exemplars(
@@ -91,7 +94,7 @@ def _exemplars(
         G,
         noise,
         values,
-        classifier=load_classifier(args.classifier) if needs_classifier else None,
+        classifier=_classifier(args) if needs_classifier else None,
         k=args.exemplars,
         pool=args.pool,
         seed=args.seed,

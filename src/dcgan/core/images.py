@@ -41,10 +41,15 @@ def make_grid(images: torch.Tensor, nrow: int | None = None, padding: int = PADD
     ncol = math.ceil(n / nrow)
     grid = np.zeros((padding + ncol * (h + padding), padding + nrow * (w + padding), c), dtype=np.uint8)
     for i in range(n):
-        r, q = divmod(i, nrow)
-        y, x = padding + r * (h + padding), padding + q * (w + padding)
+        x, y = cell_origin(i, nrow, h, w, padding)
         grid[y : y + h, x : x + w] = pixels[i]
     return grid
+
+
+def cell_origin(i: int, nrow: int, h: int, w: int, padding: int = PADDING) -> tuple[int, int]:
+    """(x, y) of the top-left pixel of cell ``i`` in a grid of ``nrow`` cells of h x w per row."""
+    r, q = divmod(i, nrow)
+    return padding + q * (w + padding), padding + r * (h + padding)
 
 
 def save_grid(images: torch.Tensor, path: str | Path, nrow: int | None = None) -> Path:
@@ -72,8 +77,7 @@ def numbered_grid(images: torch.Tensor, nrow: int | None = None) -> Image.Image:
     nrow = nrow or math.ceil(math.sqrt(n))
     draw = ImageDraw.Draw(grid)
     for i in range(n):
-        r, q = divmod(i, nrow)
-        x, y = PADDING + q * (w + PADDING), PADDING + r * (h + PADDING)
+        x, y = cell_origin(i, nrow, h, w)
         box = draw.textbbox((x + 1, y), str(i))
         draw.rectangle((x, y, box[2] + 1, box[3] + 1), fill=(0, 0, 0))
         draw.text((x + 1, y), str(i), fill=(255, 255, 0))
