@@ -4,8 +4,9 @@
 around it (data order, logging, checkpoints, resume, Ctrl-C); ``config.py`` holds every option.
 """
 
+from .callbacks import Callback
 from .config import PRESETS, TrainConfig
 from .loop import Trainer, resume, train
 from .step import Precision, train_step
 
-__all__ = ["PRESETS", "Precision", "TrainConfig", "Trainer", "resume", "train", "train_step"]
+__all__ = ["PRESETS", "Callback", "Precision", "TrainConfig", "Trainer", "resume", "train", "train_step"]

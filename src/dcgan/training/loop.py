@@ -3,7 +3,8 @@
 ``Trainer.fit`` is the paper's loop: take the next batch, run :func:`~dcgan.training.step.train_step`,
 then the bookkeeping, each piece a small named method: ``_after_step`` (progress, and logging
 and the timed save when they are due), ``_end_epoch`` (the epoch's samples, plot and
-checkpoint) and ``_stop`` (the checkpoint on Ctrl-C). All randomness comes from
+checkpoint) and ``_stop`` (the checkpoint on Ctrl-C). Whatever only watches the run (the loss plot, and
+later evaluation or reports) is a :class:`~dcgan.training.callbacks.Callback`. All randomness comes from
 ``config.seed``, so a run resumed from any checkpoint continues exactly as if it had never
 stopped.
 """
@@ -28,8 +29,8 @@ from ..core.rundir import LAST, RunDir
 from ..core.sampling import generate, sample_noise
 from ..data import ImageData, load_dataset
 from ..errors import DCGANError
+from .callbacks import Callback, default_callbacks
 from .config import RESUMABLE, TrainConfig
-from .plots import plot_losses
 from .step import STAT_NAMES, Precision, make_optimizers, train_step
 
 
@@ -46,7 +47,14 @@ class Trainer:
     is checkpointed.
     """
 
-    def __init__(self, config: TrainConfig, data: ImageData, run_dir: Path, checkpoint: Checkpoint | None = None):
+    def __init__(
+        self,
+        config: TrainConfig,
+        data: ImageData,
+        run_dir: Path,
+        checkpoint: Checkpoint | None = None,
+        callbacks: list[Callback] | None = None,
+    ):
         self.config = config.fitted_to(data.resolution, data.channels)
         self.data = data
         self.run = RunDir(run_dir)
@@ -84,6 +92,7 @@ class Trainer:
         self._stop_requested = False
         self._last_save = monotonic()
         self._bar: tqdm | None = None
+        self.callbacks = default_callbacks(self.config) if callbacks is None else list(callbacks)
         if checkpoint is not None:
             self._restore(checkpoint)
 
@@ -153,6 +162,7 @@ class Trainer:
         self.G.train()
         self.D.train()
         self._last_save = monotonic()
+        self._notify("on_start")
         with self._graceful_interrupt(), self._progress_bar():
             while self.epoch < cfg.epochs and not self._stop_requested:
                 if self.batch_in_epoch == self.steps_per_epoch:
@@ -160,10 +170,16 @@ class Trainer:
                     continue
                 self.train_batch(images, self._next_batch())
                 self._after_step()
+                self._notify("on_step")
         if self._stop_requested:
             self._stop()
         save_grid(generate(self.G, self.fixed_noise), self.run.final_samples)
+        self._notify("on_end")
         return self
+
+    def _notify(self, hook: str, *args) -> None:
+        for callback in self.callbacks:
+            getattr(callback, hook)(self, *args)
 
     def _next_batch(self) -> torch.Tensor:
         """Image indices of the current epoch's next batch."""
@@ -194,17 +210,18 @@ class Trainer:
         self.epoch += 1
         self.batch_in_epoch = 0
         save_grid(generate(self.G, self.fixed_noise), self.run.epoch_samples(self.epoch))
-        plot_losses(self.run.read_metrics(), self.run.loss_plot)
         self.save()
         if self.config.checkpoint_every and self.epoch % self.config.checkpoint_every == 0:
             self.save(self.run.epoch_checkpoint(self.epoch).name)
         self._last_save = monotonic()
         self._bar.set_description(self._epoch_label())
+        self._notify("on_epoch_end")
 
     def _stop(self) -> NoReturn:
         """After a Ctrl-C: checkpoint what the finished steps learned, then say how to go on."""
         self._flush_metrics()
         self.save()
+        self._notify("on_end")
         raise KeyboardInterrupt(f"stopped at step {self.step}; resume with: dcgan train --resume {self.run.root}")
 
     def _flush_metrics(self) -> dict | None:
@@ -219,6 +236,7 @@ class Trainer:
         ]
         self.run.append_metrics(rows)
         self._pending.clear()
+        self._notify("on_metrics", rows)
         return rows[-1]
 
     # ---- surroundings --------------------------------------------------------------------
@@ -274,8 +292,9 @@ class Trainer:
         return images
 
 
-def train(config: TrainConfig, data: ImageData | None = None) -> Trainer:
-    """Train a DCGAN from scratch; ``data`` defaults to the dataset the config names."""
+def train(config: TrainConfig, data: ImageData | None = None, callbacks: list[Callback] | None = None) -> Trainer:
+    """Train a DCGAN from scratch; ``data`` defaults to the dataset the config names, ``callbacks``
+    to the ones the config asks for."""
     if config.out is not None and RunDir(config.out).last_checkpoint.exists():
         raise DCGANError(
             f"{config.out} already holds a run", f"continue it with --resume {config.out}, or choose another --out"
@@ -285,10 +304,12 @@ def train(config: TrainConfig, data: ImageData | None = None) -> Trainer:
         if data.skipped:
             print(f"skipped {data.skipped} unreadable image files")
     run = RunDir(config.out) if config.out else RunDir.new()
-    return Trainer(config.updated(out=str(run.root)), data, run.root).fit()
+    return Trainer(config.updated(out=str(run.root)), data, run.root, callbacks=callbacks).fit()
 
 
-def resume(run_dir: str | Path, data: ImageData | None = None, **changes) -> Trainer:
+def resume(
+    run_dir: str | Path, data: ImageData | None = None, callbacks: list[Callback] | None = None, **changes
+) -> Trainer:
     """Continue the run in ``run_dir`` from its last checkpoint; ``changes`` may set RESUMABLE options."""
     run_dir = Path(run_dir)
     if not run_dir.is_dir():
@@ -307,7 +328,7 @@ def resume(run_dir: str | Path, data: ImageData | None = None, **changes) -> Tra
     config = TrainConfig.from_dict(ckpt.meta["config"]).updated(out=str(run_dir), **changes)
     if data is None:
         data = load_training_data(config)
-    trainer = Trainer(config, data, run_dir, checkpoint=ckpt)
+    trainer = Trainer(config, data, run_dir, checkpoint=ckpt, callbacks=callbacks)
     if trainer.epoch >= config.epochs:
         raise DCGANError(
             f"{run_dir} has already trained {trainer.epoch} of {config.epochs} epochs",
