@@ -41,3 +41,15 @@ def test_metrics_append_read_and_drop_after_a_step(tmp_path):
     assert run.read_metrics() == rows[:5]
     run.drop_metrics_after(0)
     assert run.read_metrics() == [] and run.metrics.read_text() == ""
+
+
+def test_report_paths_and_the_saved_epoch_grids_in_order(tmp_path):
+    run = RunDir(tmp_path)
+    assert run.report == tmp_path / "report.html" and run.tensorboard == tmp_path / "tensorboard"
+    assert run.saved_epoch_samples() == {}
+    for epoch in (10, 2, 1):
+        run.epoch_samples(epoch).parent.mkdir(exist_ok=True)
+        run.epoch_samples(epoch).write_bytes(b"")
+    run.final_samples.write_bytes(b"")  # not an epoch
+    assert run.saved_epoch_samples() == {e: run.epoch_samples(e) for e in (1, 2, 10)}
+    assert list(run.saved_epoch_samples()) == [1, 2, 10]

@@ -16,6 +16,7 @@ from .data import register_cache, register_dedup, register_download, register_pr
 from .features import register_features, register_linear_probe
 from .latent import register_arithmetic, register_attribute_classifier, register_direction, register_interpolate
 from .train import register_info, register_sample, register_train
+from .view import register_report
 
 SUBCOMMANDS = [
     register_train,
@@ -31,6 +32,7 @@ SUBCOMMANDS = [
     register_attribute_classifier,
     register_features,
     register_linear_probe,
+    register_report,
 ]
 
 

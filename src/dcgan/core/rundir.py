@@ -5,6 +5,8 @@
     RUN/loss.png                             loss and D-output curves
     RUN/samples/epoch_NNNN.png, final.png    the fixed noise after every epoch, and at the end
     RUN/checkpoints/last.safetensors (+ .json), epoch_NNNN.safetensors
+    RUN/report.html                          the self-contained run report
+    RUN/tensorboard/                         TensorBoard event files (with --tensorboard)
 
 Training writes through it; checkpoint loading, the CLI and the tools read through it.
 """
@@ -44,11 +46,24 @@ class RunDir:
         return self.root / "loss.png"
 
     @property
+    def report(self) -> Path:
+        return self.root / "report.html"
+
+    @property
+    def tensorboard(self) -> Path:
+        return self.root / "tensorboard"
+
+    @property
     def samples(self) -> Path:
         return self.root / "samples"
 
     def epoch_samples(self, epoch: int) -> Path:
         return self.samples / f"epoch_{epoch:04d}.png"
+
+    def saved_epoch_samples(self) -> dict[int, Path]:
+        """Every epoch grid on disk, by epoch number, in order."""
+        found = {int(p.stem.removeprefix("epoch_")): p for p in self.samples.glob("epoch_[0-9]*.png")}
+        return dict(sorted(found.items()))
 
     @property
     def final_samples(self) -> Path:

@@ -46,4 +46,6 @@ class LossPlot(Callback):
 
 def default_callbacks(config: TrainConfig) -> list[Callback]:
     """The callbacks a config asks for; ``train``/``resume`` use these unless given others."""
-    return [LossPlot()]
+    from .reporting import HtmlReport, TensorBoardLog  # they import this module's Callback
+
+    return [LossPlot(), HtmlReport(), *([TensorBoardLog()] if config.tensorboard else [])]

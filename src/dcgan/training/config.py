@@ -29,7 +29,7 @@ PRECISIONS = ("fp32", "bf16", "fp16")
 # Options that do not change what is learned (epochs only extends the run), so a resumed run may change them.
 RESUMABLE = frozenset(
     {"epochs", "device", "progress", "precision", "channels_last", "compile", "save_every_minutes", "log_every"}
-    | {"keep_freed_memory"}
+    | {"keep_freed_memory", "tensorboard"}
 )
 
 
@@ -102,6 +102,7 @@ class TrainConfig:
     log_every: int = option(20, "read losses from the device and append them to metrics.jsonl every N steps")
     sample_count: int = option(64, "number of fixed-noise samples in each epoch's grid")
     progress: bool = option(True, "show a progress bar")
+    tensorboard: bool = option(False, "also log metrics, sample grids and weight histograms to RUN/tensorboard")
 
     def __post_init__(self) -> None:
         positive = ("epochs", "batch_size", "log_every", "sample_count")
