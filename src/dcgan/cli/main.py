@@ -16,7 +16,7 @@ from .data import register_cache, register_dedup, register_download, register_pr
 from .features import register_features, register_linear_probe
 from .latent import register_arithmetic, register_attribute_classifier, register_direction, register_interpolate
 from .train import register_info, register_sample, register_train
-from .view import register_report
+from .view import register_export, register_report
 
 SUBCOMMANDS = [
     register_train,
@@ -33,6 +33,7 @@ SUBCOMMANDS = [
     register_features,
     register_linear_probe,
     register_report,
+    register_export,
 ]
 
 
