@@ -16,7 +16,7 @@ from .data import register_cache, register_dedup, register_download, register_pr
 from .features import register_features, register_linear_probe
 from .latent import register_arithmetic, register_attribute_classifier, register_direction, register_interpolate
 from .train import register_info, register_sample, register_train
-from .view import register_export, register_report
+from .view import register_export, register_report, register_serve
 
 SUBCOMMANDS = [
     register_train,
@@ -34,6 +34,7 @@ SUBCOMMANDS = [
     register_linear_probe,
     register_report,
     register_export,
+    register_serve,
 ]
 
 

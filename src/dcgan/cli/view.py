@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import argparse
 
+from ..core.device import pick_device
 from ..export import FORMATS, export_generator
 from ..report import write_report
-from .options import add_checkpoint
+from .options import add_checkpoint, add_device
 
 
 def register_report(sub) -> None:
@@ -39,4 +40,31 @@ def register_export(sub) -> None:
 
 def run_export(args: argparse.Namespace) -> int:
     print(f"wrote {export_generator(args.checkpoint, args.format, args.output)}")
+    return 0
+
+
+def register_serve(sub) -> None:
+    p = sub.add_parser(
+        "serve",
+        help="explore a generator's latent space in the browser",
+        description="Start a local web app: sample sheets by seed, walks, vector arithmetic, directions, boxes "
+        "for dcgan forget, image and z downloads.",
+    )
+    p.add_argument(
+        "--checkpoint",
+        action="append",
+        required=True,
+        metavar="PATH",
+        help="a .safetensors checkpoint or a run folder (its last and every epoch checkpoint); repeatable",
+    )
+    p.add_argument("--host", default="127.0.0.1", help="address to listen on [default: 127.0.0.1, this machine only]")
+    p.add_argument("--port", type=int, default=8000, help="port to listen on (0: any free one) [default: 8000]")
+    add_device(p)
+    p.set_defaults(run=run_serve)
+
+
+def run_serve(args: argparse.Namespace) -> int:
+    from ..serve import serve  # FastAPI takes about a second to import: only this command pays for it
+
+    serve(args.checkpoint, args.host, args.port, pick_device(args.device))
     return 0
