@@ -97,7 +97,7 @@ def test_throughput_is_timed_from_the_grids(run):
         assert seconds > 0 and per_second == pytest.approx(64 / seconds)  # 2 steps of 32 per epoch
 
 
-def test_the_report_renders_in_a_browser_and_the_slider_shows_each_epoch(run, browser, screenshots):
+def test_the_report_renders_in_a_browser_and_the_slider_shows_each_epoch(browser, run, screenshots):
     page = browser.new_page(viewport={"width": 1100, "height": 900})
     errors = []
     page.on("pageerror", lambda exc: errors.append(str(exc)))

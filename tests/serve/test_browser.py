@@ -58,7 +58,7 @@ def saved(download, folder) -> bytes:
     return path.read_bytes()
 
 
-def test_a_person_explores_the_latent_space(server, browser, screenshots, tmp_path):
+def test_a_person_explores_the_latent_space(browser, server, screenshots, tmp_path):
     page = browser.new_page(viewport={"width": 1400, "height": 1000}, accept_downloads=True)
     errors = []
     page.on("pageerror", lambda exc: errors.append(str(exc)))
