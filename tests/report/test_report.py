@@ -71,6 +71,7 @@ def test_metric_panels_group_training_statistics_and_extra_keys():
         {"step": 1, "epoch": 1, "loss_d": 1.0, "loss_g": 2.0, "d_x": 0.5, "d_g_z": 0.4, "lr_scale": 1.0},
         {"step": 2, "epoch": 1, "loss_d": 0.5, "loss_g": 3.0, "d_x": 0.6, "d_g_z": 0.3, "lr_scale": 1.0},
         {"kind": "quality", "step": 2, "epoch": 1, "fid": 70.0, "is": 2.5, "note": "text is not plotted"},
+        {"kind": "summary", "fid": 65.0},  # a row with no step has no place on a curve
     ]
     panels = {title: (lines, y_range) for title, lines, y_range in metric_panels(rows)}
     assert list(panels) == ["losses", "D(x) and D(G(z))", "lr_scale", "quality: fid", "quality: is"]

@@ -201,8 +201,15 @@ def test_a_taken_port_is_one_clear_error(run, capsys):
         assert "already in use" in capsys.readouterr().err
     finally:
         taken.close()
+    with pytest.raises(DCGANError, match="port 70000 is not a TCP port"):
+        bind("127.0.0.1", 70000)
 
 
-def test_no_checkpoint_is_a_clear_error(tmp_path):
+def test_no_checkpoint_is_a_clear_error(run, tmp_path, capsys):
     with pytest.raises(DCGANError, match="holds no checkpoint"):
         Explorer([tmp_path])
+    assert main(["serve", "--checkpoint", str(tmp_path / "missing.safetensors")]) == 2
+    assert "does not exist" in capsys.readouterr().err
+    not_a_checkpoint = run / "config.json"  # a file, but no checkpoint: refused at start, not later in the page
+    with pytest.raises(DCGANError, match=r"config\.json is not a dcgan checkpoint"):
+        Explorer([run, not_a_checkpoint])

@@ -10,6 +10,7 @@ evaluation, for example) get a chart per numeric key, whatever the keys are.
 from __future__ import annotations
 
 import base64
+import functools
 import io
 import json
 import os
@@ -61,6 +62,8 @@ def metric_panels(rows: list[dict]) -> list[tuple[str, dict[str, tuple[list, lis
     """(title, {name: (steps, values)}, y range) per chart: the training statistics, then one per extra key."""
     series: dict[tuple[str, str], tuple[list, list]] = defaultdict(lambda: ([], []))
     for row in rows:
+        if "step" not in row:
+            continue
         kind = row.get("kind", "training")
         for key, value in row.items():
             if key not in ROW_KEYS and isinstance(value, int | float) and not isinstance(value, bool):
@@ -82,7 +85,12 @@ def grid_image(path: Path, epochs_shown: int) -> tuple[str, bytes]:
     Encoded as a palette PNG or a JPEG, whichever is smaller: flat digits compress best as a
     palette, photographs such as faces as a JPEG.
     """
-    long_run = epochs_shown > LONG_RUN
+    return _encoded(str(path), path.stat().st_mtime_ns, epochs_shown > LONG_RUN)
+
+
+@functools.lru_cache(maxsize=512)
+def _encoded(path: str, mtime_ns: int, long_run: bool) -> tuple[str, bytes]:
+    """grid_image's work, remembered: training rewrites the report every epoch, with all earlier grids unchanged."""
     with Image.open(path) as img:
         img = img.convert("RGB")
     width = MAX_GRID_WIDTH // 2 if long_run else MAX_GRID_WIDTH

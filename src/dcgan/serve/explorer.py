@@ -82,6 +82,8 @@ class Explorer:
         self.sources = {s.name: s for s in find_checkpoints(paths)}
         if not self.sources:
             raise DCGANError("no checkpoint to explore", "pass --checkpoint RUN_DIR or a .safetensors file")
+        for source in self.sources.values():  # a wrong file fails here, at start, not later in the page
+            self._header(source.path)
         self.device = torch.device(device)
         self._loaded: OrderedDict[str, tuple[Checkpoint, Generator]] = OrderedDict()
 

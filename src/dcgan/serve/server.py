@@ -14,6 +14,8 @@ from .explorer import Explorer
 
 def bind(host: str, port: int) -> socket.socket:
     """A listening socket on (host, port); port 0 picks a free one."""
+    if not 0 <= port <= 65535:
+        raise DCGANError(f"port {port} is not a TCP port", "pass --port between 1 and 65535 (0: any free one)")
     try:
         infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
     except socket.gaierror as exc:
