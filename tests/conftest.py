@@ -5,6 +5,7 @@ Test modules import the helpers here (``from conftest import blobs``), never fro
 
 from __future__ import annotations
 
+import contextlib
 import io
 import os
 import shutil
@@ -177,22 +178,36 @@ CHROMIUM = os.environ.get("DCGAN_CHROMIUM") or shutil.which("chromium") or shuti
 
 @pytest.fixture(scope="session")
 def browser():
-    """Headless Debian chromium driven by playwright: skipped where either is missing, except in CI (CI=true)."""
+    """Headless chromium driven by playwright: Debian's (or $DCGAN_CHROMIUM), else Playwright's own if installed.
+
+    Without one, the browser tests skip with the reason, except in CI (CI=true), where they fail.
+    """
     try:
-        from playwright.sync_api import sync_playwright
+        from playwright.sync_api import Error, sync_playwright
     except ImportError:
-        sync_playwright, missing = None, "the playwright package"
-    else:
-        missing = None if CHROMIUM else "the chromium browser"
-    if missing:
-        message = f"browser tests need {missing}: run scripts/setup-browser.sh (as root for chromium)"
-        if os.environ.get("CI") == "true":
-            pytest.fail(message)
-        pytest.skip(message)
-    with sync_playwright() as playwright:
-        launched = playwright.chromium.launch(executable_path=CHROMIUM, args=["--no-sandbox"])
+        sync_playwright = None
+    with contextlib.ExitStack() as stack:
+        launched, missing = None, "the playwright package"
+        if sync_playwright is not None:
+            playwright = stack.enter_context(sync_playwright())
+            try:  # executable_path=None: Playwright's own download, absent unless `playwright install` ran
+                launched = playwright.chromium.launch(executable_path=CHROMIUM, args=["--no-sandbox"])
+            except Error as exc:
+                missing = f"a chromium that starts ({str(exc).strip().splitlines()[0]})"
+        if launched is None:
+            message = f"browser tests need {missing}: run scripts/setup-browser.sh (as root, or with sudo)"
+            if os.environ.get("CI") == "true":
+                pytest.fail(message)
+            pytest.skip(message)
+        stack.callback(launched.close)
         yield launched
-        launched.close()
+
+
+def save_screenshot(page, path: Path, full_page: bool = False) -> Path:
+    """A screenshot of a playwright page as a 128-colour PNG: a tenth of the size, small enough for docs/."""
+    with Image.open(io.BytesIO(page.screenshot(full_page=full_page))) as shot:
+        shot.convert("RGB").quantize(128, method=Image.Quantize.MEDIANCUT).save(path, "PNG", optimize=True)
+    return path
 
 
 @pytest.fixture(scope="session")

@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from conftest import blobs, tiny_config
+from conftest import blobs, save_screenshot, tiny_config
 from dcgan import train
 from dcgan.cli import main
 from dcgan.report.html import LONG_RUN, MAX_GRID_WIDTH, build_report, grid_image, metric_panels, throughput
@@ -112,6 +112,6 @@ def test_the_report_renders_in_a_browser_and_the_slider_shows_each_epoch(browser
     assert page.locator(".grid img:visible").get_attribute("data-epoch") == "3"
     assert page.locator("svg.chart").count() == 3  # losses, D outputs, quality: fid
     assert page.evaluate("document.querySelector('.grid img').naturalWidth") > 0
-    page.screenshot(path=str(screenshots / "report.png"), full_page=True)
+    save_screenshot(page, screenshots / "report.png", full_page=True)
     assert errors == []
     page.close()

@@ -17,7 +17,7 @@ import torch
 import uvicorn
 from PIL import Image
 
-from conftest import blobs, tiny_config
+from conftest import blobs, save_screenshot, tiny_config
 from dcgan import train
 from dcgan.experiments.latent import load_z
 from dcgan.serve import Explorer, bind, create_app
@@ -78,7 +78,7 @@ def test_a_person_explores_the_latent_space(browser, server, screenshots, tmp_pa
     cells = page.locator("#sheet .cell")
     sources = [cells.nth(i).locator("img").get_attribute("src") for i in range(12)]
     assert all(png_of(src).size == size for src in sources) and len(set(sources)) > 1
-    page.screenshot(path=str(screenshots / "explorer-sheet.png"))
+    save_screenshot(page, screenshots / "explorer-sheet.png")
 
     # click two samples, walk between them
     cells.nth(0).click()
@@ -132,15 +132,13 @@ def test_a_person_explores_the_latent_space(browser, server, screenshots, tmp_pa
         page.click("#export-boxes")
     boxes = json.loads(saved(download.value, tmp_path))
     sheet_name = page.evaluate("state.sheetName")
-    assert boxes["sheet"] == f"{sheet_name}.safetensors" and len(boxes["boxes"]) == 1
-    (drawn,) = boxes["boxes"]
-    assert drawn["cell"] == 2
-    x0, y0, x1, y1 = drawn["box"]
+    assert boxes["sheet"] == f"{sheet_name}.safetensors" and list(boxes["boxes"]) == ["2"]  # by cell
+    ((x0, y0, x1, y1),) = boxes["boxes"]["2"]
     w = size[0]
-    assert all(isinstance(v, int) for v in drawn["box"])
+    assert all(isinstance(v, int) for v in (x0, y0, x1, y1))
     assert abs(x0 - w / 4) <= 1 and abs(y0 - w / 4) <= 1 and abs(x1 - 3 * w / 4) <= 1 and abs(y1 - w / 2) <= 1
     page.uncheck("#box-mode")
-    page.screenshot(path=str(screenshots / "explorer.png"), full_page=True)
+    save_screenshot(page, screenshots / "explorer.png", full_page=True)
 
     # downloads: the sheet's z file (read with the CLI's file#cells syntax), one sample, a walk figure
     with page.expect_download() as download:
@@ -161,7 +159,7 @@ def test_a_person_explores_the_latent_space(browser, server, screenshots, tmp_pa
     page.click("#draw")
     page.wait_for_selector("#error:not([hidden])")
     assert "less than or equal to 64" in page.locator("#error").inner_text()
-    page.screenshot(path=str(screenshots / "explorer-error.png"))
+    save_screenshot(page, screenshots / "explorer-error.png")
     page.click("#clear-selection")
     page.click("#walk")
     assert "select two or more samples" in page.locator("#error").inner_text()

@@ -205,8 +205,11 @@ function renderBoxes() {
   if (!state.boxes.length) document.querySelectorAll('#sheet .box').forEach((el) => el.remove());
 }
 
+// the file dcgan forget reads: {"boxes": {"CELL": [[x0, y0, x1, y1], ...]}}, (x1, y1) excluded
 function boxesJson() {
-  return { sheet: `${state.sheetName}.safetensors`, boxes: state.boxes };
+  const boxes = {};
+  state.boxes.forEach((b) => { (boxes[b.cell] ??= []).push(b.box); });
+  return { sheet: `${state.sheetName}.safetensors`, boxes };
 }
 
 // ---- walks, concepts, arithmetic, directions ------------------------------------------------
