@@ -3,6 +3,7 @@
 import base64
 import io
 import json
+import os
 import re
 
 import numpy as np
@@ -85,10 +86,14 @@ def test_grids_are_made_small_for_large_images_and_long_runs(tmp_path):
     big = tmp_path / "big.png"
     Image.fromarray(rng.integers(0, 255, (600, 600, 3), dtype=np.uint8)).save(big)
     for epochs, width in ((5, MAX_GRID_WIDTH), (LONG_RUN + 1, MAX_GRID_WIDTH // 2)):
-        mime, data = grid_image(big, epochs)
+        mime, data = grid_image(str(big), epochs)  # a str or a Path
         with Image.open(io.BytesIO(data)) as img:
             assert img.size == (width, width) and img.format == mime.split("/")[1].upper()
         assert len(data) < big.stat().st_size / 2
+    Image.new("RGB", (600, 300), "white").save(big)  # the grid rewritten: encoded again, not taken from memory
+    os.utime(big, ns=(1, 1))
+    with Image.open(io.BytesIO(grid_image(big, 5)[1])) as img:
+        assert img.size == (MAX_GRID_WIDTH, MAX_GRID_WIDTH // 2) and img.convert("L").getextrema() == (255, 255)
 
 
 def test_throughput_is_timed_from_the_grids(run):

@@ -79,12 +79,13 @@ def metric_panels(rows: list[dict]) -> list[tuple[str, dict[str, tuple[list, lis
     return panels
 
 
-def grid_image(path: Path, epochs_shown: int) -> tuple[str, bytes]:
+def grid_image(path: str | Path, epochs_shown: int) -> tuple[str, bytes]:
     """An epoch grid made small: (MIME type, bytes), at most MAX_GRID_WIDTH wide (half that for long runs).
 
     Encoded as a palette PNG or a JPEG, whichever is smaller: flat digits compress best as a
     palette, photographs such as faces as a JPEG.
     """
+    path = Path(path)
     return _encoded(str(path), path.stat().st_mtime_ns, epochs_shown > LONG_RUN)
 
 
