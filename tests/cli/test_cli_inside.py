@@ -3,12 +3,14 @@
 import json
 
 import pytest
+import torch
 from PIL import Image
 from test_cli_latent import grey_levels
 
 from conftest import blobs, tiny_config
 from dcgan import train
 from dcgan.cli import main
+from dcgan.experiments.latent import save_z
 
 
 @pytest.fixture(scope="module")
@@ -51,6 +53,24 @@ def test_forget_reports_maps_and_detection(run, images, tmp_path, capsys):
     boxes.write_text(json.dumps({"boxes": {"8": [[0, 0, 8, 8]]}}))
     assert main(args) == 2
     assert "cell '8' is not on the sheet" in capsys.readouterr().err
+    boxes.write_text(json.dumps({"boxes": {"0": [[0, 0, 8, 8]]}}))
+    assert main([*args, "--classifier", str(clf), "--detect", "Smiling"]) == 2
+    assert "Smiling" in capsys.readouterr().err  # unknown attribute: refused before any work
+
+
+def test_forget_refuses_a_sheet_of_another_generator(run, tmp_path, capsys):
+    sheet = save_z(tmp_path / "other.safetensors", torch.zeros(4, 3))  # z of length 3, the run's G takes more
+    boxes = tmp_path / "boxes.json"
+    boxes.write_text(json.dumps({"boxes": {"0": [[0, 0, 8, 8]]}}))
+    args = ["forget", "--checkpoint", str(run), "--sheet", str(sheet), "--boxes", str(boxes), "-o", str(tmp_path / "f")]
+    assert main(args) == 2
+    assert "the sheet's z have length 3" in capsys.readouterr().err
+
+
+def test_visualize_d_unknown_layer_is_an_error(run, images, tmp_path, capsys):
+    args = ["visualize-d", "--checkpoint", str(run), "--data", str(images), "--layer", "up9", "-o", str(tmp_path / "f")]
+    assert main(args) == 2
+    assert "no layer named 'up9'" in capsys.readouterr().err
 
 
 def test_nearest_writes_montage_plot_and_numbers(run, images, tmp_path):

@@ -48,6 +48,9 @@ def test_boxes_round_trip(tmp_path):
         ({"boxes": {"1": [[-1, 0, 8, 8]]}}, "outside"),
         ({"boxes": {"1": [[8, 0, 8, 8]]}}, "empty"),
         ({"boxes": {"1": [[0, 0, 8]]}}, "empty or outside"),
+        ({"boxes": {"1": [[0, 0, 8.5, 8]]}}, "empty or outside"),
+        ({"boxes": [[0, 0, 8, 8]]}, "must map each cell"),
+        ({"boxes": {"1": {"x0": 0}}}, "must map each cell"),
     ],
 )
 def test_bad_boxes_files_are_one_clear_error(tmp_path, content, message):

@@ -4,16 +4,17 @@ from __future__ import annotations
 
 import argparse
 import json
+import sys
 from pathlib import Path
 
 from ..core.checkpoints import load_checkpoint
 from ..core.sampling import sample_noise, seeded
 from ..errors import DCGANError
-from ..experiments.attributes import load_classifier
+from ..experiments.attributes import Condition, load_classifier
 from ..experiments.features import load_images_for, random_discriminator
 from ..experiments.forgetting import detection_rates, forget, load_boxes
 from ..experiments.guided_backprop import feature_figure, visualise_features
-from ..experiments.latent import load_z
+from ..experiments.latent import load_z, load_z_meta
 from ..experiments.memorisation import distance_plot, memorisation_check, split_held_out
 from .options import add_checkpoint, add_limit, add_progress, source_options
 
@@ -94,8 +95,23 @@ def run_forget(args: argparse.Namespace) -> int:
     G = checkpoint.network("G")
     z = load_z(args.sheet)
     if z.shape[1] != G.spec.nz:
-        raise DCGANError(f"the sheet's z have length {z.shape[1]}, the generator takes {G.spec.nz}")
+        raise DCGANError(
+            f"the sheet's z have length {z.shape[1]}, the generator of {checkpoint.path} takes {G.spec.nz}",
+            "make the sheet with dcgan sample --sheet --checkpoint of this run",
+        )
+    drawn_by = load_z_meta(args.sheet).get("checkpoint")
+    if drawn_by and Path(drawn_by).resolve() != Path(checkpoint.path).resolve():
+        print(f"note: the sheet was drawn by {drawn_by}; its boxes are applied to {checkpoint.path}", file=sys.stderr)
     boxes = load_boxes(args.boxes, len(z), G.spec.resolution)
+    if args.classifier:  # checked before the work: an unknown attribute or a classifier of another size fail now
+        clf = load_classifier(args.classifier)
+        Condition.parse(args.detect, clf.names)
+        if (clf.spec.channels, clf.spec.resolution) != (G.spec.channels, G.spec.resolution):
+            raise DCGANError(
+                f"the classifier sees {clf.spec.resolution}px images of {clf.spec.channels} channels, the generator "
+                f"draws {G.spec.resolution}px of {G.spec.channels}",
+                "train it with dcgan attribute-classifier --checkpoint of this run",
+            )
     result = forget(G, z, boxes, args.seed)
     report = result.summary()
     _save(result.figure(), args.output)
@@ -105,7 +121,6 @@ def run_forget(args: argparse.Namespace) -> int:
     print(f"mean activation inside the boxes {a['inside_before']:.4f} -> {a['inside_after']:.4f}")
     print(f"mean activation outside the boxes {a['outside_before']:.4f} -> {a['outside_after']:.4f}")
     if args.classifier:
-        clf = load_classifier(args.classifier)
         fresh = sample_noise(args.held_out, G.spec.nz, checkpoint.noise, seeded(args.seed))
         report["detection"] = {args.detect: detection_rates(G, clf, args.detect, fresh, result.layer, result.dropped)}
         rates = report["detection"][args.detect]

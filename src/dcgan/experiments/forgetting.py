@@ -46,12 +46,14 @@ def load_boxes(path: str | Path, cells: int, resolution: int) -> dict[int, list[
         raw = json.loads(path.read_text() or "{}").get("boxes") or {}
     except (json.JSONDecodeError, AttributeError) as exc:
         raise DCGANError(f"{path} is not a boxes file ({exc})", BOXES_FIX) from None
+    if not isinstance(raw, dict) or not all(isinstance(v, list) for v in raw.values()):
+        raise DCGANError(f'{path}: "boxes" must map each cell to a list of boxes', BOXES_FIX)
     boxes: dict[int, list[Box]] = {}
-    for key, cell_boxes in dict(raw).items():
+    for key, cell_boxes in raw.items():
         cell = int(key) if str(key).isdigit() else -1
         if not 0 <= cell < cells:
             raise DCGANError(f"{path}: cell {key!r} is not on the sheet (cells 0-{cells - 1})", BOXES_FIX)
-        for box in cell_boxes or []:
+        for box in cell_boxes:
             if not _valid_box(box, resolution):
                 raise DCGANError(
                     f"{path}: box {box} of cell {cell} is empty or outside the {resolution}x{resolution} image",
@@ -64,7 +66,7 @@ def load_boxes(path: str | Path, cells: int, resolution: int) -> dict[int, list[
 
 
 def _valid_box(box, resolution: int) -> bool:
-    if not isinstance(box, list) or len(box) != 4 or not all(isinstance(v, int) for v in box):
+    if not isinstance(box, list) or len(box) != 4 or not all(type(v) is int for v in box):  # no bools, floats
         return False
     x0, y0, x1, y1 = box
     return 0 <= x0 < x1 <= resolution and 0 <= y0 < y1 <= resolution
