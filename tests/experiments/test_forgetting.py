@@ -122,3 +122,4 @@ def test_forget_redraws_the_boxed_cells_without_the_maps(gen):
     assert result.activation["inside_after"] < result.activation["inside_before"]
     assert result.summary()["dropped"] == len(result.dropped)
     assert result.figure().size[1] == 2 + 2 * 18
+    assert result.figure(show=1).size[0] < result.figure().size[0]

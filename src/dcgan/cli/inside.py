@@ -84,6 +84,7 @@ def register_forget(sub) -> None:
     p.add_argument("--detect", metavar="CONDITION", help="the object as a classifier condition, e.g. Eyeglasses")
     p.add_argument("--held-out", type=int, default=300, help="fresh samples for the detection rate [default: 300]")
     p.add_argument("--seed", type=int, default=1, help="seed of those samples and of the negatives [default: 1]")
+    p.add_argument("--show", type=int, help="boxed cells shown in the figure [default: all]")
     p.add_argument("--json", metavar="OUT.json", help="also write the report as JSON")
     p.set_defaults(run=run_forget)
 
@@ -91,6 +92,8 @@ def register_forget(sub) -> None:
 def run_forget(args: argparse.Namespace) -> int:
     if (args.classifier is None) != (args.detect is None):
         raise DCGANError("--classifier and --detect go together", "give both, or neither")
+    if args.held_out < 1 or (args.show is not None and args.show < 1):
+        raise DCGANError("--held-out and --show must be at least 1")
     checkpoint = load_checkpoint(args.checkpoint)
     G = checkpoint.network("G")
     z = load_z(args.sheet)
@@ -114,7 +117,7 @@ def run_forget(args: argparse.Namespace) -> int:
             )
     result = forget(G, z, boxes, args.seed)
     report = result.summary()
-    _save(result.figure(), args.output)
+    _save(result.figure(args.show), args.output)
     a = result.activation
     print(f"{len(boxes)} cells, {sum(map(len, boxes.values()))} boxes; layer {result.layer}")
     print(f"dropped {len(result.dropped)} of {len(result.weights)} maps")

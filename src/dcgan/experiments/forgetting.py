@@ -148,8 +148,11 @@ class Forgetting:
     after: torch.Tensor  # the same z with the maps dropped
     activation: dict[str, float]  # mean activation of the layer inside/outside the boxes, before/after
 
-    def figure(self) -> Image.Image:
-        return labelled_rows([("samples", self.before), (f"{len(self.dropped)} maps dropped", self.after)])
+    def figure(self, show: int | None = None) -> Image.Image:
+        """Figure 6's two rows: the first ``show`` boxed cells (all by default), then the same z without the maps."""
+        return labelled_rows(
+            [("samples", self.before[:show]), (f"{len(self.dropped)} maps dropped", self.after[:show])]
+        )
 
     def summary(self) -> dict:
         return {
