@@ -7,8 +7,10 @@ import torch
 
 from dcgan import DCGANError
 from dcgan.core.models import Generator, ModelSpec
+from dcgan.core.sampling import render
 from dcgan.experiments.forgetting import (
     box_masks,
+    detection_rates,
     drop_maps,
     forget,
     layer_activations,
@@ -105,6 +107,32 @@ def test_selection_recovers_the_planted_object_map():
     assert 5 in selected and int(weights.argmax()) == 5
     assert selected == [c for c in range(8) if weights[c] > 0]
     assert weights[5] > 5 * max(abs(w) for c, w in enumerate(weights) if c != 5)
+
+
+def test_most_keeps_the_largest_positive_weights():
+    acts, masks = planted()
+    weights, every = select_object_maps(acts, masks, seed=0)
+    _, two = select_object_maps(acts, masks, seed=0, most=2)
+    assert len(every) > 2 and two == sorted(sorted(every, key=lambda c: -weights[c])[:2]) and 5 in two
+
+
+def test_detection_rates_before_after_and_random_control(gen):
+    """A classifier stand-in that flags images by their mean: zeroing maps shifts it, zeroing none does not."""
+
+    class Bright:
+        names = ("bright",)
+
+        def predict(self, images):
+            return (images.mean((1, 2, 3)) > threshold).float()[:, None]
+
+    z = torch.randn(40, 8)
+    layer = object_layer(gen)
+    threshold = float(render(gen, z).mean((1, 2, 3)).median())
+    rates = detection_rates(gen, Bright(), "bright", z, layer, [0, 1, 2, 3], seed=0)
+    assert rates["samples"] == 40 and rates["maps_dropped"] == 4
+    assert rates["before"] == 0.5  # the median splits the 40 samples in half
+    assert rates["after"] != rates["before"] and 0 <= rates["after_random_maps"] <= 1
+    assert detection_rates(gen, Bright(), "bright", z, layer, [], seed=0)["after"] == 0.5
 
 
 def test_boxes_covering_nothing_are_an_error():
