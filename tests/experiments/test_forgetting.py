@@ -109,6 +109,34 @@ def test_selection_recovers_the_planted_object_map():
     assert weights[5] > 5 * max(abs(w) for c, w in enumerate(weights) if c != 5)
 
 
+def test_forget_finds_and_removes_an_object_planted_in_a_generator(gen):
+    """A generator that draws an 'object' with map 5 of its object layer, in the top-left quarter, when z[0] > 0."""
+    layer, has_object = object_layer(gen), {}
+
+    def remember(module, inputs):  # the first block sees z: note which images carry the object
+        has_object["now"] = inputs[0].flatten(1)[:, 0] > 0
+
+    def plant(module, inputs, output):
+        output = output.clone()
+        size = output.shape[-1] // 2
+        output[:, 5, :size, :size] += 4.0 * has_object["now"][:, None, None]
+        return output
+
+    z = torch.randn(24, 8, generator=torch.Generator().manual_seed(1))
+    handles = [
+        gen.blocks["project"].register_forward_pre_hook(remember),
+        gen.blocks[layer].register_forward_hook(plant),
+    ]
+    try:
+        with_object = (z[:, 0] > 0).nonzero()[:, 0].tolist()
+        result = forget(gen, z, {c: [(0, 0, 8, 8)] for c in with_object}, seed=0)
+    finally:
+        for handle in handles:
+            handle.remove()
+    assert int(result.weights.argmax()) == 5 and 5 in result.dropped
+    assert result.activation["inside_after"] < result.activation["inside_before"]
+
+
 def test_most_keeps_the_largest_positive_weights():
     acts, masks = planted()
     weights, every = select_object_maps(acts, masks, seed=0)
