@@ -48,7 +48,14 @@ def test_forget_reports_maps_and_detection(run, images, tmp_path, capsys):
     assert main([*args, "--classifier", str(clf), "--detect", "light", "--held-out", "20"]) == 0
     report = json.loads((tmp_path / "f.json").read_text())
     assert report["dropped"] == len(report["dropped_maps"]) > 0
-    assert set(report["detection"]["light"]) == {"samples", "maps_dropped", "before", "after", "after_random_maps"}
+    assert set(report["detection"]["light"]) == {
+        "samples",
+        "maps_dropped",
+        "before",
+        "after",
+        "after_random_maps",
+        "after_random_maps_each",
+    }
     assert "maps" in capsys.readouterr().out
     boxes.write_text(json.dumps({"boxes": {"8": [[0, 0, 8, 8]]}}))
     assert main(args) == 2

@@ -159,7 +159,8 @@ def test_detection_rates_before_after_and_random_control(gen):
     rates = detection_rates(gen, Bright(), "bright", z, layer, [0, 1, 2, 3], seed=0)
     assert rates["samples"] == 40 and rates["maps_dropped"] == 4
     assert rates["before"] == 0.5  # the median splits the 40 samples in half
-    assert rates["after"] != rates["before"] and 0 <= rates["after_random_maps"] <= 1
+    assert rates["after"] != rates["before"] and len(rates["after_random_maps_each"]) == 5
+    assert rates["after_random_maps"] == pytest.approx(sum(rates["after_random_maps_each"]) / 5)
     assert detection_rates(gen, Bright(), "bright", z, layer, [], seed=0)["after"] == 0.5
 
 

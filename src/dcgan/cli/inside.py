@@ -132,7 +132,8 @@ def run_forget(args: argparse.Namespace) -> int:
         report["detection"] = {args.detect: rates}
         print(
             f"{args.detect} on {args.held_out} fresh samples: {rates['before']:.3f} -> {rates['after']:.3f} "
-            f"({rates['after_random_maps']:.3f} with as many random maps dropped instead)"
+            f"({rates['after_random_maps']:.3f} with as many random maps dropped instead, mean of "
+            f"{len(rates['after_random_maps_each'])} draws: {' '.join(f'{r:.3f}' for r in rates['after_random_maps_each'])})"
         )
     print(f"wrote {args.output}")
     _write_json(args.json, report)
