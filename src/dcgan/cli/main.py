@@ -14,6 +14,7 @@ import sys
 from ..errors import DCGANError
 from .data import register_cache, register_dedup, register_download, register_prepare
 from .features import register_features, register_linear_probe
+from .inside import register_forget, register_nearest, register_visualize_d
 from .latent import register_arithmetic, register_attribute_classifier, register_direction, register_interpolate
 from .train import register_info, register_sample, register_train
 from .view import register_export, register_report, register_serve
@@ -32,6 +33,9 @@ SUBCOMMANDS = [
     register_attribute_classifier,
     register_features,
     register_linear_probe,
+    register_visualize_d,
+    register_forget,
+    register_nearest,
     register_report,
     register_export,
     register_serve,

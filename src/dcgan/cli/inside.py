@@ -1,0 +1,191 @@
+"""``dcgan visualize-d``, ``dcgan forget`` and ``dcgan nearest``: looking inside the networks (sections 6.2, 6.3, 4.1)."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+
+from ..core.checkpoints import load_checkpoint
+from ..core.sampling import sample_noise, seeded
+from ..errors import DCGANError
+from ..experiments.attributes import Condition, load_classifier
+from ..experiments.features import load_images_for, random_discriminator
+from ..experiments.forgetting import detection_rates, forget, load_boxes
+from ..experiments.guided_backprop import feature_figure, visualise_features
+from ..experiments.latent import load_z, load_z_meta
+from ..experiments.memorisation import distance_plot, memorisation_check, split_held_out
+from .options import add_checkpoint, add_limit, add_progress, source_options
+
+
+def _save(image, output: str) -> Path:
+    path = Path(output)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    image.save(path)
+    return path
+
+
+def _write_json(path: str | None, report: dict) -> None:
+    if path:
+        Path(path).write_text(json.dumps(report, indent=2) + "\n")
+        print(f"wrote {path}")
+
+
+def register_visualize_d(sub) -> None:
+    p = sub.add_parser(
+        "visualize-d",
+        help="guided backpropagation of D's feature maps, trained beside random (figure 5)",
+        description="For the feature maps of a discriminator layer most active on real images, render the "
+        "guided-backpropagation map of each on the real images that excite it most; one row per map, the "
+        "trained D's rows above those of a randomly initialised D of the same architecture.",
+    )
+    add_checkpoint(p)
+    p.add_argument("--data", required=True, metavar="PATH", help="real images, read at the checkpoint's size")
+    p.add_argument("-o", "--output", required=True, metavar="FIGURE.png")
+    p.add_argument("--layer", help="a discriminator block, e.g. down3 [default: the last convolutional layer]")
+    p.add_argument("--features", type=int, default=6, help="feature maps shown per network [default: 6]")
+    p.add_argument("--per-feature", type=int, default=8, help="top images per feature map [default: 8]")
+    p.add_argument("--seed", type=int, default=0, help="seed of the random D [default: 0]")
+    add_limit(p)
+    p.set_defaults(run=run_visualize_d)
+
+
+def run_visualize_d(args: argparse.Namespace) -> int:
+    if args.features < 1 or args.per_feature < 1:
+        raise DCGANError("--features and --per-feature must be at least 1")
+    trained = load_checkpoint(args.checkpoint).network("D")
+    images = load_images_for(trained.spec, args.data, source_options(args).limit).images
+    panels = {
+        name: visualise_features(D, images, args.layer, args.features, args.per_feature)
+        for name, D in (("trained", trained), ("random", random_discriminator(trained.spec, args.seed)))
+    }
+    path = _save(feature_figure(panels), args.output)
+    for name, vis in panels.items():
+        print(f"{name} D: maps {', '.join(map(str, vis.channels))}")
+    print(f"wrote {path}")
+    return 0
+
+
+def register_forget(sub) -> None:
+    p = sub.add_parser(
+        "forget",
+        help="make G forget an object: drop the feature maps a box-trained logistic regression picks (figure 6)",
+        description="Fit a logistic regression on G's second-highest convolutional layer, positions inside the "
+        "boxes against positions outside them on the same samples; drop the maps with positive weight and draw "
+        "the boxed cells again. With --classifier and --detect, also count how often the object is recognised "
+        "on --held-out fresh samples before and after.",
+    )
+    add_checkpoint(p)
+    p.add_argument("--sheet", required=True, metavar="SHEET.safetensors", help="z file of dcgan sample --sheet")
+    p.add_argument("--boxes", required=True, metavar="BOXES.json", help='{"boxes": {"CELL": [[x0, y0, x1, y1]]}}')
+    p.add_argument("-o", "--output", required=True, metavar="FORGET.png", help="the boxed cells, before and after")
+    p.add_argument("--classifier", metavar="FILE", help="an attribute classifier (dcgan attribute-classifier)")
+    p.add_argument("--detect", metavar="CONDITION", help="the object as a classifier condition, e.g. Eyeglasses")
+    p.add_argument("--held-out", type=int, default=300, help="fresh samples for the detection rate [default: 300]")
+    p.add_argument("--seed", type=int, default=1, help="seed of those samples and of the negatives [default: 1]")
+    p.add_argument(
+        "--most", type=int, help="drop at most this many maps, the largest weights [default: every positive one]"
+    )
+    p.add_argument("--show", type=int, help="boxed cells shown in the figure [default: all]")
+    p.add_argument("--json", metavar="OUT.json", help="also write the report as JSON")
+    p.set_defaults(run=run_forget)
+
+
+def run_forget(args: argparse.Namespace) -> int:
+    if (args.classifier is None) != (args.detect is None):
+        raise DCGANError("--classifier and --detect go together", "give both, or neither")
+    if args.held_out < 1 or any(v is not None and v < 1 for v in (args.show, args.most)):
+        raise DCGANError("--held-out, --show and --most must be at least 1")
+    checkpoint = load_checkpoint(args.checkpoint)
+    G = checkpoint.network("G")
+    z = load_z(args.sheet)
+    if z.shape[1] != G.spec.nz:
+        raise DCGANError(
+            f"the sheet's z have length {z.shape[1]}, the generator of {checkpoint.path} takes {G.spec.nz}",
+            "make the sheet with dcgan sample --sheet --checkpoint of this run",
+        )
+    drawn_by = load_z_meta(args.sheet).get("checkpoint")
+    if drawn_by and Path(drawn_by).resolve() != Path(checkpoint.path).resolve():
+        print(f"note: the sheet was drawn by {drawn_by}; its boxes are applied to {checkpoint.path}", file=sys.stderr)
+    boxes = load_boxes(args.boxes, len(z), G.spec.resolution)
+    if args.classifier:  # checked before the work: an unknown attribute or a classifier of another size fail now
+        clf = load_classifier(args.classifier)
+        Condition.parse(args.detect, clf.names)
+        if (clf.spec.channels, clf.spec.resolution) != (G.spec.channels, G.spec.resolution):
+            raise DCGANError(
+                f"the classifier sees {clf.spec.resolution}px images of {clf.spec.channels} channels, the generator "
+                f"draws {G.spec.resolution}px of {G.spec.channels}",
+                "train it with dcgan attribute-classifier --checkpoint of this run",
+            )
+    result = forget(G, z, boxes, args.seed, args.most)
+    report = result.summary()
+    _save(result.figure(args.show), args.output)
+    a = result.activation
+    print(f"{len(boxes)} cells, {sum(map(len, boxes.values()))} boxes; layer {result.layer}")
+    print(f"dropped {len(result.dropped)} of {len(result.weights)} maps")
+    print(f"mean activation inside the boxes {a['inside_before']:.4f} -> {a['inside_after']:.4f}")
+    print(f"mean activation outside the boxes {a['outside_before']:.4f} -> {a['outside_after']:.4f}")
+    if args.classifier:
+        fresh = sample_noise(args.held_out, G.spec.nz, checkpoint.noise, seeded(args.seed))
+        rates = detection_rates(G, clf, args.detect, fresh, result.layer, result.dropped, args.seed)
+        report["detection"] = {args.detect: rates}
+        print(
+            f"{args.detect} on {args.held_out} fresh samples: {rates['before']:.3f} -> {rates['after']:.3f} "
+            f"({rates['after_random_maps']:.3f} with as many random maps dropped instead, mean of "
+            f"{len(rates['after_random_maps_each'])} draws: {' '.join(f'{r:.3f}' for r in rates['after_random_maps_each'])})"
+        )
+    print(f"wrote {args.output}")
+    _write_json(args.json, report)
+    return 0
+
+
+def register_nearest(sub) -> None:
+    p = sub.add_parser(
+        "nearest",
+        help="memorisation check: nearest training images of samples, against held-out real images (section 4.1)",
+        description="Exact nearest training images of generated samples in pixel space and in D-feature space "
+        "(the checkpoint's own D, last conv layer pooled to 4x4), shown as a montage; the distances are compared "
+        "with those of held-out real images (--held-out-data, or a random --held-out of --data left out of the "
+        "reference set). A median ratio far below 1 means the generator copies training images.",
+    )
+    add_checkpoint(p)
+    p.add_argument("--data", required=True, metavar="PATH", help="the training images")
+    p.add_argument("-n", type=int, default=16, help="samples shown in the montage [default: 16]")
+    p.add_argument("-o", "--output", required=True, metavar="NN.png", help="the montage; NN-distances.png beside it")
+    p.add_argument("--samples", type=int, default=500, help="generated samples measured [default: 500]")
+    p.add_argument("-k", type=int, default=3, help="nearest training images shown per space [default: 3]")
+    p.add_argument("--held-out-data", metavar="PATH", help="real images the generator never saw (e.g. a test split)")
+    p.add_argument("--held-out", type=int, default=500, help="images of --data held out otherwise [default: 500]")
+    p.add_argument("--seed", type=int, default=0, help="seed of the samples and the held-out split [default: 0]")
+    p.add_argument("--json", metavar="OUT.json", help="also write the summary as JSON")
+    add_limit(p)
+    add_progress(p)
+    p.set_defaults(run=run_nearest)
+
+
+def run_nearest(args: argparse.Namespace) -> int:
+    checkpoint = load_checkpoint(args.checkpoint)
+    G, D = checkpoint.network("G"), checkpoint.network("D")
+    limit = source_options(args).limit
+    training = load_images_for(G.spec, args.data, limit).images
+    if args.held_out_data:
+        held_out = load_images_for(G.spec, args.held_out_data, limit).images
+    else:
+        held, rest = split_held_out(len(training), args.held_out, args.seed)
+        training, held_out = training[rest], training[held]
+    result = memorisation_check(
+        G, D, training, held_out, args.samples, args.n, args.k, args.seed, checkpoint.noise, args.progress
+    )
+    path = _save(result.montage(), args.output)
+    distance_plot(result.distances, path.with_name(path.stem + "-distances.png"))
+    print(f"{len(training):,} training images, {len(held_out):,} held out, {args.samples} samples")
+    print("| space | median generated | median held-out | ratio | generated closer than held-out 1% |")
+    for space, s in result.summary().items():
+        print(
+            f"| {space} | {s['median_generated']:.3f} | {s['median_held_out']:.3f} | "
+            f"{s['median_ratio']:.2f} | {s['closer_than_p1']:.3f} |"
+        )
+    print(f"wrote {path} and {path.stem}-distances.png")
+    _write_json(args.json, {"checkpoint": str(checkpoint.path), **result.summary()})
+    return 0

@@ -1,0 +1,171 @@
+"""Does G copy its training set? Nearest training images of generated samples (the paper's section 4.1).
+
+Search is exact: squared distances come from the matrix-product identity
+|q - r|^2 = |q|^2 - 2 q.r + |r|^2 over chunks of the training set (so 60,000 images need no
+more memory than one chunk), a few best candidates per query are kept, and those are
+re-ranked by distances computed directly, which removes the identity's rounding error.
+
+The verdict compares two distributions of nearest distances to the training set: of
+generated samples, and of held-out real images (images the reference set does not contain).
+A model that copies its training images puts generated samples much closer to the training
+set than new real images are; one that does not puts them about as far or farther.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+from PIL import Image
+
+from ..core.images import labelled_rows, to_uint8, to_unit_range
+from ..core.models import Discriminator, Generator
+from ..core.sampling import render, sample_noise, seeded
+from ..errors import DCGANError
+from .features import conv_layers, discriminator_extractor, extract, pixel_extractor
+
+CANDIDATES = 8  # per query, re-ranked exactly
+
+
+def nearest(
+    queries: torch.Tensor, references: torch.Tensor, k: int = 1, chunk: int = 4096
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """The ``k`` nearest references (Euclidean) of each query: distances and indices, both (Q, k), closest first.
+
+    ``queries`` (Q, D) and ``references`` (R, D) are flattened to vectors; references may be a
+    memory map read chunk by chunk.
+    """
+    queries = queries.flatten(1).float()
+    keep = min(max(k, CANDIDATES), len(references))
+    q_norms = queries.square().sum(1, keepdim=True)
+    best_d = torch.full((len(queries), 0), float("inf"))
+    best_i = torch.zeros((len(queries), 0), dtype=torch.long)
+    for start in range(0, len(references), chunk):
+        refs = torch.as_tensor(references[start : start + chunk]).flatten(1).float()
+        d = q_norms - 2 * queries @ refs.T + refs.square().sum(1)
+        best_d = torch.cat([best_d, d], 1)
+        best_i = torch.cat([best_i, torch.arange(start, start + len(refs)).expand(len(queries), -1)], 1)
+        best_d, order = best_d.topk(min(keep, best_d.shape[1]), dim=1, largest=False)
+        best_i = best_i.gather(1, order)
+    candidates = torch.as_tensor(np.asarray(references)[best_i.flatten().numpy()]).flatten(1).float()
+    exact = (candidates.reshape(*best_i.shape, -1) - queries[:, None]).square().sum(-1).sqrt()
+    exact, order = exact.sort(dim=1, stable=True)
+    return exact[:, :k], best_i.gather(1, order)[:, :k]
+
+
+@dataclass
+class NearestDistances:
+    """Nearest-training-image distances of generated samples and of held-out real images, in one space."""
+
+    space: str
+    generated: torch.Tensor  # (G,)
+    held_out: torch.Tensor  # (H,)
+
+    def summary(self) -> dict[str, float]:
+        """``median_ratio``: generated median / held-out median (about 1 or more: no copying; far below 1:
+        copying). ``closer_than_p1``: fraction of generated samples nearer than the 1% nearest held-out images
+        (about 0.01 or less expected; a copier's samples sit near zero distance, so this grows towards 1)."""
+        p1 = float(torch.quantile(self.held_out, 0.01))
+        return {
+            "median_generated": float(self.generated.median()),
+            "median_held_out": float(self.held_out.median()),
+            "median_ratio": float(self.generated.median() / self.held_out.median()),
+            "closer_than_p1": float((self.generated < p1).float().mean()),
+        }
+
+
+def split_held_out(count: int, held_out: int, seed: int = 0) -> tuple[torch.Tensor, torch.Tensor]:
+    """A seeded random ``held_out`` of ``count`` images, and the rest (the reference set), as index tensors."""
+    if not 0 < held_out < count:
+        raise DCGANError(f"cannot hold out {held_out} of {count} images", f"hold out between 1 and {count - 1}")
+    order = torch.randperm(count, generator=seeded(seed))
+    return order[:held_out].sort().values, order[held_out:].sort().values
+
+
+@dataclass
+class Memorisation:
+    """The check's result: distances in each space, the shown samples and their nearest training images."""
+
+    distances: list[NearestDistances]
+    samples: torch.Tensor  # (show, C, H, W) in [-1, 1]
+    neighbours: dict[str, torch.Tensor]  # space -> (show, k, C, H, W) in [-1, 1]
+
+    def summary(self) -> dict[str, dict]:
+        return {
+            d.space: {"generated": len(d.generated), "held_out": len(d.held_out), **d.summary()} for d in self.distances
+        }
+
+    def montage(self) -> Image.Image:
+        return montage(self.samples, self.neighbours)
+
+
+def memorisation_check(
+    G: Generator,
+    D: Discriminator,
+    training: torch.Tensor,
+    held_out: torch.Tensor,
+    samples: int = 500,
+    show: int = 16,
+    k: int = 3,
+    seed: int = 0,
+    noise: str = "normal",
+    progress: bool = False,
+) -> Memorisation:
+    """Nearest training images (uint8 ``training``) of ``samples`` G samples and of the ``held_out`` real images.
+
+    Two spaces: pixels in [-1, 1] and D's last convolutional layer max-pooled to 4x4 (the
+    features of section 5, from this checkpoint's own D). The first ``show`` samples and their
+    ``k`` nearest training images in each space make the montage.
+    """
+    if samples < 1 or not 0 <= show <= samples or k < 1:
+        raise DCGANError("need at least 1 sample, 1 neighbour, and no more samples shown than drawn")
+    generated = torch.from_numpy(to_uint8(render(G, sample_noise(samples, G.spec.nz, noise, seeded(seed)))))
+    generated = generated.permute(0, 3, 1, 2).contiguous()
+    spec = G.spec
+    extractors = {
+        "pixels": pixel_extractor(spec.resolution, spec.channels),
+        "D features": discriminator_extractor(D, conv_layers(D)[-1:]),
+    }
+    distances, neighbours = [], {}
+    for space, extractor in extractors.items():
+        ref = extract(extractor, training, progress=progress)
+        gen_d, gen_i = nearest(torch.from_numpy(extract(extractor, generated, progress=False)), ref, k)
+        held_d, _ = nearest(torch.from_numpy(extract(extractor, held_out, progress=False)), ref, 1)
+        distances.append(NearestDistances(space, gen_d[:, 0], held_d[:, 0]))
+        neighbours[space] = to_unit_range(training[gen_i[:show]])
+    return Memorisation(distances, to_unit_range(generated[:show]), neighbours)
+
+
+def montage(samples: torch.Tensor, neighbours: dict[str, torch.Tensor]) -> Image.Image:
+    """One row per generated sample: the sample, then its nearest training images in each space.
+
+    ``samples`` (N, C, H, W) and each ``neighbours[space]`` (N, k, C, H, W), all in [-1, 1].
+    """
+    spaces = list(neighbours)
+    rows = [
+        (f"#{i}: {' | '.join(spaces)}", torch.cat([samples[i : i + 1], *(neighbours[s][i] for s in spaces)]))
+        for i in range(len(samples))
+    ]
+    return labelled_rows(rows)
+
+
+def distance_plot(results: list[NearestDistances], path) -> None:
+    """Histograms of generated vs held-out nearest distances, one panel per space."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, axes = plt.subplots(1, len(results), figsize=(5 * len(results), 3.5), squeeze=False)
+    for ax, result in zip(axes[0], results, strict=True):
+        both = torch.cat([result.generated, result.held_out])
+        bins = np.linspace(0, float(both.max()) * 1.02, 40)
+        ax.hist(result.held_out.numpy(), bins, alpha=0.6, density=True, label="held-out real")
+        ax.hist(result.generated.numpy(), bins, alpha=0.6, density=True, label="generated")
+        ax.set_title(f"{result.space}: median ratio {result.summary()['median_ratio']:.2f}")
+        ax.set_xlabel("distance to the nearest training image")
+        ax.legend()
+    fig.tight_layout()
+    fig.savefig(path, dpi=100)
+    plt.close(fig)

@@ -1,0 +1,182 @@
+"""Forgetting: the boxes file, box masks, the ablation hook and the logistic-regression map selection."""
+
+import json
+
+import pytest
+import torch
+
+from dcgan import DCGANError
+from dcgan.core.models import Generator, ModelSpec
+from dcgan.core.sampling import render
+from dcgan.experiments.forgetting import (
+    box_masks,
+    detection_rates,
+    drop_maps,
+    forget,
+    layer_activations,
+    load_boxes,
+    object_layer,
+    select_object_maps,
+)
+
+
+@pytest.fixture
+def gen():
+    torch.manual_seed(0)
+    return Generator(ModelSpec(resolution=16, channels=1, nz=8, g_width=8)).eval()
+
+
+def write(tmp_path, content) -> str:
+    path = tmp_path / "boxes.json"
+    path.write_text(content if isinstance(content, str) else json.dumps(content))
+    return str(path)
+
+
+def test_boxes_round_trip(tmp_path):
+    path = write(tmp_path, {"object": "disc", "boxes": {"3": [[0, 2, 8, 10]], "0": [[1, 1, 16, 16], [4, 4, 5, 5]]}})
+    assert load_boxes(path, cells=4, resolution=16) == {3: [(0, 2, 8, 10)], 0: [(1, 1, 16, 16), (4, 4, 5, 5)]}
+
+
+@pytest.mark.parametrize(
+    ("content", "message"),
+    [
+        ("", "holds no boxes"),
+        ({"boxes": {}}, "holds no boxes"),
+        ("[1, 2]", "not a boxes file"),
+        ("{not json", "not a boxes file"),
+        ({"boxes": {"4": [[0, 0, 8, 8]]}}, "cell '4' is not on the sheet"),
+        ({"boxes": {"x": [[0, 0, 8, 8]]}}, "cell 'x' is not on the sheet"),
+        ({"boxes": {"1": [[0, 0, 17, 8]]}}, "outside the 16x16 image"),
+        ({"boxes": {"1": [[-1, 0, 8, 8]]}}, "outside"),
+        ({"boxes": {"1": [[8, 0, 8, 8]]}}, "empty"),
+        ({"boxes": {"1": [[0, 0, 8]]}}, "empty or outside"),
+        ({"boxes": {"1": [[0, 0, 8.5, 8]]}}, "empty or outside"),
+        ({"boxes": [[0, 0, 8, 8]]}, "must map each cell"),
+        ({"boxes": {"1": {"x0": 0}}}, "must map each cell"),
+    ],
+)
+def test_bad_boxes_files_are_one_clear_error(tmp_path, content, message):
+    with pytest.raises(DCGANError, match=message) as err:
+        load_boxes(write(tmp_path, content), cells=4, resolution=16)
+    assert err.value.fix  # every error says how to fix it
+
+
+def test_missing_boxes_file(tmp_path):
+    with pytest.raises(DCGANError, match="does not exist"):
+        load_boxes(tmp_path / "none.json", 4, 16)
+
+
+def test_box_masks_map_pixels_to_layer_positions():
+    masks = box_masks([[(0, 0, 8, 8)], [(4, 8, 16, 12), (0, 14, 3, 16)]], resolution=16, size=4)
+    expected0 = torch.zeros(4, 4, dtype=torch.bool)
+    expected0[:2, :2] = True  # position centres at 2, 6, 10, 14 pixels
+    expected1 = torch.zeros(4, 4, dtype=torch.bool)
+    expected1[2, 1:] = True
+    expected1[3, 0] = True
+    assert torch.equal(masks[0], expected0) and torch.equal(masks[1], expected1)
+
+
+def test_drop_maps_zeroes_exactly_the_chosen_maps(gen):
+    z = torch.randn(5, 8)
+    layer = object_layer(gen)
+    assert layer == "up1"
+    plain = layer_activations(gen, z, layer)
+    with drop_maps(gen, layer, [1, 4]):
+        dropped = layer_activations(gen, z, layer)
+    keep = [c for c in range(plain.shape[1]) if c not in (1, 4)]
+    assert plain[:, [1, 4]].abs().sum() > 0 and torch.all(dropped[:, [1, 4]] == 0)
+    assert torch.equal(dropped[:, keep], plain[:, keep])  # bit-identical
+    assert torch.equal(layer_activations(gen, z, layer), plain)  # hook removed
+
+
+def planted(n=30, maps=8, size=8, seed=0):
+    """Non-negative noise activations, map 5 strongly on inside one random box per image: a planted object."""
+    g = torch.Generator().manual_seed(seed)
+    acts = torch.rand(n, maps, size, size, generator=g)
+    masks = torch.zeros(n, size, size, dtype=torch.bool)
+    for i in range(n):
+        y, x = torch.randint(0, size - 3, (2,), generator=g).tolist()
+        masks[i, y : y + 3, x : x + 3] = True
+    acts[:, 5][masks] += 2.0
+    return acts, masks
+
+
+def test_selection_recovers_the_planted_object_map():
+    acts, masks = planted()
+    weights, selected = select_object_maps(acts, masks, seed=0)
+    assert 5 in selected and int(weights.argmax()) == 5
+    assert selected == [c for c in range(8) if weights[c] > 0]
+    assert weights[5] > 5 * max(abs(w) for c, w in enumerate(weights) if c != 5)
+
+
+def test_forget_finds_and_removes_an_object_planted_in_a_generator(gen):
+    """A generator that draws an 'object' with map 5 of its object layer, in the top-left quarter, when z[0] > 0."""
+    layer, has_object = object_layer(gen), {}
+
+    def remember(module, inputs):  # the first block sees z: note which images carry the object
+        has_object["now"] = inputs[0].flatten(1)[:, 0] > 0
+
+    def plant(module, inputs, output):
+        output = output.clone()
+        size = output.shape[-1] // 2
+        output[:, 5, :size, :size] += 4.0 * has_object["now"][:, None, None]
+        return output
+
+    z = torch.randn(24, 8, generator=torch.Generator().manual_seed(1))
+    handles = [
+        gen.blocks["project"].register_forward_pre_hook(remember),
+        gen.blocks[layer].register_forward_hook(plant),
+    ]
+    try:
+        with_object = (z[:, 0] > 0).nonzero()[:, 0].tolist()
+        result = forget(gen, z, {c: [(0, 0, 8, 8)] for c in with_object}, seed=0)
+    finally:
+        for handle in handles:
+            handle.remove()
+    assert int(result.weights.argmax()) == 5 and 5 in result.dropped
+    assert result.activation["inside_after"] < result.activation["inside_before"]
+
+
+def test_most_keeps_the_largest_positive_weights():
+    acts, masks = planted()
+    weights, every = select_object_maps(acts, masks, seed=0)
+    _, two = select_object_maps(acts, masks, seed=0, most=2)
+    assert len(every) > 2 and two == sorted(sorted(every, key=lambda c: -weights[c])[:2]) and 5 in two
+
+
+def test_detection_rates_before_after_and_random_control(gen):
+    """A classifier stand-in that flags images by their mean: zeroing maps shifts it, zeroing none does not."""
+
+    class Bright:
+        names = ("bright",)
+
+        def predict(self, images):
+            return (images.mean((1, 2, 3)) > threshold).float()[:, None]
+
+    z = torch.randn(40, 8)
+    layer = object_layer(gen)
+    threshold = float(render(gen, z).mean((1, 2, 3)).median())
+    rates = detection_rates(gen, Bright(), "bright", z, layer, [0, 1, 2, 3], seed=0)
+    assert rates["samples"] == 40 and rates["maps_dropped"] == 4
+    assert rates["before"] == 0.5  # the median splits the 40 samples in half
+    assert rates["after"] != rates["before"] and len(rates["after_random_maps_each"]) == 5
+    assert rates["after_random_maps"] == pytest.approx(sum(rates["after_random_maps_each"]) / 5)
+    assert detection_rates(gen, Bright(), "bright", z, layer, [], seed=0)["after"] == 0.5
+
+
+def test_boxes_covering_nothing_are_an_error():
+    acts, _ = planted()
+    with pytest.raises(DCGANError, match="cover no position"):
+        select_object_maps(acts, torch.zeros(30, 8, 8, dtype=torch.bool))
+
+
+def test_forget_redraws_the_boxed_cells_without_the_maps(gen):
+    z = torch.randn(6, 8)
+    result = forget(gen, z, {1: [(0, 0, 8, 8)], 4: [(8, 8, 16, 16)]}, seed=0)
+    assert result.before.shape == result.after.shape == (2, 1, 16, 16)
+    assert result.dropped == [c for c, w in enumerate(result.weights) if w > 0] and result.dropped
+    assert not torch.equal(result.before, result.after)
+    assert result.activation["inside_after"] < result.activation["inside_before"]
+    assert result.summary()["dropped"] == len(result.dropped)
+    assert result.figure().size[1] == 2 + 2 * 18
+    assert result.figure(show=1).size[0] < result.figure().size[0]
