@@ -19,6 +19,7 @@ from PIL import Image
 
 from conftest import blobs, save_screenshot, tiny_config
 from dcgan import train
+from dcgan.experiments.forgetting import load_boxes
 from dcgan.experiments.latent import load_z
 from dcgan.serve import Explorer, bind, create_app
 
@@ -137,6 +138,8 @@ def test_a_person_explores_the_latent_space(browser, server, screenshots, tmp_pa
     w = size[0]
     assert all(isinstance(v, int) for v in (x0, y0, x1, y1))
     assert abs(x0 - w / 4) <= 1 and abs(y0 - w / 4) <= 1 and abs(x1 - 3 * w / 4) <= 1 and abs(y1 - w / 2) <= 1
+    exported = tmp_path / download.value.suggested_filename
+    assert load_boxes(exported, 12, w) == {2: [(x0, y0, x1, y1)]}  # the file dcgan forget reads, as it reads it
     page.uncheck("#box-mode")
     save_screenshot(page, screenshots / "explorer.png", full_page=True)
 
