@@ -9,11 +9,12 @@ Defaults are the paper's recipe: minibatch 128, Adam(lr 2e-4, beta1 0.5), N(0, 0
 from __future__ import annotations
 
 import json
+import math
 from dataclasses import asdict, dataclass, field, fields, replace
 from pathlib import Path
 
 from ..core.models import ModelSpec
-from ..core.sampling import NOISE_KINDS
+from ..core.sampling import MAX_SEED, NOISE_KINDS
 from ..data import SourceOptions
 from ..data.options import option
 from ..errors import DCGANError
@@ -102,12 +103,22 @@ class TrainConfig:
     log_every: int = option(20, "read losses from the device and append them to metrics.jsonl every N steps")
     sample_count: int = option(64, "number of fixed-noise samples in each epoch's grid")
     progress: bool = option(True, "show a progress bar")
+    # distributed training and reliability (training/distributed.py, docs/scaling.md)
+    sync_bn: bool = option(
+        False,
+        "under torchrun: BatchNorm statistics over all ranks' batches (SyncBatchNorm), so N ranks x --batch-size B"
+        " train as one process with batch N x B; off: each replica's own B images",
+    )
 
     def __post_init__(self) -> None:
         positive = ("epochs", "batch_size", "log_every", "sample_count")
         for name in positive:
             if getattr(self, name) < 1:
                 raise DCGANError(f"--{name.replace('_', '-')} must be at least 1, not {getattr(self, name)}")
+        if not math.isfinite(self.save_every_minutes):
+            raise DCGANError(f"--save-every-minutes must be a finite number, not {self.save_every_minutes}")
+        if not 0 <= self.seed <= MAX_SEED:
+            raise DCGANError(f"--seed must be between 0 and {MAX_SEED}, not {self.seed}")
         for name in ("checkpoint_every", "save_every_minutes"):
             if getattr(self, name) < 0:
                 raise DCGANError(f"--{name.replace('_', '-')} must be 0 or more, not {getattr(self, name)}")

@@ -153,12 +153,13 @@ def open_source(path: Path, resolution: int | None, channels: int | None, split:
 
 def _first_readable(tree: Tree, names: list[str]) -> Image.Image:
     """The first decodable image, which sets the default resolution and channels."""
+    first_error = ""
     for name in names[:100]:
         try:
             return decode_image(tree.read(name))
-        except DECODE_ERRORS:
-            continue
+        except DECODE_ERRORS as exc:
+            first_error = first_error or f"{name}: {exc}"
     raise DCGANError(
-        f"none of the first {min(len(names), 100)} image files in {tree.path} can be read",
+        f"none of the first {min(len(names), 100)} image files in {tree.path} can be read (first: {first_error})",
         "check the files, or pass another --data",
     )
