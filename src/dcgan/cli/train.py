@@ -43,10 +43,11 @@ def register_train(sub) -> None:
 def run_train(args: argparse.Namespace) -> int:
     options = given(args, TrainConfig)
     trainer = resume(args.resume, **options) if args.resume else train(TrainConfig(**options))
-    print(
-        f"done: {trainer.epoch} epochs, {trainer.step} steps; samples in {trainer.run.samples}, "
-        f"checkpoint {trainer.run.last_checkpoint}"
-    )
+    if trainer.world.is_main:
+        print(
+            f"done: {trainer.epoch} epochs, {trainer.step} steps; samples in {trainer.run.samples}, "
+            f"checkpoint {trainer.run.last_checkpoint}"
+        )
     return 0
 
 

@@ -9,7 +9,7 @@ The data order stays the single process's: each step takes the next ``batch_size
 images of the epoch's seeded order (``Trainer.epoch_order``), and rank ``r`` takes the
 ``r``-th ``batch_size`` of them (:func:`rank_slice`). ``--batch-size`` is therefore the
 per-replica batch: N ranks with batch B train like one process with batch N x B, exactly so
-with ``--sync-bn`` (BatchNorm statistics over the global batch). z is drawn the same way:
+with ``--sync-bn`` (BatchNorm statistics over the global batch, :class:`GlobalBatchNorm2d`). z is drawn the same way:
 every rank draws the global batch's z from the same generator and keeps its slice, so the
 noise generator's state, like the weights, is identical on every rank and rank 0's
 checkpoint holds the whole run's state.
@@ -94,6 +94,50 @@ def rank_slice(batch: torch.Tensor, world: World) -> torch.Tensor:
     return batch[world.rank * per_rank : (world.rank + 1) * per_rank]
 
 
+class _SumOverRanks(torch.autograd.Function):
+    """All-reduce (sum) whose gradient is the all-reduced gradient: every rank's loss reaches every rank's input."""
+
+    @staticmethod
+    def forward(ctx, tensor: torch.Tensor) -> torch.Tensor:
+        total = tensor.clone()
+        dist.all_reduce(total)
+        return total
+
+    @staticmethod
+    def backward(ctx, grad: torch.Tensor) -> torch.Tensor:
+        grad = grad.clone()
+        dist.all_reduce(grad)
+        return grad
+
+
+class GlobalBatchNorm2d(nn.BatchNorm2d):
+    """BatchNorm whose training statistics cover every rank's batch, on any device.
+
+    torch's SyncBatchNorm runs on GPUs only; this one all-reduces each channel's sum, sum of
+    squares and count (with autograd: the backward pass all-reduces their gradients), so
+    N ranks normalise exactly as one process with the global batch would.
+    """
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        if not self.training:
+            return super().forward(x)
+        xf = x.float()
+        channels = x.shape[1]
+        count = xf.new_tensor([x.numel() // channels])
+        stats = torch.cat([xf.sum((0, 2, 3)), (xf * xf).sum((0, 2, 3)), count])
+        stats = _SumOverRanks.apply(stats)
+        total = stats[-1]
+        mean = stats[:channels] / total
+        var = (stats[channels : 2 * channels] / total - mean * mean).clamp_min(0)
+        with torch.no_grad():
+            self.num_batches_tracked += 1
+            self.running_mean.lerp_(mean.detach(), self.momentum)
+            self.running_var.lerp_(var.detach() * total / (total - 1), self.momentum)
+        shape = (1, channels, 1, 1)
+        scale = torch.rsqrt(var + self.eps) * self.weight
+        return ((xf - mean.view(shape)) * scale.view(shape) + self.bias.view(shape)).to(x.dtype)
+
+
 def wrap(net: nn.Module, device: torch.device, world: World, sync_bn: bool) -> nn.Module:
     """``net`` for the step: DDP-wrapped (gradients averaged over ranks), with SyncBatchNorm if asked.
 
@@ -101,8 +145,10 @@ def wrap(net: nn.Module, device: torch.device, world: World, sync_bn: bool) -> n
     """
     if not world.distributed:
         return net
-    if sync_bn:  # replaces the BatchNorm layers inside ``net`` (same parameters and buffers), not ``net`` itself
-        nn.SyncBatchNorm.convert_sync_batchnorm(net)
+    if sync_bn:
+        for module in net.modules():
+            if type(module) is nn.BatchNorm2d:
+                module.__class__ = GlobalBatchNorm2d  # the same parameters, buffers and state_dict names
     ids = [device.index] if device.type == "cuda" else None
     return DistributedDataParallel(net, device_ids=ids)
 
