@@ -72,6 +72,12 @@ class RunDir:
         """Prove the folder (or where it will be made) takes files, before any data is read or network built."""
         check_writable_folder(self.root, "choose a writable --out folder with free space")
 
+    def remove_partial_writes(self) -> None:
+        """Delete the temporary files of checkpoint writes that a crash (kill -9) cut short."""
+        if self.checkpoints.is_dir():
+            for partial in self.checkpoints.glob(".*.tmp"):
+                partial.unlink(missing_ok=True)
+
     def read_metrics(self) -> list[dict]:
         """Every logged row, oldest first (none if the run has logged nothing yet).
 

@@ -148,7 +148,6 @@ class Trainer:
         self.epoch, self.batch_in_epoch, self.step = ckpt.meta["epoch"], ckpt.meta["batch_in_epoch"], ckpt.meta["step"]
         # another world size: continue at the global batch that holds the next unseen image (exact when it divides)
         self.batch_in_epoch = self.batch_in_epoch * ckpt.meta.get("world_size", 1) // self.world.size
-        self.run.drop_metrics_after(self.step)  # lines a crash left between the checkpoint and itself
 
     # ---- the loop ----------------------------------------------------------------------
     def epoch_order(self, epoch: int) -> torch.Tensor:
@@ -176,6 +175,8 @@ class Trainer:
         if self.world.is_main:
             self.run.prepare()
             self.run.root.mkdir(parents=True, exist_ok=True)
+            self.run.drop_metrics_after(self.step)  # lines a crash logged after the checkpoint (or before any)
+            self.run.remove_partial_writes()
             cfg.save(self.run.config)
             processes = f" ({self.world.size} processes)" if self.world.distributed else ""
             print(f"training in {self.run.root}{processes}", flush=True)
