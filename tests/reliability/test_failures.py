@@ -188,3 +188,13 @@ def test_nan_stops_with_remedies_and_keeps_the_last_good_checkpoint(tmp_path, mo
     assert "diverged" in message and "at step 7" in message and "--lr" in message and "fp32" in message
     assert trainer.run.last_checkpoint.read_bytes() == good  # nothing diverged was saved
     assert max(row["step"] for row in trainer.run.read_metrics()) == 6  # the NaN rows never reach the log
+
+
+def test_inf_weights_are_never_saved_over_the_last_good_checkpoint(tmp_path):
+    trainer = train(tiny_config(tmp_path, epochs=1), blobs(64), callbacks=[])
+    good = trainer.run.last_checkpoint.read_bytes()
+    with torch.no_grad():
+        next(trainer.D.parameters()).view(-1)[0] = float("inf")
+    with pytest.raises(DCGANError, match=r"D's weights hold NaN or Inf at step 2.*last good checkpoint .* is kept"):
+        trainer.save()
+    assert trainer.run.last_checkpoint.read_bytes() == good

@@ -11,7 +11,6 @@ stopped.
 
 from __future__ import annotations
 
-import math
 import signal
 from contextlib import contextmanager
 from datetime import datetime
@@ -30,7 +29,7 @@ from ..core.rundir import LAST, RunDir
 from ..core.sampling import generate, sample_noise
 from ..data import ImageData, load_dataset
 from ..errors import DCGANError
-from . import distributed
+from . import distributed, divergence
 from .callbacks import Callback, default_callbacks
 from .config import RESUMABLE, TrainConfig
 from .invocation import resume_command
@@ -129,7 +128,7 @@ class Trainer:
             "world_size": self.world.size,
             "saved_at": datetime.now().isoformat(timespec="seconds"),
         }
-        self._check_finite_weights()
+        divergence.check_weights({"G": self.G, "D": self.D}, self.step, self.run.root, self.run.last_checkpoint)
         save_checkpoint(path, self.G, self.D, self.opt_g, self.opt_d, rng, meta)
         return path
 
@@ -262,10 +261,10 @@ class Trainer:
             return None
         values = torch.stack(self._pending).tolist()  # the only host sync of the loop
         self._pending.clear()
-        self._check_finite_losses(values)
+        first = self.step - len(values) + 1
+        divergence.check_losses(values, first, self.run.root, self.run.last_checkpoint)  # on every rank: all stop
         if not self.world.is_main:  # rank 0 logs its own replica's statistics
             return dict(zip(STAT_NAMES, values[-1], strict=True))
-        first = self.step - len(values) + 1
         rows = [
             {"step": first + i, "epoch": self.epoch + 1, **dict(zip(STAT_NAMES, v, strict=True))}
             for i, v in enumerate(values)
@@ -273,27 +272,6 @@ class Trainer:
         self.run.append_metrics(rows)
         self._notify("on_metrics", rows)
         return rows[-1]
-
-    def _check_finite_losses(self, values: list[list[float]]) -> None:
-        """Stop at the first NaN/Inf statistic: the training has diverged, and no checkpoint of it is written."""
-        bad = next((i for i, row in enumerate(values) if not all(map(math.isfinite, row))), None)
-        if bad is not None:
-            step = self.step - len(values) + 1 + bad
-            self._diverged(f"the losses became {dict(zip(STAT_NAMES, values[bad], strict=True))} at step {step}")
-
-    def _check_finite_weights(self) -> None:
-        for name, net in (("G", self.G), ("D", self.D)):
-            if not all(torch.isfinite(p).all() for p in net.parameters()):
-                self._diverged(f"{name}'s weights hold NaN or Inf at step {self.step}")
-
-    def _diverged(self, what: str) -> NoReturn:
-        kept = self.run.last_checkpoint
-        kept_text = f"the last good checkpoint {kept} is kept" if kept.exists() else "no checkpoint was written"
-        raise DCGANError(
-            f"training diverged: {what}; stopped, {kept_text}",
-            "resume from it with a lower --lr, or with --precision fp32 if you trained in bf16/fp16; "
-            f"or start again with another --seed ({resume_command(self.run.root)} --lr 1e-4)",
-        )
 
     # ---- surroundings --------------------------------------------------------------------
     def _epoch_label(self) -> str:
