@@ -25,7 +25,18 @@ def read_state_dict(path: Path) -> dict[str, torch.Tensor]:
     """The tensors of a ``.pt``/``.pth`` file, unpickled with ``weights_only=True``; anything more is refused."""
     try:
         state = torch.load(path, map_location="cpu", weights_only=True)
-    except (pickle.UnpicklingError, RuntimeError, EOFError, OSError, ValueError, AttributeError, TypeError) as exc:
+    except (
+        pickle.UnpicklingError,
+        RuntimeError,
+        EOFError,
+        OSError,
+        ValueError,
+        AttributeError,
+        TypeError,
+        KeyError,
+        IndexError,
+        OverflowError,
+    ) as exc:  # what torch's restricted unpickler raises on damaged files
         first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
         raise DCGANError(
             f"{path} cannot be read as plain weights ({first[:200]})",

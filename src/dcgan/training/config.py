@@ -182,9 +182,17 @@ class TrainConfig:
     @classmethod
     def load(cls, path: Path) -> TrainConfig:
         try:
-            return cls.from_dict(json.loads(Path(path).read_text()))
-        except (OSError, json.JSONDecodeError) as exc:
+            values = json.loads(Path(path).read_text())
+        except (OSError, ValueError) as exc:  # ValueError: not UTF-8 or not JSON
             raise DCGANError(f"cannot read config {path}: {exc}") from None
+        if not isinstance(values, dict):
+            raise DCGANError(f"config {path} is not a JSON object of options", "pass a config.json written by dcgan")
+        try:
+            return cls.from_dict(values)
+        except (TypeError, ValueError) as exc:  # a value of the wrong type
+            raise DCGANError(
+                f"config {path} holds an invalid value: {exc}", "pass a config.json written by dcgan"
+            ) from None
 
     def updated(self, **changes) -> TrainConfig:
         return replace(self, **changes)

@@ -8,6 +8,7 @@ absurd sizes are refused. ``root/<class>/img.png`` gets the label ``<class>``;
 from __future__ import annotations
 
 import zipfile
+import zlib
 from collections.abc import Sequence
 from pathlib import Path, PurePosixPath
 
@@ -38,6 +39,10 @@ def is_image_file(name: str | Path) -> bool:
     return PurePosixPath(str(name)).suffix.lower() in IMAGE_SUFFIXES
 
 
+# what zipfile raises on a damaged, encrypted or unsupported archive or member, besides OSError
+ZIP_ERRORS = (zipfile.BadZipFile, zlib.error, NotImplementedError, RuntimeError, EOFError, IndexError, ValueError)
+
+
 class Tree:
     """The files of a folder, a zip, or one folder inside a zip, as relative POSIX names."""
 
@@ -61,7 +66,14 @@ class Tree:
             self.root, self.files = path.parent, [path.name]
 
     def read(self, name: str) -> bytes:
-        return self.zip.read(self.prefix + name) if self.zip is not None else (self.root / name).read_bytes()
+        """The bytes of file ``name``; a zip member that cannot be extracted (damaged, encrypted, an
+        unknown compression) is an ``OSError``, like an unreadable file in a folder."""
+        if self.zip is None:
+            return (self.root / name).read_bytes()
+        try:
+            return self.zip.read(self.prefix + name)
+        except ZIP_ERRORS as exc:
+            raise OSError(f"cannot extract {name} from {self.path}: {exc}") from None
 
     def find(self, filename: str) -> str | None:
         """The shallowest file called ``filename``."""
@@ -72,15 +84,15 @@ class Tree:
 def _open_zip(archive: Path) -> zipfile.ZipFile:
     try:
         zf = zipfile.ZipFile(archive)
-    except (zipfile.BadZipFile, OSError) as exc:
+    except (*ZIP_ERRORS, OSError) as exc:
         raise DCGANError(
             f"{archive} is not a readable zip file: {exc}", "check the file, or download it again"
         ) from None
     for info in zf.infolist():
         parts = PurePosixPath(info.filename.replace("\\", "/")).parts
-        if info.filename.startswith(("/", "\\")) or ".." in parts or (parts and ":" in parts[0]):
+        if not info.filename or info.filename.startswith(("/", "\\")) or ".." in parts or (parts and ":" in parts[0]):
             raise DCGANError(
-                f"{archive} holds an unsafe member name {info.filename!r} (an absolute path or '..')",
+                f"{archive} holds an unsafe member name {info.filename!r} (empty, an absolute path or '..')",
                 "this archive may be malicious; re-create it from the images you trust",
             )
         if info.file_size > MAX_MEMBER_BYTES:
