@@ -10,8 +10,8 @@ from pathlib import Path
 import pytest
 import torch
 
-from conftest import blobs, tiny_config
-from dcgan import DCGANError, Discriminator, Generator, load_checkpoint, resume, train
+from conftest import blobs, tiny_config, write_images
+from dcgan import DCGANError, Discriminator, Generator, load_checkpoint, load_dataset, resume, train
 from dcgan.cli import main
 from dcgan.core.checkpoints import FORMAT
 from dcgan.core.models import ModelSpec
@@ -159,3 +159,15 @@ def test_sample_into_a_read_only_folder_is_refused_before_generating(run, tmp_pa
     folder.mkdir(mode=0o555)
     assert main(["sample", "--checkpoint", str(run), "-o", str(folder / "g.png")]) == 2
     assert "cannot write into" in capsys.readouterr().err
+
+
+def test_a_symlink_out_of_the_dataset_folder_is_refused(tmp_path):
+    folder = tmp_path / "images"
+    write_images(folder, [("a/0.png", "L", (16, 16)), ("a/1.png", "L", (16, 16))])
+    assert len(load_dataset(folder)) == 2
+    (folder / "a" / "inside.png").symlink_to(folder / "a" / "0.png")  # a link within the folder is fine
+    assert len(load_dataset(folder)) == 3
+    write_images(tmp_path / "elsewhere", [("secret.png", "L", (16, 16))])
+    (folder / "a" / "outside.png").symlink_to(tmp_path / "elsewhere" / "secret.png")
+    with pytest.raises(DCGANError, match=r"holds 1 link\(s\) to files outside it .*outside.png"):
+        load_dataset(folder)

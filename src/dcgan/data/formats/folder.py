@@ -53,7 +53,9 @@ class Tree:
         self.prefix = ""
         if path.is_dir():
             self.root = path
-            self.files = sorted(p.relative_to(path).as_posix() for p in path.rglob("*") if p.is_file())
+            found = [p for p in path.rglob("*") if p.is_file()]
+            _refuse_links_out(path, found)
+            self.files = sorted(p.relative_to(path).as_posix() for p in found)
         elif is_zip(archive):
             self.zip = _open_zip(archive)
             self.prefix = inner.rstrip("/") + "/" if inner else ""
@@ -79,6 +81,17 @@ class Tree:
         """The shallowest file called ``filename``."""
         hits = [f for f in self.files if PurePosixPath(f).name == filename]
         return min(hits, key=lambda f: (f.count("/"), f)) if hits else None
+
+
+def _refuse_links_out(folder: Path, files: list[Path]) -> None:
+    """A dataset folder reads only what lies inside it: a symlink to a file elsewhere is refused."""
+    root = folder.resolve()
+    outside = [p for p in files if p.is_symlink() and not p.resolve().is_relative_to(root)]
+    if outside:
+        raise DCGANError(
+            f"{folder} holds {len(outside)} link(s) to files outside it (first: {outside[0]} -> {outside[0].resolve()})",
+            "copy those files into the folder, or remove the links",
+        )
 
 
 def _open_zip(archive: Path) -> zipfile.ZipFile:
