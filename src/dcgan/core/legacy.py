@@ -10,6 +10,7 @@ their entries are matched to ours by position, every shape checked.
 from __future__ import annotations
 
 import pickle
+import struct
 from pathlib import Path
 
 import torch
@@ -36,6 +37,7 @@ def read_state_dict(path: Path) -> dict[str, torch.Tensor]:
         KeyError,
         IndexError,
         OverflowError,
+        struct.error,
     ) as exc:  # what torch's restricted unpickler raises on damaged files
         first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
         raise DCGANError(

@@ -133,7 +133,7 @@ def read_manifest(path: Path) -> dict:
             f"{path} was prepared in format {manifest.get('format_version')}, this dcgan reads {FORMAT_VERSION}",
             "prepare the set again with dcgan prepare",
         )
-    damaged = [key for key, kind in REQUIRED.items() if not isinstance(manifest.get(key), kind)]
+    damaged = [key for key, kind in REQUIRED.items() if key not in manifest or not isinstance(manifest[key], kind)]
     if damaged:
         raise DCGANError(
             f"{path / MANIFEST} is damaged: {', '.join(damaged)} missing or invalid", "prepare the set again"

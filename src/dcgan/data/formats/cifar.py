@@ -138,7 +138,19 @@ def safe_unpickle(blob: bytes, source: str) -> dict:
         if not isinstance(obj, dict):
             raise TypeError(f"it holds a {type(obj).__name__}, not a CIFAR batch dict")
         return {k.decode() if isinstance(k, bytes) else k: v for k, v in obj.items()}
-    except (pickle.UnpicklingError, EOFError, ValueError, TypeError, AttributeError, IndexError, OverflowError) as exc:
+    # RuntimeError, SystemError, MemoryError: numpy's own, rebuilding an array of a crafted dtype or size
+    except (
+        pickle.UnpicklingError,
+        EOFError,
+        ValueError,
+        TypeError,
+        AttributeError,
+        IndexError,
+        OverflowError,
+        RuntimeError,
+        SystemError,
+        MemoryError,
+    ) as exc:
         raise DCGANError(
             f"{source} is not a safe CIFAR python batch: {exc}",
             "use the official cifar-10-python.tar.gz / cifar-100-python.tar.gz files",
