@@ -19,7 +19,7 @@ def test_crash_while_saving_keeps_the_last_good_checkpoint(tmp_path, monkeypatch
         raise OSError("disk full")
 
     monkeypatch.setattr(dcgan.core.tensorfile.os, "replace", crash)
-    with pytest.raises(OSError, match="disk full"):
+    with pytest.raises(DCGANError, match=r"disk full \(the previous file is unchanged\)"):
         trainer.save()
     assert path.read_bytes() == before
     assert not [p for p in os.listdir(trainer.run.checkpoints) if p.endswith(".tmp")]

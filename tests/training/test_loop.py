@@ -98,8 +98,8 @@ def test_resume_after_ctrl_c_mid_epoch_is_exact(tmp_path, monkeypatch):
     original_step = dcgan.training.loop.train_step
     calls = {"n": 0}
 
-    def interrupt_after_four(*args):
-        out = original_step(*args)
+    def interrupt_after_four(*args, **kwargs):
+        out = original_step(*args, **kwargs)
         calls["n"] += 1
         if calls["n"] == 4:  # as the SIGINT handler does on the first Ctrl-C
             trainer_ref["t"]._stop_requested = True
@@ -126,11 +126,11 @@ def test_a_crash_mid_epoch_loses_only_the_steps_since_the_timed_save(tmp_path, m
     original_step = dcgan.training.loop.train_step
     calls = {"n": 0}
 
-    def crash_on_the_fifth(*args):
+    def crash_on_the_fifth(*args, **kwargs):
         calls["n"] += 1
         if calls["n"] == 5:
             raise RuntimeError("power cut")
-        return original_step(*args)
+        return original_step(*args, **kwargs)
 
     monkeypatch.setattr(dcgan.training.loop, "train_step", crash_on_the_fifth)
     monkeypatch.setattr(dcgan.training.loop, "monotonic", lambda: 60.0 * calls["n"])  # each step takes a minute

@@ -19,7 +19,7 @@ from ..experiments.features import (
     random_discriminator,
 )
 from ..experiments.linear_probe import BASELINES, DEFAULT_C_GRID, PROTOCOLS, linear_probe, protocol_for
-from .options import add_checkpoint, add_device, add_limit, add_progress, source_options
+from .options import add_checkpoint, add_device, add_limit, add_progress, add_seed, source_options
 
 
 def _layers(text: str | None) -> list[str] | None:
@@ -59,7 +59,7 @@ def register_features(sub) -> None:
         action="store_true",
         help="use a randomly initialised discriminator of the checkpoint's architecture (a baseline)",
     )
-    p.add_argument("--seed", type=int, default=0, help="seed of --random-init [default: 0]")
+    add_seed(p, "seed of --random-init")
     p.set_defaults(run=run_features)
 
 
@@ -127,7 +127,7 @@ def register_linear_probe(sub) -> None:
     )
     p.add_argument("--kmeans-k", type=int, default=1600, help="K-means centroids (4k features) [default: 1600]")
     p.add_argument("--test-limit", type=int, help="use only the first N test images")
-    p.add_argument("--seed", type=int, default=0, help="seed of the splits, random D and K-means [default: 0]")
+    add_seed(p, "seed of the splits, random D and K-means")
     p.add_argument("--workdir", metavar="DIR", help="keep the feature .npy memmaps here [default: a temporary folder]")
     p.add_argument("--json", metavar="OUT.json", help="also write the table, one entry per model row, as JSON")
     p.set_defaults(run=run_linear_probe)

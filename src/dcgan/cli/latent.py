@@ -17,7 +17,7 @@ import torch
 
 from ..core.checkpoints import load_checkpoint
 from ..core.device import pick_device
-from ..core.images import save_gif, save_grid
+from ..core.images import save_gif, save_grid, save_image
 from ..core.models import Generator
 from ..core.sampling import render, sample_noise, seeded
 from ..data import load_dataset
@@ -35,7 +35,7 @@ from ..experiments.attributes import (
 )
 from ..training import TrainConfig
 from ..training.loop import load_training_data
-from .options import add_checkpoint, add_device, add_source_options, source_options
+from .options import add_checkpoint, add_device, add_seed, add_source_options, source_options
 
 
 def open_generator(path: str, device: str = "auto") -> tuple[Generator, str]:
@@ -46,7 +46,7 @@ def open_generator(path: str, device: str = "auto") -> tuple[Generator, str]:
 
 def _add_common(p: argparse.ArgumentParser, output: str) -> None:
     add_checkpoint(p)
-    p.add_argument("--seed", type=int, default=0, help="seed for every random draw [default: 0]")
+    add_seed(p, "seed for every random draw")
     add_device(p)
     p.add_argument(
         "-o", "--output", default=output, help=f"figure PNG; the z go to the same name .safetensors [default: {output}]"
@@ -204,7 +204,7 @@ def run_arithmetic(args: argparse.Namespace) -> int:
         args.expression, {name: z[0] for name, z in groups.items()}, args.noise_samples, args.noise_scale, args.seed
     )
     out = Path(args.output)
-    latent.arithmetic_figure(G, first).save(out)
+    save_image(latent.arithmetic_figure(G, first), out)
     rows = first.figure_rows()
     extra = {}
     if args.expect:
@@ -296,7 +296,7 @@ def register_attribute_classifier(sub) -> None:
     p.add_argument("--epochs", type=int, default=3, help="passes over the training images [default: 3]")
     p.add_argument("--width", type=int, default=16, help="base width of the network [default: 16]")
     p.add_argument("--holdout", type=float, default=0.1, help="fraction kept for the accuracy report [default: 0.1]")
-    p.add_argument("--seed", type=int, default=0, help="seed for initialisation and order [default: 0]")
+    add_seed(p, "seed for initialisation and order")
     p.add_argument("-o", "--output", default="classifier.safetensors", help="[default: classifier.safetensors]")
     p.set_defaults(run=run_attribute_classifier)
 

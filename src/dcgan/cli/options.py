@@ -14,7 +14,33 @@ import types
 import typing
 from dataclasses import fields
 
+from ..core.sampling import MAX_SEED
 from ..data import SourceOptions
+
+
+def bounded_int(low: int, high: int | None = None):
+    """An argparse type: an integer from ``low`` to ``high``, else a usage error saying the range."""
+
+    def parse(text: str) -> int:
+        try:
+            value = int(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"{text!r} is not an integer") from None
+        if value < low or (high is not None and value > high):
+            within = f"from {low} to {high}" if high is not None else f"of at least {low}"
+            raise argparse.ArgumentTypeError(f"{value} is out of range: use an integer {within}")
+        return value
+
+    parse.__name__ = "integer"  # argparse names the type in its messages
+    return parse
+
+
+seed_value = bounded_int(0, MAX_SEED)
+
+
+def add_seed(p: argparse.ArgumentParser, help: str) -> None:
+    """``--seed``, the same validated range in every command."""
+    p.add_argument("--seed", type=seed_value, default=0, help=f"{help} [default: 0]")
 
 
 def _flag_type(hint) -> type:

@@ -4,17 +4,25 @@ from __future__ import annotations
 
 import argparse
 import json
+from pathlib import Path
+
+from tqdm import tqdm
 
 from ..core.checkpoints import load_checkpoint
 from ..core.device import pick_device
-from ..core.images import save_grid, save_separate
+from ..core.images import check_image_output, save_grid, save_separate
 from ..core.models import Discriminator, Generator, count_parameters
 from ..core.sampling import generate, sample_noise, seeded
+from ..core.tensorfile import check_writable_folder
 from ..errors import DCGANError
 from ..experiments.latent import save_sheet
 from ..training import TrainConfig, resume, train
 from ..training.config import RESUMABLE
-from .options import add_checkpoint, add_device, add_field_flags, given
+from .options import add_checkpoint, add_device, add_field_flags, add_seed, bounded_int, given
+
+MAX_SAMPLES = 100_000  # -n: 100,000 images is already minutes of work; a typo such as 1e9 would need 400 GB
+MAX_GRID = 4096  # a 64 x 64 grid of images; more is not viewable, use --separate
+SEPARATE_CHUNK = 1024  # --separate generates and writes this many at a time
 
 
 def register_train(sub) -> None:
@@ -35,10 +43,11 @@ def register_train(sub) -> None:
 def run_train(args: argparse.Namespace) -> int:
     options = given(args, TrainConfig)
     trainer = resume(args.resume, **options) if args.resume else train(TrainConfig(**options))
-    print(
-        f"done: {trainer.epoch} epochs, {trainer.step} steps; samples in {trainer.run.samples}, "
-        f"checkpoint {trainer.run.last_checkpoint}"
-    )
+    if trainer.world.is_main:
+        print(
+            f"done: {trainer.epoch} epochs, {trainer.step} steps; samples in {trainer.run.samples}, "
+            f"checkpoint {trainer.run.last_checkpoint}"
+        )
     return 0
 
 
@@ -49,8 +58,14 @@ def register_sample(sub) -> None:
         description="Generate images from a checkpoint (file or run folder).",
     )
     add_checkpoint(p)
-    p.add_argument("-n", "--num", type=int, default=64, help="how many images [default: 64]")
-    p.add_argument("--seed", type=int, default=0, help="seed for z [default: 0]")
+    p.add_argument(
+        "-n",
+        "--num",
+        type=bounded_int(1, MAX_SAMPLES),
+        default=64,
+        help=f"how many images, at most {MAX_SAMPLES:,} (a grid or sheet: {MAX_GRID:,}) [default: 64]",
+    )
+    add_seed(p, "seed for z")
     p.add_argument(
         "-o", "--output", default="samples.png", help="grid PNG, or with --separate a folder [default: samples.png]"
     )
@@ -60,24 +75,33 @@ def register_sample(sub) -> None:
         action="store_true",
         help="number the grid's cells and write every cell's z to the --output name .safetensors (cell 12: #12)",
     )
-    p.add_argument("--nrow", type=int, help="images per grid row [default: square]")
+    p.add_argument("--nrow", type=bounded_int(1), help="images per grid row [default: square]")
     add_device(p)
     p.set_defaults(run=run_sample)
 
 
 def run_sample(args: argparse.Namespace) -> int:
-    if args.num < 1:
-        raise DCGANError(f"-n must be at least 1, not {args.num}")
     if args.separate and args.sheet:
         raise DCGANError("--separate and --sheet exclude each other", "choose one")
+    if not args.separate and args.num > MAX_GRID:
+        raise DCGANError(f"a grid of {args.num:,} images is too large to view", f"pass --separate, or -n {MAX_GRID}")
+    output = Path(args.output)
+    # the output is checked before the checkpoint is read and anything generated
+    (check_writable_folder if args.separate else check_image_output)(output)
     ckpt = load_checkpoint(args.checkpoint)
     G = ckpt.network("G").to(pick_device(args.device))
     z = sample_noise(args.num, ckpt.spec.nz, ckpt.noise, seeded(args.seed))
+    if args.separate:  # in chunks, with progress: -n may be large
+        count = 0
+        with tqdm(total=args.num, unit="img", disable=args.num < SEPARATE_CHUNK, desc="sampling") as bar:
+            for start in range(0, args.num, SEPARATE_CHUNK):
+                chunk = generate(G, z[start : start + SEPARATE_CHUNK])
+                count += len(save_separate(chunk, output, first=start))
+                bar.update(len(chunk))
+        print(f"wrote {count} images to {args.output}/")
+        return 0
     images = generate(G, z)
-    if args.separate:
-        paths = save_separate(images, args.output)
-        print(f"wrote {len(paths)} images to {args.output}/")
-    elif args.sheet:
+    if args.sheet:
         zfile = save_sheet(images, z, args.output, args.nrow, checkpoint=str(ckpt.path), seed=args.seed)
         print(f"wrote {args.output} and {zfile}")
     else:
@@ -101,9 +125,9 @@ def run_info(args: argparse.Namespace) -> int:
     G, D = Generator(ckpt.spec), Discriminator(ckpt.spec)
     info = {
         "checkpoint": str(ckpt.path),
-        "epoch": ckpt.meta["epoch"],
-        "step": ckpt.meta["step"],
-        "batch_in_epoch": ckpt.meta["batch_in_epoch"],
+        "epoch": ckpt.meta.get("epoch"),  # None for a pytorch/examples file
+        "step": ckpt.meta.get("step"),
+        "batch_in_epoch": ckpt.meta.get("batch_in_epoch"),
         "saved_at": ckpt.meta.get("saved_at"),
         "model": ckpt.spec.to_dict(),
         "parameters": {"generator": count_parameters(G), "discriminator": count_parameters(D)},

@@ -18,8 +18,10 @@ import torch
 from torch import nn
 
 from ..errors import DCGANError
+from . import legacy
 from .models import Discriminator, Generator, ModelSpec
 from .rundir import RunDir
+from .sampling import NOISE_KINDS
 from .tensorfile import atomic_write, load_tensors, save_tensors
 
 FORMAT = "dcgan-checkpoint-1"
@@ -115,7 +117,13 @@ class Checkpoint:
         return net.to(memory_format=torch.channels_last).eval()
 
     def load_optimizer(self, prefix: str, opt: torch.optim.Optimizer) -> None:
-        opt.load_state_dict(_unflatten_optimizer(prefix, self.tensors, self.meta))
+        try:
+            opt.load_state_dict(_unflatten_optimizer(prefix, self.tensors, self.meta))
+        except (KeyError, ValueError, TypeError, AttributeError) as exc:
+            raise DCGANError(
+                f"checkpoint {self.path} holds a damaged {prefix} state ({type(exc).__name__}: {exc})",
+                "use another checkpoint of the run (checkpoints/epoch_NNNN.safetensors)",
+            ) from None
 
 
 def resolve_checkpoint_path(path: str | Path) -> Path:
@@ -134,9 +142,37 @@ def resolve_checkpoint_path(path: str | Path) -> Path:
     return path
 
 
+# what every reader relies on: a file with the right format tag but without these is damaged
+REQUIRED_META = {"model": dict, "config": dict, "epoch": int, "batch_in_epoch": int, "step": int, "num_images": int}
+REQUIRED_TENSORS = ("rng.noise", "fixed_noise")
+
+
+def check_complete(path: Path, tensors: dict, meta: dict) -> None:
+    """One clear error naming the file for a checkpoint that lacks what training, sampling or info read."""
+    missing = [key for key, kind in REQUIRED_META.items() if not isinstance(meta.get(key), kind)]
+    missing += [key for key in ("opt_g", "opt_d") if not isinstance(meta.get(key), dict)]
+    missing += [name for name in REQUIRED_TENSORS if name not in tensors]
+    if not missing and meta["config"].get("noise") not in NOISE_KINDS:
+        missing.append("config.noise")
+    if not missing:
+        try:
+            ModelSpec(**meta["model"])
+        except (TypeError, DCGANError):
+            missing.append("model")
+    if missing:
+        raise DCGANError(
+            f"checkpoint {path} is damaged: {', '.join(missing)} missing or invalid",
+            "use another checkpoint of the run (checkpoints/epoch_NNNN.safetensors), or start a new run",
+        )
+
+
 def load_checkpoint(path: str | Path) -> Checkpoint:
+    """A dcgan checkpoint, or a pytorch/examples ``.pt``/``.pth`` network (its weights only, no pickle run)."""
     path = resolve_checkpoint_path(path)
+    if path.suffix.lower() in legacy.SUFFIXES:
+        return Checkpoint(path, *legacy.load_legacy(path))
     tensors, meta = load_tensors(path, "is not a dcgan checkpoint", "pass a file written by 'dcgan train'", fmt=FORMAT)
+    check_complete(path, tensors, meta)
     return Checkpoint(path, tensors, meta)
 
 

@@ -6,12 +6,16 @@ of a numbered sheet or an arithmetic figure are laid out, and rounded, the same 
 
 from __future__ import annotations
 
+import io
 import math
 from pathlib import Path
 
 import numpy as np
 import torch
 from PIL import Image, ImageDraw
+
+from ..errors import DCGANError
+from .tensorfile import atomic_write, check_writable_file
 
 PADDING = 2  # pixels between grid cells
 
@@ -52,22 +56,38 @@ def cell_origin(i: int, nrow: int, h: int, w: int, padding: int = PADDING) -> tu
     return padding + q * (w + padding), padding + r * (h + padding)
 
 
-def save_grid(images: torch.Tensor, path: str | Path, nrow: int | None = None) -> Path:
+def image_format(path: str | Path) -> str:
+    """The Pillow format a file name asks for (``.png`` -> PNG); an unknown suffix is a clear error."""
+    suffix = Path(path).suffix.lower()
+    formats = Image.registered_extensions()
+    if suffix not in formats or formats[suffix] not in Image.SAVE:
+        raise DCGANError(f"cannot write an image to {path}: unknown suffix {suffix!r}", "name a .png, .jpg or .webp")
+    return formats[suffix]
+
+
+def check_image_output(path: str | Path) -> None:
+    """Fail early, before any work: an image path with a known suffix, in a folder that takes files."""
+    image_format(path)
+    check_writable_file(Path(path))
+
+
+def save_image(picture: Image.Image, path: str | Path, **options) -> Path:
+    """Encode ``picture`` by the suffix of ``path`` and write it atomically (a failed write is one clear error)."""
     path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    to_pil(make_grid(images, nrow)).save(path)
+    buffer = io.BytesIO()
+    picture.save(buffer, format=image_format(path), **options)
+    atomic_write(path, buffer.getvalue())
     return path
 
 
-def save_separate(images: torch.Tensor, folder: str | Path, stem: str = "sample") -> list[Path]:
-    """One PNG per image: ``folder/stem_0000.png`` ..."""
+def save_grid(images: torch.Tensor, path: str | Path, nrow: int | None = None) -> Path:
+    return save_image(to_pil(make_grid(images, nrow)), path)
+
+
+def save_separate(images: torch.Tensor, folder: str | Path, stem: str = "sample", first: int = 0) -> list[Path]:
+    """One PNG per image: ``folder/stem_0000.png`` ... (numbered from ``first``)."""
     folder = Path(folder)
-    folder.mkdir(parents=True, exist_ok=True)
-    paths = []
-    for i, arr in enumerate(to_uint8(images)):
-        paths.append(folder / f"{stem}_{i:04d}.png")
-        to_pil(arr).save(paths[-1])
-    return paths
+    return [save_image(to_pil(arr), folder / f"{stem}_{first + i:04d}.png") for i, arr in enumerate(to_uint8(images))]
 
 
 def numbered_grid(images: torch.Tensor, nrow: int | None = None) -> Image.Image:
@@ -106,10 +126,7 @@ def labelled_rows(rows: list[tuple[str, torch.Tensor]], gap: int = PADDING, labe
 
 def save_gif(frames: torch.Tensor, path: str | Path, frame_ms: int = 80, scale: int = 1) -> Path:
     """An endlessly looping GIF of ``frames`` (T, C, H, W) in [-1, 1], each enlarged ``scale`` times."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
     pictures = [
         to_pil(p).resize((p.shape[1] * scale, p.shape[0] * scale), Image.Resampling.NEAREST) for p in to_uint8(frames)
     ]
-    pictures[0].save(path, save_all=True, append_images=pictures[1:], duration=frame_ms, loop=0)
-    return path
+    return save_image(pictures[0], path, save_all=True, append_images=pictures[1:], duration=frame_ms, loop=0)

@@ -18,6 +18,9 @@ from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 
+from ..errors import DCGANError
+from .tensorfile import atomic_write, check_writable_folder
+
 LAST = "last.safetensors"
 
 
@@ -80,18 +83,48 @@ class RunDir:
     def epoch_checkpoint(self, epoch: int) -> Path:
         return self.checkpoints / f"epoch_{epoch:04d}.safetensors"
 
+    def prepare(self) -> None:
+        """Prove the folder (or where it will be made) takes files, before any data is read or network built."""
+        check_writable_folder(self.root, "choose a writable --out folder with free space")
+
+    def remove_partial_writes(self) -> None:
+        """Delete the temporary files of checkpoint writes that a crash (kill -9) cut short."""
+        if self.checkpoints.is_dir():
+            for partial in self.checkpoints.glob(".*.tmp"):
+                partial.unlink(missing_ok=True)
+
     def read_metrics(self) -> list[dict]:
-        """Every logged row, oldest first (none if the run has logged nothing yet)."""
+        """Every logged row, oldest first (none if the run has logged nothing yet).
+
+        A last line without its newline is an append that a crash cut short: it is left out.
+        """
         if not self.metrics.is_file():
             return []
-        return [json.loads(line) for line in self.metrics.read_text().splitlines() if line.strip()]
+        text = self.metrics.read_text()
+        lines = text.split("\n")
+        rows = []
+        for number, line in enumerate(lines[:-1], 1):  # the text after the last newline is a partial line or ""
+            if not line.strip():
+                continue
+            try:
+                rows.append(json.loads(line))
+            except json.JSONDecodeError:
+                raise DCGANError(
+                    f"{self.metrics} line {number} is not JSON", "delete the damaged lines, or the file"
+                ) from None
+        return rows
 
     def append_metrics(self, rows: list[dict]) -> None:
-        with self.metrics.open("a") as fh:
-            fh.writelines(json.dumps(row) + "\n" for row in rows)
+        try:
+            with self.metrics.open("a") as fh:
+                fh.writelines(json.dumps(row) + "\n" for row in rows)
+        except OSError as exc:
+            raise DCGANError(
+                f"cannot write {self.metrics}: {exc.strerror or exc}", "free disk space, then resume the run"
+            ) from None
 
     def drop_metrics_after(self, step: int) -> None:
         """Forget rows logged after ``step`` (written between the last checkpoint and a crash)."""
         if self.metrics.exists():
             kept = [row for row in self.read_metrics() if row["step"] <= step]
-            self.metrics.write_text("".join(json.dumps(row) + "\n" for row in kept))
+            atomic_write(self.metrics, "".join(json.dumps(row) + "\n" for row in kept).encode())

@@ -8,6 +8,7 @@ from ..errors import DCGANError
 from .models import Generator
 
 NOISE_KINDS = ("normal", "uniform")
+MAX_SEED = 2**32 - 1  # what numpy takes too; larger seeds overflow the derived seeds (seed x 1_000_003 + epoch)
 
 
 def sample_noise(
@@ -23,6 +24,8 @@ def sample_noise(
 
 def seeded(seed: int) -> torch.Generator:
     """A CPU generator seeded with ``seed``: every command's "--seed" draws its z from one of these."""
+    if not 0 <= seed <= MAX_SEED:
+        raise DCGANError(f"seed {seed} is out of range", f"use a seed from 0 to {MAX_SEED}")
     return torch.Generator().manual_seed(seed)
 
 

@@ -23,25 +23,66 @@ from ..errors import DCGANError
 META_KEY = "dcgan"  # the header entry holding the JSON metadata
 
 
-def atomic_write(path: Path, data: bytes) -> None:
-    """Write ``data`` to ``path`` so that readers see the old file or the new one, whole."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+MAX_HEADER_BYTES = 100 * 2**20  # safetensors' own limit: a larger header is a damaged or hostile file
+
+
+def check_writable_folder(folder: Path, fix: str = "choose a writable folder with free space") -> None:
+    """Prove that ``folder`` (or, while it does not exist, the folder it would be made in) takes files.
+
+    Run before long work whose output it will hold; it creates nothing that stays.
+    """
+    existing = Path(folder)
+    while not existing.exists() and existing != existing.parent:
+        existing = existing.parent
+    if not existing.is_dir():
+        raise DCGANError(f"{existing} is a file, not a folder", fix)
     try:
+        with tempfile.NamedTemporaryFile(dir=existing, prefix=".write-test."):
+            pass
+    except OSError as exc:
+        raise DCGANError(f"cannot write into {folder}: {exc.strerror or exc}", fix) from None
+
+
+def check_writable_file(path: Path) -> None:
+    """An output file: not something else that exists (a folder, ``/dev/full``), in a folder that takes files."""
+    path = Path(path)
+    if path.exists() and not path.is_file():
+        raise DCGANError(f"cannot write {path}: it exists and is not a regular file", "choose another output path")
+    check_writable_folder(path.parent)
+
+
+def atomic_write(path: Path, data: bytes) -> None:
+    """Write ``data`` to ``path`` so that readers see the old file or the new one, whole.
+
+    A failed write (full disk, read-only or unwritable folder) leaves the old file as it was
+    and is one :class:`DCGANError` line.
+    """
+    if path.exists() and not path.is_file():  # never replace a folder or a device such as /dev/full
+        raise DCGANError(f"cannot write {path}: it exists and is not a regular file", "choose another output path")
+    tmp = None
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
         os.fchmod(fd, 0o644)  # mkstemp creates 0600; outputs are meant to be shared like any other file
         with os.fdopen(fd, "wb") as fh:
             fh.write(data)
             fh.flush()
             os.fsync(fh.fileno())
         os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-    dir_fd = os.open(path.parent, os.O_RDONLY)
-    try:
-        os.fsync(dir_fd)
+        tmp = None
+        dir_fd = os.open(path.parent, os.O_RDONLY)
+        try:
+            os.fsync(dir_fd)
+        finally:
+            os.close(dir_fd)
+    except OSError as exc:
+        kept = " (the previous file is unchanged)" if path.is_file() else ""
+        raise DCGANError(
+            f"cannot write {path}: {exc.strerror or exc}{kept}", "free disk space, or choose a writable folder"
+        ) from None
     finally:
-        os.close(dir_fd)
+        if tmp is not None:
+            Path(tmp).unlink(missing_ok=True)
 
 
 def save_tensors(path: str | Path, tensors: dict[str, torch.Tensor], meta: dict, key: str = META_KEY) -> Path:
@@ -50,6 +91,15 @@ def save_tensors(path: str | Path, tensors: dict[str, torch.Tensor], meta: dict,
     flat = {name: t.detach().cpu().contiguous() for name, t in tensors.items()}
     atomic_write(path, st_save(flat, metadata={key: json.dumps(meta)}))
     return path
+
+
+def check_header_size(path: Path) -> None:
+    """Refuse a header length no real file has before anything allocates it (safetensors' first 8 bytes)."""
+    with path.open("rb") as fh:
+        head = fh.read(8)
+    size = int.from_bytes(head, "little") if len(head) == 8 else -1
+    if not 0 < size <= MAX_HEADER_BYTES:
+        raise ValueError(f"header length {size} is not between 1 and {MAX_HEADER_BYTES} bytes")
 
 
 def load_tensors(
@@ -70,6 +120,7 @@ def load_tensors(
     """
     path = Path(path)
     try:
+        check_header_size(path)
         with safe_open(str(path), framework="pt") as fh:
             meta = json.loads((fh.metadata() or {}).get(key, "{}"))
             tensors = {name: fh.get_tensor(name) for name in (fh.keys() if names is None else names)}

@@ -17,6 +17,7 @@ import shutil
 import socket
 from datetime import datetime, timezone
 from pathlib import Path
+from tokenize import TokenError
 
 import numpy as np
 import torch
@@ -28,7 +29,13 @@ from .source import Source, decode_into
 FORMAT_VERSION = 1
 MANIFEST = "manifest.json"
 IMAGES, LABELS, ATTRIBUTES = "images.npy", "labels.npy", "attributes.npy"
-PARTIAL = ".partial-"  # a folder being written: .<name>.partial-<host>-<pid>, renamed when complete
+PARTIAL = ".partial-"
+# what readers of a manifest rely on (a hand-edited or damaged one is refused, not a KeyError later)
+REQUIRED = {"count": int, "resolution": int, "channels": int, "skipped": int, "class_names": (list, type(None))}
+REQUIRED |= {
+    "attribute_names": (list, type(None)),
+    "description": str,
+}  # a folder being written: .<name>.partial-<host>-<pid>, renamed when complete
 
 
 def detect(path: Path) -> bool:
@@ -117,12 +124,19 @@ def _shrink_npy(path: Path, count: int) -> None:
 def read_manifest(path: Path) -> dict:
     try:
         manifest = json.loads((path / MANIFEST).read_text())
-    except (OSError, json.JSONDecodeError) as exc:
+    except (OSError, ValueError) as exc:  # ValueError: not UTF-8 or not JSON
         raise DCGANError(f"cannot read {path / MANIFEST}: {exc}", "prepare the set again with dcgan prepare") from None
+    if not isinstance(manifest, dict):
+        raise DCGANError(f"{path / MANIFEST} is not a manifest", "prepare the set again with dcgan prepare")
     if manifest.get("format_version") != FORMAT_VERSION:
         raise DCGANError(
             f"{path} was prepared in format {manifest.get('format_version')}, this dcgan reads {FORMAT_VERSION}",
             "prepare the set again with dcgan prepare",
+        )
+    damaged = [key for key, kind in REQUIRED.items() if key not in manifest or not isinstance(manifest[key], kind)]
+    if damaged:
+        raise DCGANError(
+            f"{path / MANIFEST} is damaged: {', '.join(damaged)} missing or invalid", "prepare the set again"
         )
     return manifest
 
@@ -141,7 +155,7 @@ def load(path: Path, resolution: int | None, channels: int | None) -> tuple[dict
         images = np.load(path / IMAGES, mmap_mode="c")
         labels = np.load(path / LABELS) if (path / LABELS).is_file() else None
         attributes = np.load(path / ATTRIBUTES) if (path / ATTRIBUTES).is_file() else None
-    except (OSError, ValueError) as exc:
+    except (OSError, ValueError, EOFError, SyntaxError, TokenError) as exc:  # the last three: a damaged .npy header
         raise DCGANError(f"cannot read the prepared set {path}: {exc}", "prepare the set again") from None
     expected = (manifest["count"], manifest["channels"], manifest["resolution"], manifest["resolution"])
     if images.shape != expected or images.dtype != np.uint8:

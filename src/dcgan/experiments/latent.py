@@ -16,7 +16,7 @@ from pathlib import Path
 import torch
 from PIL import Image
 
-from ..core.images import labelled_rows, numbered_grid
+from ..core.images import labelled_rows, numbered_grid, save_image
 from ..core.models import Generator
 from ..core.sampling import render, seeded
 from ..core.tensorfile import load_tensors, save_tensors
@@ -208,9 +208,7 @@ def load_z_meta(path: str | Path) -> dict:
 
 def save_sheet(images: torch.Tensor, z: torch.Tensor, path: str | Path, nrow: int | None = None, **meta) -> Path:
     """A numbered grid at ``path`` (PNG) plus every cell's z beside it (``.safetensors``, row i = cell i)."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    numbered_grid(images, nrow).save(path)
+    path = save_image(numbered_grid(images, nrow), path)
     return save_z(path.with_suffix(".safetensors"), z, **meta)
 
 

@@ -9,11 +9,12 @@ Defaults are the paper's recipe: minibatch 128, Adam(lr 2e-4, beta1 0.5), N(0, 0
 from __future__ import annotations
 
 import json
+import math
 from dataclasses import asdict, dataclass, field, fields, replace
 from pathlib import Path
 
 from ..core.models import ModelSpec
-from ..core.sampling import NOISE_KINDS
+from ..core.sampling import MAX_SEED, NOISE_KINDS
 from ..data import SourceOptions
 from ..data.options import option
 from ..errors import DCGANError
@@ -103,12 +104,22 @@ class TrainConfig:
     sample_count: int = option(64, "number of fixed-noise samples in each epoch's grid")
     progress: bool = option(True, "show a progress bar")
     tensorboard: bool = option(False, "also log metrics, sample grids and weight histograms to RUN/tensorboard")
+    # distributed training and reliability (training/distributed.py, docs/scaling.md)
+    sync_bn: bool = option(
+        False,
+        "under torchrun: BatchNorm statistics over all ranks' batches (SyncBatchNorm), so N ranks x --batch-size B"
+        " train as one process with batch N x B; off: each replica's own B images",
+    )
 
     def __post_init__(self) -> None:
         positive = ("epochs", "batch_size", "log_every", "sample_count")
         for name in positive:
             if getattr(self, name) < 1:
                 raise DCGANError(f"--{name.replace('_', '-')} must be at least 1, not {getattr(self, name)}")
+        if not math.isfinite(self.save_every_minutes):
+            raise DCGANError(f"--save-every-minutes must be a finite number, not {self.save_every_minutes}")
+        if not 0 <= self.seed <= MAX_SEED:
+            raise DCGANError(f"--seed must be between 0 and {MAX_SEED}, not {self.seed}")
         for name in ("checkpoint_every", "save_every_minutes"):
             if getattr(self, name) < 0:
                 raise DCGANError(f"--{name.replace('_', '-')} must be 0 or more, not {getattr(self, name)}")
@@ -172,9 +183,17 @@ class TrainConfig:
     @classmethod
     def load(cls, path: Path) -> TrainConfig:
         try:
-            return cls.from_dict(json.loads(Path(path).read_text()))
-        except (OSError, json.JSONDecodeError) as exc:
+            values = json.loads(Path(path).read_text())
+        except (OSError, ValueError) as exc:  # ValueError: not UTF-8 or not JSON
             raise DCGANError(f"cannot read config {path}: {exc}") from None
+        if not isinstance(values, dict):
+            raise DCGANError(f"config {path} is not a JSON object of options", "pass a config.json written by dcgan")
+        try:
+            return cls.from_dict(values)
+        except (TypeError, ValueError) as exc:  # a value of the wrong type
+            raise DCGANError(
+                f"config {path} holds an invalid value: {exc}", "pass a config.json written by dcgan"
+            ) from None
 
     def updated(self, **changes) -> TrainConfig:
         return replace(self, **changes)

@@ -29,8 +29,10 @@ from ..core.rundir import LAST, RunDir
 from ..core.sampling import generate, sample_noise
 from ..data import ImageData, load_dataset
 from ..errors import DCGANError
+from . import distributed, divergence
 from .callbacks import Callback, default_callbacks
 from .config import RESUMABLE, TrainConfig
+from .invocation import resume_command
 from .step import STAT_NAMES, Precision, make_optimizers, train_step
 
 
@@ -58,15 +60,17 @@ class Trainer:
         self.config = config.fitted_to(data.resolution, data.channels)
         self.data = data
         self.run = RunDir(run_dir)
-        self.device = pick_device(config.device)
+        self.world = distributed.setup(pick_device(config.device))
+        self.device = distributed.local_device(pick_device(config.device), self.world)
         self.spec = self.config.model_spec()
-        if len(data) < config.batch_size:
+        self.global_batch = config.batch_size * self.world.size  # --batch-size is per replica
+        if len(data) < self.global_batch:
             raise DCGANError(
-                f"the dataset has {len(data)} images, fewer than one batch of {config.batch_size}",
+                f"the dataset has {len(data)} images, fewer than one batch of {self.global_batch}",
                 "lower --batch-size or add images",
             )
         # the last partial batch is dropped: BatchNorm wants full batches
-        self.steps_per_epoch = len(data) // config.batch_size
+        self.steps_per_epoch = len(data) // self.global_batch
 
         if self.device.type == "cpu" and config.keep_freed_memory:
             keep_freed_memory()
@@ -75,21 +79,23 @@ class Trainer:
         self.memory_format = torch.channels_last if config.channels_last else torch.contiguous_format
         self.G = Generator(self.spec).to(self.device, memory_format=self.memory_format)
         self.D = Discriminator(self.spec).to(self.device, memory_format=self.memory_format)
+        # the step runs the (DDP-wrapped, compiled) wrappers; checkpoints read the plain modules sharing their weights
+        steps = [distributed.wrap(net, self.device, self.world, config.sync_bn) for net in (self.G, self.D, self.D)]
+        steps[2] = self.D  # G's pass through D trains no D weight: no gradient to average, so no DDP wrapper
+        self._G_step, self._D_step, self._D_for_g = (torch.compile(n) for n in steps) if config.compile else steps
         self.opt_g, self.opt_d = make_optimizers(self.G, self.D, self.config, self.device)
         self.precision = Precision(config.precision, self.device)
-        # the step runs the compiled wrappers; checkpoints read the plain modules they share weights with
-        self._G_step, self._D_step = (
-            (torch.compile(self.G), torch.compile(self.D)) if config.compile else (self.G, self.D)
-        )
         self.noise_rng = torch.Generator(self.device).manual_seed(config.seed + 1)
         fixed_rng = torch.Generator().manual_seed(config.seed + 2)
-        self.fixed_noise = sample_noise(config.sample_count, self.spec.nz, config.noise, fixed_rng)
+        fixed_noise = sample_noise(config.sample_count, self.spec.nz, config.noise, fixed_rng)
+        self.fixed_noise = distributed.broadcast(fixed_noise, self.world)
         self.epoch = 0  # completed epochs
         self.batch_in_epoch = 0  # completed batches of the current epoch
         self.step = 0  # completed steps in all
         self._pending: list[torch.Tensor] = []  # step statistics not yet read from the device
         self._order: tuple[int, torch.Tensor] | None = None  # (epoch, its image order)
-        self._stop_requested = False
+        self._stop_requested = False  # set by the signal handler
+        self._stopping = False  # under torchrun: a request that every rank knows of
         self._last_save = monotonic()
         self._bar: tqdm | None = None
         self.callbacks = default_callbacks(self.config) if callbacks is None else list(callbacks)
@@ -119,8 +125,10 @@ class Trainer:
             "batch_in_epoch": self.batch_in_epoch,
             "step": self.step,
             "num_images": len(self.data),
+            "world_size": self.world.size,
             "saved_at": datetime.now().isoformat(timespec="seconds"),
         }
+        divergence.check_weights({"G": self.G, "D": self.D}, self.step, self.run.root, self.run.last_checkpoint)
         save_checkpoint(path, self.G, self.D, self.opt_g, self.opt_d, rng, meta)
         return path
 
@@ -137,7 +145,8 @@ class Trainer:
         self.noise_rng.set_state(ckpt.tensors["rng.noise"])
         self.fixed_noise = ckpt.tensors["fixed_noise"]
         self.epoch, self.batch_in_epoch, self.step = ckpt.meta["epoch"], ckpt.meta["batch_in_epoch"], ckpt.meta["step"]
-        self.run.drop_metrics_after(self.step)  # lines a crash left between the checkpoint and itself
+        # another world size: continue at the global batch that holds the next unseen image (exact when it divides)
+        self.batch_in_epoch = self.batch_in_epoch * ckpt.meta.get("world_size", 1) // self.world.size
 
     # ---- the loop ----------------------------------------------------------------------
     def epoch_order(self, epoch: int) -> torch.Tensor:
@@ -147,37 +156,55 @@ class Trainer:
 
     def train_batch(self, images: torch.Tensor, idx: torch.Tensor) -> None:
         """One step on ``images[idx]``: gather uint8, scale on the device, draw z, update D then G."""
+        idx = distributed.rank_slice(idx, self.world)
         batch = images[idx.to(images.device)].to(self.device, non_blocking=True)
         real = to_unit_range(batch).contiguous(memory_format=self.memory_format)
-        z = sample_noise(len(idx), self.spec.nz, self.config.noise, self.noise_rng, self.device)
-        self._pending.append(train_step(self._G_step, self._D_step, self.opt_g, self.opt_d, real, z, self.precision))
+        # every rank draws the global batch's z and keeps its rows: the generator stays the same on all ranks
+        z = sample_noise(len(idx) * self.world.size, self.spec.nz, self.config.noise, self.noise_rng, self.device)
+        z = distributed.rank_slice(z, self.world)
+        stats = train_step(
+            self._G_step, self._D_step, self.opt_g, self.opt_d, real, z, self.precision, D_for_g=self._D_for_g
+        )
+        self._pending.append(stats)
         self.step += 1
 
     def fit(self) -> Trainer:
         """Train until ``config.epochs`` epochs are complete; returns self."""
         cfg = self.config
-        self.run.root.mkdir(parents=True, exist_ok=True)
-        cfg.save(self.run.config)
+        if self.world.is_main:
+            self.run.prepare()
+            self.run.root.mkdir(parents=True, exist_ok=True)
+            self.run.drop_metrics_after(self.step)  # lines a crash logged after the checkpoint (or before any)
+            self.run.remove_partial_writes()
+            cfg.save(self.run.config)
+            processes = f" ({self.world.size} processes)" if self.world.distributed else ""
+            print(f"training in {self.run.root}{processes}", flush=True)
         images = self._place_images()
         self.G.train()
         self.D.train()
         self._last_save = monotonic()
         self._notify("on_start")
         with self._graceful_interrupt(), self._progress_bar():
-            while self.epoch < cfg.epochs and not self._stop_requested:
+            while self.epoch < cfg.epochs and not self._should_stop():
                 if self.batch_in_epoch == self.steps_per_epoch:
                     self._end_epoch()
                     continue
                 self.train_batch(images, self._next_batch())
                 self._after_step()
                 self._notify("on_step")
-        if self._stop_requested:
+        if self._should_stop():
             self._stop()
-        save_grid(generate(self.G, self.fixed_noise), self.run.final_samples)
+        if self.world.is_main:
+            save_grid(generate(self.G, self.fixed_noise), self.run.final_samples)
         self._notify("on_end")
         return self
 
+    def _should_stop(self) -> bool:
+        return self._stopping if self.world.distributed else self._stop_requested
+
     def _notify(self, hook: str, *args) -> None:
+        if not self.world.is_main:  # callbacks write files: rank 0's job
+            return
         for callback in self.callbacks:
             getattr(callback, hook)(self, *args)
 
@@ -185,16 +212,18 @@ class Trainer:
         """Image indices of the current epoch's next batch."""
         if self._order is None or self._order[0] != self.epoch:
             self._order = (self.epoch, self.epoch_order(self.epoch))
-        start = self.batch_in_epoch * self.config.batch_size
-        return self._order[1][start : start + self.config.batch_size]
+        start = self.batch_in_epoch * self.global_batch
+        return self._order[1][start : start + self.global_batch]
 
     def _after_step(self) -> None:
         """Progress, then logging and the timed save when they are due."""
         self.batch_in_epoch += 1
-        self._bar.update(self.config.batch_size)
+        self._bar.update(self.global_batch)
         if self.step % self.config.log_every == 0:
             last = self._flush_metrics()
             self._bar.set_postfix(step=self.step, loss_d=f"{last['loss_d']:.3f}", loss_g=f"{last['loss_g']:.3f}")
+            if self.world.distributed:  # ranks stop together, after the same step: requests are shared here
+                self._stopping = distributed.any_rank(self._stop_requested, self.world)
         if self._save_due() and self.batch_in_epoch < self.steps_per_epoch:  # an epoch's end saves anyway
             self._flush_metrics()  # every step up to the checkpoint must be on disk before it
             self.save()
@@ -202,40 +231,45 @@ class Trainer:
 
     def _save_due(self) -> bool:
         minutes = self.config.save_every_minutes
-        return bool(minutes) and monotonic() - self._last_save >= 60 * minutes
+        return self.world.is_main and bool(minutes) and monotonic() - self._last_save >= 60 * minutes
 
     def _end_epoch(self) -> None:
         """What the paper shows after every epoch: samples of the fixed noise; plus the loss plot and a checkpoint."""
         self._flush_metrics()
         self.epoch += 1
         self.batch_in_epoch = 0
-        save_grid(generate(self.G, self.fixed_noise), self.run.epoch_samples(self.epoch))
-        self.save()
-        if self.config.checkpoint_every and self.epoch % self.config.checkpoint_every == 0:
-            self.save(self.run.epoch_checkpoint(self.epoch).name)
+        if self.world.is_main:
+            save_grid(generate(self.G, self.fixed_noise), self.run.epoch_samples(self.epoch))
+            self.save()
+            if self.config.checkpoint_every and self.epoch % self.config.checkpoint_every == 0:
+                self.save(self.run.epoch_checkpoint(self.epoch).name)
         self._last_save = monotonic()
         self._bar.set_description(self._epoch_label())
         self._notify("on_epoch_end")
 
     def _stop(self) -> NoReturn:
-        """After a Ctrl-C: checkpoint what the finished steps learned, then say how to go on."""
+        """After Ctrl-C or SIGTERM: checkpoint what the finished steps learned, then say how to go on."""
         self._flush_metrics()
-        self.save()
+        if self.world.is_main:
+            self.save()
         self._notify("on_end")
-        raise KeyboardInterrupt(f"stopped at step {self.step}; resume with: dcgan train --resume {self.run.root}")
+        raise KeyboardInterrupt(f"stopped at step {self.step}; resume with: {resume_command(self.run.root)}")
 
     def _flush_metrics(self) -> dict | None:
         """Append the pending steps' statistics to the metrics file; returns the last row."""
         if not self._pending:
             return None
         values = torch.stack(self._pending).tolist()  # the only host sync of the loop
+        self._pending.clear()
         first = self.step - len(values) + 1
+        divergence.check_losses(values, first, self.run.root, self.run.last_checkpoint)  # on every rank: all stop
+        if not self.world.is_main:  # rank 0 logs its own replica's statistics
+            return dict(zip(STAT_NAMES, values[-1], strict=True))
         rows = [
             {"step": first + i, "epoch": self.epoch + 1, **dict(zip(STAT_NAMES, v, strict=True))}
             for i, v in enumerate(values)
         ]
         self.run.append_metrics(rows)
-        self._pending.clear()
         self._notify("on_metrics", rows)
         return rows[-1]
 
@@ -246,14 +280,14 @@ class Trainer:
     @contextmanager
     def _progress_bar(self):
         cfg = self.config
-        total = cfg.epochs * self.steps_per_epoch * cfg.batch_size
+        total = cfg.epochs * self.steps_per_epoch * self.global_batch
         self._bar = tqdm(
             total=total,
-            initial=self.step * cfg.batch_size,
+            initial=(self.epoch * self.steps_per_epoch + self.batch_in_epoch) * self.global_batch,
             desc=self._epoch_label(),
             unit="img",
             unit_scale=True,
-            disable=not cfg.progress,
+            disable=not cfg.progress or not self.world.is_main,
             dynamic_ncols=True,
         )
         try:
@@ -263,22 +297,25 @@ class Trainer:
 
     @contextmanager
     def _graceful_interrupt(self):
-        """First Ctrl-C: finish the step, checkpoint, stop. Second: stop at once (the last checkpoint stays intact)."""
+        """First Ctrl-C or SIGTERM (what schedulers and torchrun send): finish the step, checkpoint, stop.
+        A second one stops at once (the last checkpoint stays intact)."""
 
         def request_stop(signum, frame):
             if self._stop_requested:
                 raise KeyboardInterrupt
             self._stop_requested = True
 
+        stops = (signal.SIGINT, signal.SIGTERM)
         try:
-            previous = signal.signal(signal.SIGINT, request_stop)
+            previous = {sig: signal.signal(sig, request_stop) for sig in stops}
         except ValueError:  # not the main thread: leave signals alone
             yield
             return
         try:
             yield
         finally:
-            signal.signal(signal.SIGINT, previous)
+            for sig, handler in previous.items():
+                signal.signal(sig, handler)
 
     def _place_images(self) -> torch.Tensor:
         """Keep the uint8 dataset on the accelerator when it fits easily, so batches never cross the bus."""
@@ -294,16 +331,26 @@ class Trainer:
 
 def train(config: TrainConfig, data: ImageData | None = None, callbacks: list[Callback] | None = None) -> Trainer:
     """Train a DCGAN from scratch; ``data`` defaults to the dataset the config names, ``callbacks``
-    to the ones the config asks for."""
+    to the ones the config asks for.
+
+    Under ``torchrun --max-restarts K``, a restarted job runs the same command again: when
+    ``--out`` then holds a checkpoint, the run resumes from it instead of refusing.
+    """
     if config.out is not None and RunDir(config.out).last_checkpoint.exists():
+        if distributed.restart_count() > 0:
+            changes = {name: getattr(config, name) for name in RESUMABLE}
+            return resume(config.out, data=data, callbacks=callbacks, **changes)
         raise DCGANError(
-            f"{config.out} already holds a run", f"continue it with --resume {config.out}, or choose another --out"
+            f"{config.out} already holds a run",
+            f"continue it with {resume_command(Path(config.out))}, or choose another --out",
         )
+    run = RunDir(config.out) if config.out else RunDir.new()
+    if distributed.env_world().is_main:
+        run.prepare()  # a wrong --out fails now, not after the data is read and the networks built
     if data is None:
         data = load_training_data(config)
         if data.skipped:
             print(f"skipped {data.skipped} unreadable image files")
-    run = RunDir(config.out) if config.out else RunDir.new()
     return Trainer(config.updated(out=str(run.root)), data, run.root, callbacks=callbacks).fit()
 
 
@@ -312,6 +359,12 @@ def resume(
 ) -> Trainer:
     """Continue the run in ``run_dir`` from its last checkpoint; ``changes`` may set RESUMABLE options."""
     run_dir = Path(run_dir)
+    if run_dir.is_file():
+        folder = run_dir.parent.parent if run_dir.parent.name == "checkpoints" else run_dir.parent
+        raise DCGANError(
+            f"--resume takes a run folder, and {run_dir} is a file",
+            f"pass the run folder that holds checkpoints/ (here probably {folder})",
+        )
     if not run_dir.is_dir():
         raise DCGANError(
             f"resume folder {run_dir} does not exist", "pass the run folder given as --out to the first run"
@@ -325,7 +378,11 @@ def resume(
         )
     ckpt = load_checkpoint(run_dir)
     # the folder may have been moved or copied since: it, not the stored --out, is the run now
-    config = TrainConfig.from_dict(ckpt.meta["config"]).updated(out=str(run_dir), **changes)
+    try:
+        config = TrainConfig.from_dict(ckpt.meta["config"]).updated(out=str(run_dir), **changes)
+    except (TypeError, ValueError) as exc:
+        raise DCGANError(f"checkpoint {ckpt.path} holds a damaged config ({exc})", "start a new run") from None
+    RunDir(run_dir).prepare()  # still writable (a full disk or a read-only mount fails here, before any work)
     if data is None:
         data = load_training_data(config)
     trainer = Trainer(config, data, run_dir, checkpoint=ckpt, callbacks=callbacks)

@@ -66,8 +66,13 @@ def train_step(
     real: torch.Tensor,
     z: torch.Tensor,
     precision: Precision = FP32,
+    D_for_g: nn.Module | None = None,
 ) -> torch.Tensor:
-    """One D update and one G update; returns (loss_d, loss_g, D(x), D(G(z))) on the device."""
+    """One D update and one G update; returns (loss_d, loss_g, D(x), D(G(z))) on the device.
+
+    ``D_for_g``: the module G's update runs D through (default ``D``); under DDP the plain D,
+    whose weights, frozen there, need no gradient averaging.
+    """
     opt_d.zero_grad(set_to_none=True)
     with precision.autocast():
         logits_real = D(real).float()
@@ -85,7 +90,7 @@ def train_step(
         p.requires_grad_(False)
     try:
         with precision.autocast():
-            loss_g = F.softplus(-D(fake).float()).mean()  # non-saturating: -log D(G(z))
+            loss_g = F.softplus(-(D_for_g or D)(fake).float()).mean()  # non-saturating: -log D(G(z))
         precision.minimize(loss_g, opt_g, "G")
     finally:
         for p in trainable:

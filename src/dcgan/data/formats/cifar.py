@@ -135,14 +135,26 @@ def safe_unpickle(blob: bytes, source: str) -> dict:
     """A CIFAR python batch as a dict with ``str`` keys, without ever running code from the file."""
     try:
         obj = _ArraysOnly(io.BytesIO(blob), encoding="bytes").load()
-    except (pickle.UnpicklingError, EOFError, ValueError, TypeError, AttributeError, IndexError) as exc:
+        if not isinstance(obj, dict):
+            raise TypeError(f"it holds a {type(obj).__name__}, not a CIFAR batch dict")
+        return {k.decode() if isinstance(k, bytes) else k: v for k, v in obj.items()}
+    # RuntimeError, SystemError, MemoryError: numpy's own, rebuilding an array of a crafted dtype or size
+    except (
+        pickle.UnpicklingError,
+        EOFError,
+        ValueError,
+        TypeError,
+        AttributeError,
+        IndexError,
+        OverflowError,
+        RuntimeError,
+        SystemError,
+        MemoryError,
+    ) as exc:
         raise DCGANError(
             f"{source} is not a safe CIFAR python batch: {exc}",
             "use the official cifar-10-python.tar.gz / cifar-100-python.tar.gz files",
         ) from None
-    if not isinstance(obj, dict):
-        raise DCGANError(f"{source} holds a {type(obj).__name__}, not a CIFAR batch dict", "use the official files")
-    return {k.decode() if isinstance(k, bytes) else k: v for k, v in obj.items()}
 
 
 def _parse_binary(blob: bytes, layout: Layout, source: str) -> tuple[np.ndarray, np.ndarray]:

@@ -8,6 +8,7 @@ absurd sizes are refused. ``root/<class>/img.png`` gets the label ``<class>``;
 from __future__ import annotations
 
 import zipfile
+import zlib
 from collections.abc import Sequence
 from pathlib import Path, PurePosixPath
 
@@ -38,6 +39,10 @@ def is_image_file(name: str | Path) -> bool:
     return PurePosixPath(str(name)).suffix.lower() in IMAGE_SUFFIXES
 
 
+# what zipfile raises on a damaged, encrypted or unsupported archive or member, besides OSError
+ZIP_ERRORS = (zipfile.BadZipFile, zlib.error, NotImplementedError, RuntimeError, EOFError, IndexError, ValueError)
+
+
 class Tree:
     """The files of a folder, a zip, or one folder inside a zip, as relative POSIX names."""
 
@@ -48,7 +53,9 @@ class Tree:
         self.prefix = ""
         if path.is_dir():
             self.root = path
-            self.files = sorted(p.relative_to(path).as_posix() for p in path.rglob("*") if p.is_file())
+            found = [p for p in path.rglob("*") if p.is_file()]
+            _refuse_links_out(path, found)
+            self.files = sorted(p.relative_to(path).as_posix() for p in found)
         elif is_zip(archive):
             self.zip = _open_zip(archive)
             self.prefix = inner.rstrip("/") + "/" if inner else ""
@@ -61,7 +68,14 @@ class Tree:
             self.root, self.files = path.parent, [path.name]
 
     def read(self, name: str) -> bytes:
-        return self.zip.read(self.prefix + name) if self.zip is not None else (self.root / name).read_bytes()
+        """The bytes of file ``name``; a zip member that cannot be extracted (damaged, encrypted, an
+        unknown compression) is an ``OSError``, like an unreadable file in a folder."""
+        if self.zip is None:
+            return (self.root / name).read_bytes()
+        try:
+            return self.zip.read(self.prefix + name)
+        except ZIP_ERRORS as exc:
+            raise OSError(f"cannot extract {name} from {self.path}: {exc}") from None
 
     def find(self, filename: str) -> str | None:
         """The shallowest file called ``filename``."""
@@ -69,18 +83,29 @@ class Tree:
         return min(hits, key=lambda f: (f.count("/"), f)) if hits else None
 
 
+def _refuse_links_out(folder: Path, files: list[Path]) -> None:
+    """A dataset folder reads only what lies inside it: a symlink to a file elsewhere is refused."""
+    root = folder.resolve()
+    outside = [p for p in files if p.is_symlink() and not p.resolve().is_relative_to(root)]
+    if outside:
+        raise DCGANError(
+            f"{folder} holds {len(outside)} link(s) to files outside it (first: {outside[0]} -> {outside[0].resolve()})",
+            "copy those files into the folder, or remove the links",
+        )
+
+
 def _open_zip(archive: Path) -> zipfile.ZipFile:
     try:
         zf = zipfile.ZipFile(archive)
-    except (zipfile.BadZipFile, OSError) as exc:
+    except (*ZIP_ERRORS, OSError) as exc:
         raise DCGANError(
             f"{archive} is not a readable zip file: {exc}", "check the file, or download it again"
         ) from None
     for info in zf.infolist():
         parts = PurePosixPath(info.filename.replace("\\", "/")).parts
-        if info.filename.startswith(("/", "\\")) or ".." in parts or (parts and ":" in parts[0]):
+        if not info.filename or info.filename.startswith(("/", "\\")) or ".." in parts or (parts and ":" in parts[0]):
             raise DCGANError(
-                f"{archive} holds an unsafe member name {info.filename!r} (an absolute path or '..')",
+                f"{archive} holds an unsafe member name {info.filename!r} (empty, an absolute path or '..')",
                 "this archive may be malicious; re-create it from the images you trust",
             )
         if info.file_size > MAX_MEMBER_BYTES:
@@ -153,12 +178,13 @@ def open_source(path: Path, resolution: int | None, channels: int | None, split:
 
 def _first_readable(tree: Tree, names: list[str]) -> Image.Image:
     """The first decodable image, which sets the default resolution and channels."""
+    first_error = ""
     for name in names[:100]:
         try:
             return decode_image(tree.read(name))
-        except DECODE_ERRORS:
-            continue
+        except DECODE_ERRORS as exc:
+            first_error = first_error or f"{name}: {exc}"
     raise DCGANError(
-        f"none of the first {min(len(names), 100)} image files in {tree.path} can be read",
+        f"none of the first {min(len(names), 100)} image files in {tree.path} can be read (first: {first_error})",
         "check the files, or pass another --data",
     )

@@ -1,0 +1,200 @@
+"""Failures injected into training, and what must survive each (docs/reliability.md).
+
+- kill -9 at random moments, many inside a checkpoint write: every time the checkpoint is
+  readable, resume continues, and the run ends bit-for-bit as a run never killed;
+- SIGTERM and SIGINT: the step finishes, a checkpoint is written, the message says how to resume;
+- a full disk or an unwritable folder while saving: the previous checkpoint survives, one clear error;
+- NaN in the losses: training stops with remedies, the last good checkpoint is kept.
+"""
+
+from __future__ import annotations
+
+import errno
+import multiprocessing
+import os
+import random
+import re
+import shlex
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+import torch
+from PIL import Image
+
+import dcgan.core.tensorfile
+import dcgan.training.loop
+from conftest import blobs, tiny_config
+from dcgan import DCGANError, load_checkpoint, resume, train
+from dcgan.core.rundir import RunDir
+from dcgan.training.callbacks import Callback
+
+KILLS = 24
+SRC = Path(__file__).resolve().parents[2] / "src"
+
+
+class _Started(Callback):
+    """Tells the test that the attempt has reached its first step (imports and set-up take varying time)."""
+
+    def __init__(self, started) -> None:
+        self.started = started
+
+    def on_start(self, trainer) -> None:
+        self.started.set()
+
+
+def _train_or_resume(out: str, epochs: int, started=None) -> None:
+    """One attempt of the killed run: start it, or resume it when it has a checkpoint (a restarted job)."""
+    torch.set_num_threads(1)  # the same arithmetic in every attempt and in the straight run
+    data = blobs(128)
+    callbacks = [_Started(started)] if started is not None else []  # no loss plot: it would fill each attempt
+    if RunDir(out).last_checkpoint.exists():
+        resume(out, data=data, callbacks=callbacks)
+    else:  # save_every_minutes of 1e-6: a checkpoint after every step, so many kills land in a write
+        config = tiny_config(Path(out).parent, out=out, epochs=epochs, save_every_minutes=1e-6, log_every=1)
+        train(config, data, callbacks=callbacks)
+
+
+def _attempt(context, started, out: str, epochs: int = 12, kill_after: float | None = None) -> int:
+    """Run one attempt in a fresh process; SIGKILL it ``kill_after`` seconds into training. Its exit code."""
+    started.clear()
+    process = context.Process(target=_train_or_resume, args=(out, epochs, started))
+    process.start()
+    if kill_after is not None and started.wait(timeout=60):
+        time.sleep(kill_after)
+        os.kill(process.pid, signal.SIGKILL)
+    process.join(timeout=120)
+    return process.exitcode
+
+
+def test_kill_9_at_random_moments_never_loses_a_checkpoint(tmp_path, monkeypatch):
+    context = multiprocessing.get_context("forkserver")  # each attempt starts in milliseconds, all imported
+    # the server imports this module and what an attempt needs (Adam's first use imports torch._dynamo: seconds);
+    # Python 3.11's forkserver finds modules by PYTHONPATH only, not by the test's sys.path
+    here = Path(__file__).parent
+    monkeypatch.setenv(
+        "PYTHONPATH", os.pathsep.join([str(SRC), str(here), str(here.parent), os.environ.get("PYTHONPATH", "")])
+    )
+    context.set_forkserver_preload(["torch._dynamo", __name__])
+    started, rng = context.Event(), random.Random(13)
+    out = str(tmp_path / "killed" / "run")  # 12 epochs of 4 steps, a checkpoint after each step
+    steps, in_writes = [], 0
+    for _ in range(KILLS):
+        assert _attempt(context, started, out, kill_after=rng.uniform(0.0, 0.3)) == -signal.SIGKILL
+        run = RunDir(out)
+        in_writes += bool(list(run.checkpoints.glob(".*.tmp"))) if run.checkpoints.exists() else 0
+        if run.last_checkpoint.exists():
+            steps.append(load_checkpoint(run.root).meta["step"])  # readable, every time
+    assert len(steps) >= KILLS - 3 and steps == sorted(steps) and steps[-1] < 48  # never lost, still running
+    assert _attempt(context, started, out) == _attempt(context, started, str(tmp_path / "straight" / "run")) == 0
+    killed, clean = load_checkpoint(out), load_checkpoint(tmp_path / "straight" / "run")
+    assert killed.meta["step"] == clean.meta["step"] == 48
+    assert all(torch.equal(killed.tensors[name], clean.tensors[name]) for name in clean.tensors)
+    assert RunDir(out).read_metrics() == RunDir(tmp_path / "straight" / "run").read_metrics()
+    assert not list(RunDir(out).checkpoints.glob(".*.tmp"))  # the partial writes were cleared on resume
+    print(f"{KILLS} kills, {in_writes} during a checkpoint write, checkpoint steps {steps}")
+
+
+@pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGINT])
+def test_sigterm_and_sigint_checkpoint_and_print_a_working_resume_command(tmp_path, sig):
+    data = tmp_path / "data"
+    data.mkdir()
+    for i, image in enumerate(blobs(64).images):
+        Image.fromarray(image[0].numpy()).save(data / f"{i}.png")
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(SRC), os.environ.get("PYTHONPATH", "")])}
+    tiny = (
+        "--g-width 8 --d-width 8 --nz 8 --batch-size 16 --log-every 1 --no-progress --no-cache --save-every-minutes 0"
+    )
+    argv = f"train --data {data} --resolution 16 --epochs 100000 --out run {tiny}".split()
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "dcgan", *argv], cwd=tmp_path, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE
+    )
+    assert proc.stdout.readline().decode().startswith("training in run")  # the run folder is printed first
+    metrics = tmp_path / "run" / "metrics.jsonl"
+    for _ in range(600):  # until a step is done: starting takes seconds, more on a busy machine
+        if metrics.exists() and metrics.stat().st_size:
+            break
+        time.sleep(0.1)
+    proc.send_signal(sig)
+    _, err = proc.communicate(timeout=60)
+    err = err.decode()
+    assert proc.returncode == 130 and "Traceback" not in err
+    stopped = int(re.search(r"stopped at step (\d+)", err).group(1))
+    assert load_checkpoint(tmp_path / "run").meta["step"] == stopped > 0  # the finished steps are saved
+    command = re.search(r"resume with: (.+)", err).group(1)
+    assert command.endswith("train --resume run") and "-m dcgan" in command  # as it was started
+    epochs = load_checkpoint(tmp_path / "run").meta["epoch"] + 1  # to the end of the interrupted epoch
+    resumed = subprocess.run(
+        [*shlex.split(command), "--epochs", str(epochs), "--no-progress"], cwd=tmp_path, env=env, capture_output=True
+    )
+    assert resumed.returncode == 0, resumed.stderr  # the command works from where the user started
+    assert load_checkpoint(tmp_path / "run").meta["step"] == 4 * epochs > stopped
+
+
+def _fail_with(code: int):
+    def fail(*args, **kwargs):
+        raise OSError(code, os.strerror(code))
+
+    return fail
+
+
+@pytest.mark.parametrize("code", [errno.ENOSPC, errno.EROFS, errno.EACCES])
+def test_a_full_disk_or_unwritable_folder_keeps_the_previous_checkpoint(tmp_path, monkeypatch, code):
+    trainer = train(tiny_config(tmp_path, epochs=1), blobs(64))
+    before = trainer.run.last_checkpoint.read_bytes()
+    # a full disk fails the write; a read-only or unwritable folder fails creating the temporary file
+    target = "fsync" if code == errno.ENOSPC else "fchmod"
+    monkeypatch.setattr(dcgan.core.tensorfile.os, target, _fail_with(code))
+    with pytest.raises(DCGANError) as caught:
+        trainer.save()
+    message = str(caught.value)
+    assert os.strerror(code) in message and "previous file is unchanged" in message
+    assert str(trainer.run.last_checkpoint) in message and "Traceback" not in message
+    assert trainer.run.last_checkpoint.read_bytes() == before
+    assert not list(trainer.run.checkpoints.glob(".*.tmp"))
+
+
+def test_out_that_is_a_device_file_or_a_file_is_refused_before_any_work(tmp_path, monkeypatch):
+    monkeypatch.setattr(dcgan.training.loop, "load_training_data", lambda config: pytest.fail("data was read"))
+    (tmp_path / "file").write_text("x")
+    for out, message in (("/dev/full", "is a file, not a folder"), (str(tmp_path / "file"), "is a file")):
+        with pytest.raises(DCGANError, match=message):
+            train(tiny_config(tmp_path, out=out))
+    monkeypatch.setattr(dcgan.core.tensorfile.tempfile, "NamedTemporaryFile", _fail_with(errno.EROFS))
+    with pytest.raises(DCGANError, match=r"cannot write into .*Read-only file system"):
+        train(tiny_config(tmp_path, out=str(tmp_path / "new")))
+    assert Path("/dev/full").is_char_device()  # never replaced
+
+
+def test_nan_stops_with_remedies_and_keeps_the_last_good_checkpoint(tmp_path, monkeypatch):
+    data = blobs(128)  # 4 steps per epoch
+    trainer = train(tiny_config(tmp_path, epochs=1, log_every=1), data)
+    good = trainer.run.last_checkpoint.read_bytes()
+    original = dcgan.training.loop.train_step
+    calls = {"n": 0}
+
+    def diverge_on_the_third(*args, **kwargs):
+        calls["n"] += 1
+        stats = original(*args, **kwargs)
+        return stats * float("nan") if calls["n"] == 3 else stats
+
+    monkeypatch.setattr(dcgan.training.loop, "train_step", diverge_on_the_third)
+    with pytest.raises(DCGANError) as caught:
+        resume(trainer.run_dir, data=data, epochs=2)
+    message = str(caught.value)
+    assert "diverged" in message and "at step 7" in message and "--lr" in message and "fp32" in message
+    assert trainer.run.last_checkpoint.read_bytes() == good  # nothing diverged was saved
+    assert max(row["step"] for row in trainer.run.read_metrics()) == 6  # the NaN rows never reach the log
+
+
+def test_inf_weights_are_never_saved_over_the_last_good_checkpoint(tmp_path):
+    trainer = train(tiny_config(tmp_path, epochs=1), blobs(64), callbacks=[])
+    good = trainer.run.last_checkpoint.read_bytes()
+    with torch.no_grad():
+        next(trainer.D.parameters()).view(-1)[0] = float("inf")
+    with pytest.raises(DCGANError, match=r"D's weights hold NaN or Inf at step 2.*last good checkpoint .* is kept"):
+        trainer.save()
+    assert trainer.run.last_checkpoint.read_bytes() == good
