@@ -102,6 +102,12 @@ class TrainConfig:
     log_every: int = option(20, "read losses from the device and append them to metrics.jsonl every N steps")
     sample_count: int = option(64, "number of fixed-noise samples in each epoch's grid")
     progress: bool = option(True, "show a progress bar")
+    # class-conditional DCGAN (the original code's MNIST model; the paper's appendix)
+    conditional: bool = option(
+        False,
+        "class-conditional G and D: the one-hot label is appended to every block's input, so samples can be drawn"
+        " for a chosen class (needs labelled data: MNIST, CIFAR, SVHN, class folders)",
+    )
 
     def __post_init__(self) -> None:
         positive = ("epochs", "batch_size", "log_every", "sample_count")
@@ -141,8 +147,9 @@ class TrainConfig:
                 )
         return replace(self, resolution=resolution, channels=channels)
 
-    def model_spec(self) -> ModelSpec:
-        """The architecture this config asks for (needs resolution and channels resolved)."""
+    def model_spec(self, num_classes: int = 0) -> ModelSpec:
+        """The architecture this config asks for (needs resolution and channels resolved; a conditional
+        run also the data's number of classes)."""
         if self.resolution is None or self.channels is None:
             raise ValueError("resolve resolution and channels from the data first")
         preset = PRESETS[self.preset]
@@ -152,6 +159,7 @@ class TrainConfig:
             nz=self.nz or preset["nz"],
             g_width=self.g_width or preset["g_width"],
             d_width=self.d_width or preset["d_width"],
+            num_classes=num_classes,
         )
 
     def to_dict(self) -> dict:

@@ -11,6 +11,7 @@ stopped.
 
 from __future__ import annotations
 
+import math
 import signal
 from contextlib import contextmanager
 from datetime import datetime
@@ -26,11 +27,12 @@ from ..core.device import keep_freed_memory, pick_device
 from ..core.images import save_grid, to_unit_range
 from ..core.models import Discriminator, Generator
 from ..core.rundir import LAST, RunDir
-from ..core.sampling import generate, sample_noise
+from ..core.sampling import class_rows, generate, sample_noise
 from ..data import ImageData, load_dataset
 from ..errors import DCGANError
 from .callbacks import Callback, default_callbacks
 from .config import RESUMABLE, TrainConfig
+from .labels import class_names_of
 from .step import STAT_NAMES, Precision, make_optimizers, train_step
 
 
@@ -59,7 +61,8 @@ class Trainer:
         self.data = data
         self.run = RunDir(run_dir)
         self.device = pick_device(config.device)
-        self.spec = self.config.model_spec()
+        self.class_names = class_names_of(data) if config.conditional else []
+        self.spec = self.config.model_spec(num_classes=len(self.class_names))
         if len(data) < config.batch_size:
             raise DCGANError(
                 f"the dataset has {len(data)} images, fewer than one batch of {config.batch_size}",
@@ -76,6 +79,7 @@ class Trainer:
         self.G = Generator(self.spec).to(self.device, memory_format=self.memory_format)
         self.D = Discriminator(self.spec).to(self.device, memory_format=self.memory_format)
         self.opt_g, self.opt_d = make_optimizers(self.G, self.D, self.config, self.device)
+        self.labels = data.labels.to(self.device) if config.conditional else None  # small: kept on the device
         self.precision = Precision(config.precision, self.device)
         # the step runs the compiled wrappers; checkpoints read the plain modules they share weights with
         self._G_step, self._D_step = (
@@ -119,6 +123,7 @@ class Trainer:
             "batch_in_epoch": self.batch_in_epoch,
             "step": self.step,
             "num_images": len(self.data),
+            "class_names": self.class_names,
             "saved_at": datetime.now().isoformat(timespec="seconds"),
         }
         save_checkpoint(path, self.G, self.D, self.opt_g, self.opt_d, rng, meta)
@@ -150,7 +155,10 @@ class Trainer:
         batch = images[idx.to(images.device)].to(self.device, non_blocking=True)
         real = to_unit_range(batch).contiguous(memory_format=self.memory_format)
         z = sample_noise(len(idx), self.spec.nz, self.config.noise, self.noise_rng, self.device)
-        self._pending.append(train_step(self._G_step, self._D_step, self.opt_g, self.opt_d, real, z, self.precision))
+        labels = None if self.labels is None else self.labels[idx.to(self.device)]
+        self._pending.append(
+            train_step(self._G_step, self._D_step, self.opt_g, self.opt_d, real, z, self.precision, labels)
+        )
         self.step += 1
 
     def fit(self) -> Trainer:
@@ -173,7 +181,7 @@ class Trainer:
                 self._notify("on_step")
         if self._stop_requested:
             self._stop()
-        save_grid(generate(self.G, self.fixed_noise), self.run.final_samples)
+        self._save_samples(self.run.final_samples)
         self._notify("on_end")
         return self
 
@@ -209,13 +217,19 @@ class Trainer:
         self._flush_metrics()
         self.epoch += 1
         self.batch_in_epoch = 0
-        save_grid(generate(self.G, self.fixed_noise), self.run.epoch_samples(self.epoch))
+        self._save_samples(self.run.epoch_samples(self.epoch))
         self.save()
         if self.config.checkpoint_every and self.epoch % self.config.checkpoint_every == 0:
             self.save(self.run.epoch_checkpoint(self.epoch).name)
         self._last_save = monotonic()
         self._bar.set_description(self._epoch_label())
         self._notify("on_epoch_end")
+
+    def _save_samples(self, path: Path) -> None:
+        """The fixed noise through G; a conditional G draws it for each class in turn, one row per class."""
+        n, k = len(self.fixed_noise), self.spec.num_classes
+        labels = class_rows(n, k) if k else None
+        save_grid(generate(self.G, self.fixed_noise, labels), path, math.ceil(n / k) if k else None)
 
     def _stop(self) -> NoReturn:
         """After a Ctrl-C: checkpoint what the finished steps learned, then say how to go on."""
