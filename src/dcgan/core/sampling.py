@@ -37,9 +37,8 @@ def class_index(wanted: str | int, class_names: list[str]) -> int:
     """The label of a class given by name (``"7"``, ``"cat"``) or by index, checked against ``class_names``."""
     if str(wanted) in class_names:
         return class_names.index(str(wanted))
-    if isinstance(wanted, int) or str(wanted).isdigit():
-        if 0 <= int(wanted) < len(class_names):
-            return int(wanted)
+    if (isinstance(wanted, int) or str(wanted).isdigit()) and 0 <= int(wanted) < len(class_names):
+        return int(wanted)
     raise DCGANError(
         f"no class {wanted!r} in this model" if class_names else "this generator is not class-conditional",
         f"choose an index from 0 to {len(class_names) - 1} or one of {', '.join(class_names)}"
