@@ -12,6 +12,7 @@ import argparse
 import sys
 
 from ..errors import DCGANError
+from .conditional import register_nn_protocol
 from .data import register_cache, register_dedup, register_download, register_prepare
 from .features import register_features, register_linear_probe
 from .latent import register_arithmetic, register_attribute_classifier, register_direction, register_interpolate
@@ -31,6 +32,7 @@ SUBCOMMANDS = [
     register_attribute_classifier,
     register_features,
     register_linear_probe,
+    register_nn_protocol,
 ]
 
 

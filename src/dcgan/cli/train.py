@@ -4,12 +4,15 @@ from __future__ import annotations
 
 import argparse
 import json
+import math
+
+import torch
 
 from ..core.checkpoints import load_checkpoint
 from ..core.device import pick_device
 from ..core.images import save_grid, save_separate
 from ..core.models import Discriminator, Generator, count_parameters
-from ..core.sampling import generate, sample_noise, seeded
+from ..core.sampling import class_index, class_rows, generate, sample_noise, seeded
 from ..errors import DCGANError
 from ..experiments.latent import save_sheet
 from ..training import TrainConfig, resume, train
@@ -60,7 +63,13 @@ def register_sample(sub) -> None:
         action="store_true",
         help="number the grid's cells and write every cell's z to the --output name .safetensors (cell 12: #12)",
     )
-    p.add_argument("--nrow", type=int, help="images per grid row [default: square]")
+    p.add_argument("--nrow", type=int, help="images per grid row [default: square; conditional: one row per class]")
+    p.add_argument(
+        "--class",
+        dest="class_",
+        metavar="K",
+        help="a conditional model: draw only this class, by index or name (default: every class, one row each)",
+    )
     add_device(p)
     p.set_defaults(run=run_sample)
 
@@ -73,15 +82,21 @@ def run_sample(args: argparse.Namespace) -> int:
     ckpt = load_checkpoint(args.checkpoint)
     G = ckpt.network("G").to(pick_device(args.device))
     z = sample_noise(args.num, ckpt.spec.nz, ckpt.noise, seeded(args.seed))
-    images = generate(G, z)
+    labels, nrow = None, args.nrow
+    if args.class_ is not None:
+        labels = torch.full((args.num,), class_index(args.class_, ckpt.class_names))
+    elif ckpt.spec.num_classes:
+        labels = class_rows(args.num, ckpt.spec.num_classes)
+        nrow = nrow or math.ceil(args.num / ckpt.spec.num_classes)
+    images = generate(G, z, labels)
     if args.separate:
         paths = save_separate(images, args.output)
         print(f"wrote {len(paths)} images to {args.output}/")
     elif args.sheet:
-        zfile = save_sheet(images, z, args.output, args.nrow, checkpoint=str(ckpt.path), seed=args.seed)
+        zfile = save_sheet(images, z, args.output, nrow, checkpoint=str(ckpt.path), seed=args.seed)
         print(f"wrote {args.output} and {zfile}")
     else:
-        print(f"wrote {save_grid(images, args.output, args.nrow)}")
+        print(f"wrote {save_grid(images, args.output, nrow)}")
     return 0
 
 

@@ -48,9 +48,7 @@ def class_index(wanted: str | int, class_names: list[str]) -> int:
 
 
 @torch.no_grad()
-def generate(
-    G: Generator, z: torch.Tensor, labels: torch.Tensor | None = None, batch_size: int = 256
-) -> torch.Tensor:
+def generate(G: Generator, z: torch.Tensor, labels: torch.Tensor | None = None, batch_size: int = 256) -> torch.Tensor:
     """G(z) (or G(z, labels) for a conditional G) in eval mode (BatchNorm running statistics, so each image
     depends only on its own z and label)."""
     was_training = G.training
