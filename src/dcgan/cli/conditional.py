@@ -24,13 +24,23 @@ def _sizes(text: str) -> list[int]:
 def register_nn_protocol(sub) -> None:
     p = sub.add_parser(
         "nn-protocol",
-        help="1-NN test error of a conditional generator's samples (the paper's appendix)",
+        help="1-NN test error of a conditional generator's samples against real data (the paper's appendix)",
         description="Fit a 1-nearest-neighbour classifier on N labelled samples of a class-conditional generator,"
-        " classify the real test set, and compare with 1-NN fitted on N real training images.",
+        " classify the real test set, and compare with 1-NN fitted on N random real training images.",
     )
     add_checkpoint(p, help="a checkpoint of a run trained with --conditional (file or run folder)")
-    p.add_argument("--data", required=True, metavar="TEST", help="the labelled real test set, e.g. MNIST's t10k files")
-    p.add_argument("--train-data", metavar="TRAIN", help="labelled real training images for the 1-NN baseline")
+    p.add_argument(
+        "--data",
+        required=True,
+        metavar="TRAIN",
+        help="the labelled real training set, for the real-data baseline (e.g. the MNIST folder)",
+    )
+    p.add_argument(
+        "--test-data",
+        metavar="TEST",
+        help="the labelled real test set [default: the sibling 'test' folder of a 'train' folder, "
+        "or t10k-* beside MNIST train-* files]",
+    )
     p.add_argument("-n", "--num", default="1000,10000", help="comma-separated sample counts N [default: 1000,10000]")
     p.add_argument("--seed", type=int, default=0, help="seed for z and the real subsets [default: 0]")
     p.add_argument("--json", metavar="OUT.json", help="also write the report as JSON")
@@ -39,8 +49,9 @@ def register_nn_protocol(sub) -> None:
 
 
 def run_nn_protocol(args: argparse.Namespace) -> int:
-    report = nn_protocol_files(args.checkpoint, args.data, args.train_data, _sizes(args.num), args.seed, args.device)
-    print(f"1-NN test error on {report.test_size} real test images ({report.checkpoint})")
+    sizes = _sizes(args.num)
+    report = nn_protocol_files(args.checkpoint, args.data, args.test_data, sizes, args.seed, args.device)
+    print(f"1-NN test error on {report.test_size:,} real test images ({report.checkpoint})")
     print(report.table())
     if args.json:
         Path(args.json).write_text(json.dumps(report.to_dict(), indent=2) + "\n")

@@ -23,7 +23,7 @@ from ..core.device import pick_device
 from ..core.images import to_uint8
 from ..core.models import Generator
 from ..core.sampling import generate, sample_noise, seeded
-from ..data import ImageData, load_dataset
+from ..data import ImageData, default_test_split, load_dataset
 from ..errors import DCGANError
 
 GENERATED, REAL = "DCGAN samples", "real training images"
@@ -82,63 +82,80 @@ def conditional_samples(G: Generator, n: int, noise: str = "normal", seed: int =
 def nn_protocol(
     G: Generator,
     class_names: list[str],
+    train: ImageData,
     test: ImageData,
-    train: ImageData | None = None,
     sizes: Sequence[int] = (1000, 10000),
     noise: str = "normal",
     seed: int = 0,
 ) -> NNProtocolReport:
-    """Test error of 1-NN fitted on N samples of ``G`` and, with ``train``, on N random real training images."""
-    if not G.spec.num_classes:
+    """Test error of 1-NN fitted on N samples of ``G`` and on N random real training images, for each N."""
+    k = G.spec.num_classes
+    if not k:
         raise DCGANError(
             "the nearest-neighbour protocol needs a class-conditional generator", "train with --conditional"
         )
+    _check_labels(train, class_names, "training")
     _check_labels(test, class_names, "test")
-    if train is not None:
-        _check_labels(train, class_names, "training")
-    if not sizes or min(sizes) < G.spec.num_classes:
-        raise DCGANError(f"each N must be at least the number of classes ({G.spec.num_classes})", "pass larger -n")
+    if not sizes or min(sizes) < k:
+        raise DCGANError(
+            f"each N must be at least the number of classes ({k}), not {min(sizes, default=0)}", "pass larger -n"
+        )
+    if max(sizes) > len(train):
+        raise DCGANError(f"N = {max(sizes)} is more than the {len(train)} real training images", "pass a smaller -n")
     test_x, test_y = pixels(test.images), test.labels.numpy()
     report = NNProtocolReport(test_size=len(test), class_names=list(class_names))
     for n in sizes:
         images, labels = conditional_samples(G, n, noise, seed)
         report.rows.append(NNRow(GENERATED, n, one_nn_error(pixels(images), labels, test_x, test_y)))
-    if train is not None:
-        order = torch.randperm(len(train), generator=seeded(seed))
-        for n in sizes:
-            if n > len(train):
-                raise DCGANError(f"N = {n} is more than the {len(train)} training images", "pass a smaller -n")
-            rows = order[:n]
-            error = one_nn_error(pixels(train.images[rows]), train.labels[rows].numpy(), test_x, test_y)
-            report.rows.append(NNRow(REAL, n, error))
+    order = torch.randperm(len(train), generator=seeded(seed))
+    for n in sizes:
+        rows = order[:n]
+        error = one_nn_error(pixels(train.images[rows]), train.labels[rows].numpy(), test_x, test_y)
+        report.rows.append(NNRow(REAL, n, error))
     return report
 
 
 def nn_protocol_files(
     checkpoint: str | Path,
-    test_data: str | Path,
-    train_data: str | Path | None = None,
+    train_data: str | Path,
+    test_data: str | Path | None = None,
     sizes: Sequence[int] = (1000, 10000),
     seed: int = 0,
     device: str = "auto",
 ) -> NNProtocolReport:
-    """:func:`nn_protocol` from a checkpoint and dataset paths, read at the generator's resolution and channels."""
+    """:func:`nn_protocol` from a checkpoint and dataset paths, read at the generator's resolution and channels.
+
+    ``test_data`` defaults to the training data's usual test split (MNIST's t10k files, a sibling test folder).
+    """
     ckpt = load_checkpoint(checkpoint)
     G = ckpt.network("G").to(pick_device(device))
     spec = ckpt.spec
-    test = load_dataset(test_data, resolution=spec.resolution, channels=spec.channels)
-    train = None if train_data is None else load_dataset(train_data, resolution=spec.resolution, channels=spec.channels)
-    report = nn_protocol(G, ckpt.class_names, test, train, sizes, ckpt.noise, seed)
+    if not spec.num_classes:
+        raise DCGANError(
+            f"{ckpt.path} is an unconditional model; the nearest-neighbour protocol needs a class-conditional one",
+            "train with --conditional on labelled data",
+        )
+    train = load_dataset(train_data, resolution=spec.resolution, channels=spec.channels)
+    test_path = default_test_split(train_data) if test_data is None else test_data
+    test = load_dataset(test_path, resolution=spec.resolution, channels=spec.channels)
+    report = nn_protocol(G, ckpt.class_names, train, test, sizes, ckpt.noise, seed)
     report.checkpoint = str(ckpt.path)
     return report
 
 
 def _check_labels(data: ImageData, class_names: list[str], role: str) -> None:
-    if data.labels is None:
+    """Refuse data whose labels cannot mean the generator's classes: 1-NN errors would be meaningless."""
+    if data.labels is None or len(data.labels) == 0:
         raise DCGANError(f"the {role} data {data.source} has no labels", "pass a labelled set (e.g. MNIST with labels)")
     if data.class_names and list(data.class_names) != list(class_names):
         raise DCGANError(
             f"the {role} data's classes ({', '.join(data.class_names)}) are not the generator's"
             f" ({', '.join(class_names)})",
+            "use the same kind of data the model was trained on",
+        )
+    if int(data.labels.min()) < 0 or int(data.labels.max()) >= len(class_names):
+        raise DCGANError(
+            f"the {role} data {data.source} has labels from {int(data.labels.min())} to {int(data.labels.max())},"
+            f" but the generator knows {len(class_names)} classes",
             "use the same kind of data the model was trained on",
         )
