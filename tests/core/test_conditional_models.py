@@ -70,7 +70,7 @@ def test_labels_must_match_the_network():
 def test_classes_by_name_or_index_and_rows_per_class():
     names = ["airplane", "cat", "dog"]
     assert class_index("cat", names) == 1 and class_index("2", names) == 2 and class_index(0, names) == 0
-    with pytest.raises(DCGANError, match="(?s)no class .horse.*one of airplane, cat, dog"):
+    with pytest.raises(DCGANError, match=r"(?s)no class .horse.*one of airplane, cat, dog"):
         class_index("horse", names)
     with pytest.raises(DCGANError, match="no class '3'"):
         class_index("3", names)
