@@ -73,7 +73,11 @@ class ModelSpec:
         return [base * min(2**i, WIDTH_CAP) for i in range(self.num_scales)]
 
     def to_dict(self) -> dict:
-        return asdict(self)
+        """The fields, leaving out ``num_classes`` when 0: unconditional specs are written as they always were."""
+        values = asdict(self)
+        if not self.num_classes:
+            del values["num_classes"]
+        return values
 
 
 def _init_weights(module: nn.Module) -> None:

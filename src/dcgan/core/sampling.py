@@ -54,13 +54,12 @@ def generate(G: Generator, z: torch.Tensor, labels: torch.Tensor | None = None, 
     was_training = G.training
     G.eval()
     device = next(G.parameters()).device
-    label_chunks = [None] * math.ceil(len(z) / batch_size) if labels is None else labels.split(batch_size)
-    out = torch.cat(
-        [
-            G(chunk.to(device), None if y is None else y.to(device)).float().cpu().contiguous()
-            for chunk, y in zip(z.split(batch_size), label_chunks, strict=True)
-        ]
-    )
+    if labels is None:  # G(z) alone, so any z -> image module (an unconditional G, a stand-in) works
+        batches = (G(chunk.to(device)) for chunk in z.split(batch_size))
+    else:
+        pairs = zip(z.split(batch_size), labels.split(batch_size), strict=True)
+        batches = (G(chunk.to(device), y.to(device)) for chunk, y in pairs)
+    out = torch.cat([images.float().cpu().contiguous() for images in batches])  # one batch on the device at a time
     G.train(was_training)
     return out
 
