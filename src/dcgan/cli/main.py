@@ -12,6 +12,7 @@ import argparse
 import sys
 
 from ..errors import DCGANError
+from .conditional import register_nn_protocol
 from .data import register_cache, register_dedup, register_download, register_prepare
 from .features import register_features, register_linear_probe
 from .inside import register_forget, register_nearest, register_visualize_d
@@ -39,6 +40,7 @@ SUBCOMMANDS = [
     register_report,
     register_export,
     register_serve,
+    register_nn_protocol,
 ]
 
 

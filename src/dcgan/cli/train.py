@@ -4,15 +4,17 @@ from __future__ import annotations
 
 import argparse
 import json
+import math
 from pathlib import Path
 
+import torch
 from tqdm import tqdm
 
 from ..core.checkpoints import load_checkpoint
 from ..core.device import pick_device
 from ..core.images import check_image_output, save_grid, save_separate
 from ..core.models import Discriminator, Generator, count_parameters
-from ..core.sampling import generate, sample_noise, seeded
+from ..core.sampling import class_index, class_rows, generate, sample_noise, seeded
 from ..core.tensorfile import check_writable_folder
 from ..errors import DCGANError
 from ..experiments.latent import save_sheet
@@ -75,7 +77,15 @@ def register_sample(sub) -> None:
         action="store_true",
         help="number the grid's cells and write every cell's z to the --output name .safetensors (cell 12: #12)",
     )
-    p.add_argument("--nrow", type=bounded_int(1), help="images per grid row [default: square]")
+    p.add_argument(
+        "--nrow", type=bounded_int(1), help="images per grid row [default: square; conditional: one row per class]"
+    )
+    p.add_argument(
+        "--class",
+        dest="class_",
+        metavar="K",
+        help="a conditional model: draw only this class, by index or name (default: every class, one row each)",
+    )
     add_device(p)
     p.set_defaults(run=run_sample)
 
@@ -91,21 +101,28 @@ def run_sample(args: argparse.Namespace) -> int:
     ckpt = load_checkpoint(args.checkpoint)
     G = ckpt.network("G").to(pick_device(args.device))
     z = sample_noise(args.num, ckpt.spec.nz, ckpt.noise, seeded(args.seed))
+    labels, nrow = None, args.nrow
+    if args.class_ is not None:
+        labels = torch.full((args.num,), class_index(args.class_, ckpt.class_names))
+    elif ckpt.spec.num_classes:
+        labels = class_rows(args.num, ckpt.spec.num_classes)
+        nrow = nrow or math.ceil(args.num / ckpt.spec.num_classes)
     if args.separate:  # in chunks, with progress: -n may be large
         count = 0
         with tqdm(total=args.num, unit="img", disable=args.num < SEPARATE_CHUNK, desc="sampling") as bar:
             for start in range(0, args.num, SEPARATE_CHUNK):
-                chunk = generate(G, z[start : start + SEPARATE_CHUNK])
+                part = slice(start, start + SEPARATE_CHUNK)
+                chunk = generate(G, z[part], None if labels is None else labels[part])
                 count += len(save_separate(chunk, output, first=start))
                 bar.update(len(chunk))
         print(f"wrote {count} images to {args.output}/")
         return 0
-    images = generate(G, z)
+    images = generate(G, z, labels)
     if args.sheet:
-        zfile = save_sheet(images, z, args.output, args.nrow, checkpoint=str(ckpt.path), seed=args.seed)
+        zfile = save_sheet(images, z, args.output, nrow, checkpoint=str(ckpt.path), seed=args.seed)
         print(f"wrote {args.output} and {zfile}")
     else:
-        print(f"wrote {save_grid(images, args.output, args.nrow)}")
+        print(f"wrote {save_grid(images, args.output, nrow)}")
     return 0
 
 

@@ -102,6 +102,11 @@ class Checkpoint:
             ) from None
 
     @property
+    def class_names(self) -> list[str]:
+        """The classes a conditional run's labels stand for, in label order (empty for an unconditional run)."""
+        return self.meta.get("class_names", [])
+
+    @property
     def noise(self) -> str:
         """The z distribution the run trained with: 'normal' or 'uniform'."""
         return self.meta["config"]["noise"]

@@ -11,6 +11,12 @@ output from one forward pass. The architecture follows the paper's guidelines:
   through a 4x4 convolution;
 * BatchNorm everywhere except G's output layer and D's input layer;
 * ReLU in G with a Tanh output; LeakyReLU(0.2) in D.
+
+A class-conditional pair (``ModelSpec(num_classes=K)``) takes a label beside z or the image,
+as the original code's MNIST model did: the one-hot label is appended as K constant feature
+maps to the input of every block of G and D (``conv_cond_concat``; for G's first block that is
+z concatenated with y). With ``num_classes=0`` (the default) the networks are the unconditional
+ones, unchanged.
 """
 
 from __future__ import annotations
@@ -37,6 +43,7 @@ class ModelSpec:
     nz: int = 100
     g_width: int = 64  # G's widest-resolution width (the paper's 128, "small" 64)
     d_width: int = 64  # D's input-layer width
+    num_classes: int = 0  # 0: unconditional; K: G and D also take a label in 0..K-1
 
     def __post_init__(self) -> None:
         r = self.resolution
@@ -50,6 +57,11 @@ class ModelSpec:
         for name in ("nz", "g_width", "d_width"):
             if getattr(self, name) < 1:
                 raise DCGANError(f"{name} must be a positive integer, not {getattr(self, name)}")
+        if self.num_classes < 0 or self.num_classes == 1:
+            raise DCGANError(
+                f"num_classes must be 0 (unconditional) or at least 2, not {self.num_classes}",
+                "train a conditional model on data with two or more classes",
+            )
 
     @property
     def num_scales(self) -> int:
@@ -61,7 +73,11 @@ class ModelSpec:
         return [base * min(2**i, WIDTH_CAP) for i in range(self.num_scales)]
 
     def to_dict(self) -> dict:
-        return asdict(self)
+        """The fields, leaving out ``num_classes`` when 0: unconditional specs are written as they always were."""
+        values = asdict(self)
+        if not self.num_classes:
+            del values["num_classes"]
+        return values
 
 
 def _init_weights(module: nn.Module) -> None:
@@ -77,26 +93,55 @@ def _init_weights(module: nn.Module) -> None:
 
 
 class _BlockNet(nn.Module):
-    """A chain of named blocks with per-layer access."""
+    """A chain of named blocks with per-layer access; a conditional net appends the label to every block's input."""
 
     blocks: nn.ModuleDict
+    spec: ModelSpec
 
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
+    def forward(self, x: torch.Tensor, labels: torch.Tensor | None = None) -> torch.Tensor:
+        onehot = self._onehot(labels, x)
         for block in self.blocks.values():
-            x = block(x)
+            x = block(_append_label_maps(x, onehot))
         return x
 
-    def features(self, x: torch.Tensor, upto: str | None = None) -> dict[str, torch.Tensor]:
+    def features(
+        self, x: torch.Tensor, upto: str | None = None, labels: torch.Tensor | None = None
+    ) -> dict[str, torch.Tensor]:
         """Every block's output in order, from one forward pass (stopping after ``upto``)."""
         if upto is not None and upto not in self.blocks:
             raise DCGANError(f"no layer named {upto!r}", f"choose one of {', '.join(self.blocks)}")
+        onehot = self._onehot(labels, x)
         out = {}
         for name, block in self.blocks.items():
-            x = block(x)
+            x = block(_append_label_maps(x, onehot))
             out[name] = x
             if name == upto:
                 break
         return out
+
+    def _onehot(self, labels: torch.Tensor | None, x: torch.Tensor) -> torch.Tensor | None:
+        """(N, K, 1, 1) one-hot labels for a conditional net, None for an unconditional one.
+
+        Written as a comparison rather than ``F.one_hot`` so that it never waits on the device;
+        callers check the labels' range where they enter (sampling, training).
+        """
+        k = self.spec.num_classes
+        if (labels is None) != (k == 0):
+            raise DCGANError(
+                "this network is class-conditional and needs labels" if k else "this network takes no labels",
+                "pass one label per image (dcgan sample --class)" if k else "train with --conditional to use labels",
+            )
+        if labels is None:
+            return None
+        classes = torch.arange(k, device=labels.device)
+        return (labels.reshape(-1, 1) == classes).to(x.dtype)[:, :, None, None]
+
+
+def _append_label_maps(x: torch.Tensor, onehot: torch.Tensor | None) -> torch.Tensor:
+    """x with the one-hot label appended as constant feature maps (the original code's ``conv_cond_concat``)."""
+    if onehot is None:
+        return x
+    return torch.cat([x, onehot.expand(-1, -1, *x.shape[2:])], dim=1)
 
 
 class Generator(_BlockNet):
@@ -110,31 +155,34 @@ class Generator(_BlockNet):
         super().__init__()
         self.spec = spec
         widths = spec.widths(spec.g_width)[::-1]  # widest first, at 4x4
+        k = spec.num_classes  # label maps appended to every block's input
         blocks: dict[str, nn.Module] = {
             "project": nn.Sequential(
-                nn.ConvTranspose2d(spec.nz, widths[0], 4, 1, 0, bias=False),
+                nn.ConvTranspose2d(spec.nz + k, widths[0], 4, 1, 0, bias=False),
                 nn.BatchNorm2d(widths[0]),
                 nn.ReLU(inplace=True),
             )
         }
         for i, (c_in, c_out) in enumerate(itertools.pairwise(widths), start=1):
             blocks[f"up{i}"] = nn.Sequential(
-                nn.ConvTranspose2d(c_in, c_out, 4, 2, 1, bias=False),
+                nn.ConvTranspose2d(c_in + k, c_out, 4, 2, 1, bias=False),
                 nn.BatchNorm2d(c_out),
                 nn.ReLU(inplace=True),
             )
         blocks["to_image"] = nn.Sequential(
-            nn.ConvTranspose2d(widths[-1], spec.channels, 4, 2, 1, bias=False), nn.Tanh()
+            nn.ConvTranspose2d(widths[-1] + k, spec.channels, 4, 2, 1, bias=False), nn.Tanh()
         )
         self.blocks = nn.ModuleDict(blocks)
         _init_weights(self)
 
-    def forward(self, z: torch.Tensor) -> torch.Tensor:
-        """Accepts z as (N, nz) or (N, nz, 1, 1)."""
-        return super().forward(z.reshape(z.shape[0], self.spec.nz, 1, 1))
+    def forward(self, z: torch.Tensor, labels: torch.Tensor | None = None) -> torch.Tensor:
+        """Accepts z as (N, nz) or (N, nz, 1, 1); ``labels`` (N,) class indices for a conditional G."""
+        return super().forward(z.reshape(z.shape[0], self.spec.nz, 1, 1), labels)
 
-    def features(self, z: torch.Tensor, upto: str | None = None) -> dict[str, torch.Tensor]:
-        return super().features(z.reshape(z.shape[0], self.spec.nz, 1, 1), upto)
+    def features(
+        self, z: torch.Tensor, upto: str | None = None, labels: torch.Tensor | None = None
+    ) -> dict[str, torch.Tensor]:
+        return super().features(z.reshape(z.shape[0], self.spec.nz, 1, 1), upto, labels)
 
 
 class Discriminator(_BlockNet):
@@ -149,18 +197,19 @@ class Discriminator(_BlockNet):
         super().__init__()
         self.spec = spec
         widths = spec.widths(spec.d_width)
+        k = spec.num_classes  # label maps appended to every block's input
         blocks: dict[str, nn.Module] = {
             "down1": nn.Sequential(
-                nn.Conv2d(spec.channels, widths[0], 4, 2, 1, bias=False), nn.LeakyReLU(0.2, inplace=True)
+                nn.Conv2d(spec.channels + k, widths[0], 4, 2, 1, bias=False), nn.LeakyReLU(0.2, inplace=True)
             )
         }
         for i, (c_in, c_out) in enumerate(itertools.pairwise(widths), start=2):
             blocks[f"down{i}"] = nn.Sequential(
-                nn.Conv2d(c_in, c_out, 4, 2, 1, bias=False),
+                nn.Conv2d(c_in + k, c_out, 4, 2, 1, bias=False),
                 nn.BatchNorm2d(c_out),
                 nn.LeakyReLU(0.2, inplace=True),
             )
-        blocks["logit"] = nn.Sequential(nn.Conv2d(widths[-1], 1, 4, 1, 0, bias=False), nn.Flatten(0))
+        blocks["logit"] = nn.Sequential(nn.Conv2d(widths[-1] + k, 1, 4, 1, 0, bias=False), nn.Flatten(0))
         self.blocks = nn.ModuleDict(blocks)
         _init_weights(self)
 

@@ -1,6 +1,8 @@
-"""Drawing z and running G on it."""
+"""Drawing z (and, for a class-conditional G, labels) and running G on them."""
 
 from __future__ import annotations
+
+import math
 
 import torch
 
@@ -29,13 +31,38 @@ def seeded(seed: int) -> torch.Generator:
     return torch.Generator().manual_seed(seed)
 
 
+def class_rows(n: int, num_classes: int) -> torch.Tensor:
+    """Labels for ``n`` images sorted by class, ceil(n / K) each: a grid with that many per row shows one class a row."""
+    return torch.arange(n) // math.ceil(n / num_classes)
+
+
+def class_index(wanted: str | int, class_names: list[str]) -> int:
+    """The label of a class given by name (``"7"``, ``"cat"``) or by index, checked against ``class_names``."""
+    if str(wanted) in class_names:
+        return class_names.index(str(wanted))
+    if (isinstance(wanted, int) or str(wanted).isdigit()) and 0 <= int(wanted) < len(class_names):
+        return int(wanted)
+    raise DCGANError(
+        f"no class {wanted!r} in this model" if class_names else "this generator is not class-conditional",
+        f"choose an index from 0 to {len(class_names) - 1} or one of {', '.join(class_names)}"
+        if class_names
+        else "train with --conditional on labelled data to draw chosen classes",
+    )
+
+
 @torch.no_grad()
-def generate(G: Generator, z: torch.Tensor, batch_size: int = 256) -> torch.Tensor:
-    """G(z) in eval mode (BatchNorm running statistics, so each image depends only on its z)."""
+def generate(G: Generator, z: torch.Tensor, labels: torch.Tensor | None = None, batch_size: int = 256) -> torch.Tensor:
+    """G(z) (or G(z, labels) for a conditional G) in eval mode (BatchNorm running statistics, so each image
+    depends only on its own z and label)."""
     was_training = G.training
     G.eval()
     device = next(G.parameters()).device
-    out = torch.cat([G(chunk.to(device)).float().cpu().contiguous() for chunk in z.split(batch_size)])
+    if labels is None:  # G(z) alone, so any z -> image module (an unconditional G, a stand-in) works
+        batches = (G(chunk.to(device)) for chunk in z.split(batch_size))
+    else:
+        pairs = zip(z.split(batch_size), labels.split(batch_size), strict=True)
+        batches = (G(chunk.to(device), y.to(device)) for chunk, y in pairs)
+    out = torch.cat([images.float().cpu().contiguous() for images in batches])  # one batch on the device at a time
     G.train(was_training)
     return out
 

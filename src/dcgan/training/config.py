@@ -110,6 +110,12 @@ class TrainConfig:
         "under torchrun: BatchNorm statistics over all ranks' batches (SyncBatchNorm), so N ranks x --batch-size B"
         " train as one process with batch N x B; off: each replica's own B images",
     )
+    # class-conditional DCGAN (the original code's MNIST model; the paper's appendix)
+    conditional: bool = option(
+        False,
+        "class-conditional G and D: the one-hot label is appended to every block's input, so samples can be drawn"
+        " for a chosen class (needs labelled data: MNIST, CIFAR, SVHN, class folders)",
+    )
 
     def __post_init__(self) -> None:
         positive = ("epochs", "batch_size", "log_every", "sample_count")
@@ -153,8 +159,9 @@ class TrainConfig:
                 )
         return replace(self, resolution=resolution, channels=channels)
 
-    def model_spec(self) -> ModelSpec:
-        """The architecture this config asks for (needs resolution and channels resolved)."""
+    def model_spec(self, num_classes: int = 0) -> ModelSpec:
+        """The architecture this config asks for (needs resolution and channels resolved; a conditional
+        run also the data's number of classes)."""
         if self.resolution is None or self.channels is None:
             raise ValueError("resolve resolution and channels from the data first")
         preset = PRESETS[self.preset]
@@ -164,6 +171,7 @@ class TrainConfig:
             nz=self.nz or preset["nz"],
             g_width=self.g_width or preset["g_width"],
             d_width=self.d_width or preset["d_width"],
+            num_classes=num_classes,
         )
 
     def to_dict(self) -> dict:

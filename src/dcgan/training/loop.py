@@ -11,6 +11,7 @@ stopped.
 
 from __future__ import annotations
 
+import math
 import signal
 from contextlib import contextmanager
 from datetime import datetime
@@ -26,13 +27,14 @@ from ..core.device import keep_freed_memory, pick_device
 from ..core.images import save_grid, to_unit_range
 from ..core.models import Discriminator, Generator
 from ..core.rundir import LAST, RunDir
-from ..core.sampling import generate, sample_noise
+from ..core.sampling import class_rows, generate, sample_noise
 from ..data import ImageData, load_dataset
 from ..errors import DCGANError
 from . import distributed, divergence
 from .callbacks import Callback, default_callbacks
 from .config import RESUMABLE, TrainConfig
 from .invocation import resume_command
+from .labels import class_names_of
 from .step import STAT_NAMES, Precision, make_optimizers, train_step
 
 
@@ -62,7 +64,8 @@ class Trainer:
         self.run = RunDir(run_dir)
         self.world = distributed.setup(pick_device(config.device))
         self.device = distributed.local_device(pick_device(config.device), self.world)
-        self.spec = self.config.model_spec()
+        self.class_names = class_names_of(data) if config.conditional else []
+        self.spec = self.config.model_spec(num_classes=len(self.class_names))
         self.global_batch = config.batch_size * self.world.size  # --batch-size is per replica
         if len(data) < self.global_batch:
             raise DCGANError(
@@ -84,6 +87,7 @@ class Trainer:
         steps[2] = self.D  # G's pass through D trains no D weight: no gradient to average, so no DDP wrapper
         self._G_step, self._D_step, self._D_for_g = (torch.compile(n) for n in steps) if config.compile else steps
         self.opt_g, self.opt_d = make_optimizers(self.G, self.D, self.config, self.device)
+        self.labels = data.labels.to(self.device) if config.conditional else None  # small: kept on the device
         self.precision = Precision(config.precision, self.device)
         self.noise_rng = torch.Generator(self.device).manual_seed(config.seed + 1)
         fixed_rng = torch.Generator().manual_seed(config.seed + 2)
@@ -126,6 +130,7 @@ class Trainer:
             "step": self.step,
             "num_images": len(self.data),
             "world_size": self.world.size,
+            "class_names": self.class_names,
             "saved_at": datetime.now().isoformat(timespec="seconds"),
         }
         divergence.check_weights({"G": self.G, "D": self.D}, self.step, self.run.root, self.run.last_checkpoint)
@@ -162,8 +167,9 @@ class Trainer:
         # every rank draws the global batch's z and keeps its rows: the generator stays the same on all ranks
         z = sample_noise(len(idx) * self.world.size, self.spec.nz, self.config.noise, self.noise_rng, self.device)
         z = distributed.rank_slice(z, self.world)
+        labels = None if self.labels is None else self.labels[idx.to(self.device)]
         stats = train_step(
-            self._G_step, self._D_step, self.opt_g, self.opt_d, real, z, self.precision, D_for_g=self._D_for_g
+            self._G_step, self._D_step, self.opt_g, self.opt_d, real, z, self.precision, labels, self._D_for_g
         )
         self._pending.append(stats)
         self.step += 1
@@ -195,7 +201,7 @@ class Trainer:
         if self._should_stop():
             self._stop()
         if self.world.is_main:
-            save_grid(generate(self.G, self.fixed_noise), self.run.final_samples)
+            self._save_samples(self.run.final_samples)
         self._notify("on_end")
         return self
 
@@ -239,13 +245,19 @@ class Trainer:
         self.epoch += 1
         self.batch_in_epoch = 0
         if self.world.is_main:
-            save_grid(generate(self.G, self.fixed_noise), self.run.epoch_samples(self.epoch))
+            self._save_samples(self.run.epoch_samples(self.epoch))
             self.save()
             if self.config.checkpoint_every and self.epoch % self.config.checkpoint_every == 0:
                 self.save(self.run.epoch_checkpoint(self.epoch).name)
         self._last_save = monotonic()
         self._bar.set_description(self._epoch_label())
         self._notify("on_epoch_end")
+
+    def _save_samples(self, path: Path) -> None:
+        """The fixed noise through G; a conditional G draws it for each class in turn, one row per class."""
+        n, k = len(self.fixed_noise), self.spec.num_classes
+        labels = class_rows(n, k) if k else None
+        save_grid(generate(self.G, self.fixed_noise, labels), path, math.ceil(n / k) if k else None)
 
     def _stop(self) -> NoReturn:
         """After Ctrl-C or SIGTERM: checkpoint what the finished steps learned, then say how to go on."""

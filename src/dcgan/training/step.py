@@ -7,7 +7,8 @@
 
 Both use Adam(lr 2e-4, beta1 0.5); images are scaled to [-1, 1] and nothing else. The
 losses are written with ``softplus`` on D's logits, the numerically stable form of the
-sigmoid + cross-entropy above. Step statistics stay on the device, so the step never waits
+sigmoid + cross-entropy above. A class-conditional pair sees the real batch's labels in every
+pass (the fake batch is drawn for the same labels, as the original code's MNIST model did). Step statistics stay on the device, so the step never waits
 on the host; the loop reads them only every ``log_every`` steps.
 """
 
@@ -66,18 +67,20 @@ def train_step(
     real: torch.Tensor,
     z: torch.Tensor,
     precision: Precision = FP32,
+    labels: torch.Tensor | None = None,
     D_for_g: nn.Module | None = None,
 ) -> torch.Tensor:
     """One D update and one G update; returns (loss_d, loss_g, D(x), D(G(z))) on the device.
 
-    ``D_for_g``: the module G's update runs D through (default ``D``); under DDP the plain D,
-    whose weights, frozen there, need no gradient averaging.
+    ``labels`` (the real images' classes) only for a class-conditional G and D. ``D_for_g``: the
+    module G's update runs D through (default ``D``); under DDP the plain D, whose weights, frozen
+    there, need no gradient averaging.
     """
     opt_d.zero_grad(set_to_none=True)
     with precision.autocast():
-        logits_real = D(real).float()
-        fake = G(z)
-        logits_fake = D(fake.detach()).float()
+        logits_real = D(real, labels).float()
+        fake = G(z, labels)
+        logits_fake = D(fake.detach(), labels).float()
         loss_d = F.softplus(-logits_real).mean() + F.softplus(logits_fake).mean()
     precision.minimize(loss_d, opt_d, "D")
 
@@ -90,7 +93,7 @@ def train_step(
         p.requires_grad_(False)
     try:
         with precision.autocast():
-            loss_g = F.softplus(-(D_for_g or D)(fake).float()).mean()  # non-saturating: -log D(G(z))
+            loss_g = F.softplus(-(D_for_g or D)(fake, labels).float()).mean()  # non-saturating: -log D(G(z))
         precision.minimize(loss_g, opt_g, "G")
     finally:
         for p in trainable:
