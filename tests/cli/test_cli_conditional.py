@@ -94,7 +94,8 @@ def unconditional_run(tmp_path_factory):
 )
 def test_conditional_mistakes_give_one_clear_error(argv, message, conditional_run, unconditional_run, tmp_path, capsys):
     paths = {"conditional": conditional_run, "unconditional": unconditional_run}
-    argv = [a.format(**paths) for a in argv] + ["-o" if argv[0] == "sample" else "--out", str(tmp_path / "x")]
+    output = ["-o", str(tmp_path / "x.png")] if argv[0] == "sample" else ["--out", str(tmp_path / "x")]
+    argv = [a.format(**paths) for a in argv] + output
     if argv[0] == "nn-protocol":
         argv = argv[:-2]
     assert main(argv) == 2
