@@ -15,6 +15,7 @@ from ..errors import DCGANError
 from .data import register_cache, register_dedup, register_download, register_prepare
 from .features import register_features, register_linear_probe
 from .latent import register_arithmetic, register_attribute_classifier, register_direction, register_interpolate
+from .metrics import register_evaluate, register_train_classifier
 from .train import register_info, register_sample, register_train
 
 SUBCOMMANDS = [
@@ -31,6 +32,8 @@ SUBCOMMANDS = [
     register_attribute_classifier,
     register_features,
     register_linear_probe,
+    register_evaluate,
+    register_train_classifier,
 ]
 
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from ..core.rundir import EVAL
 from .plots import plot_losses
 
 if TYPE_CHECKING:
@@ -38,12 +39,16 @@ class Callback:
 
 
 class LossPlot(Callback):
-    """Redraws ``loss.png`` from the metrics file after every epoch."""
+    """Redraws ``loss.png`` from the metrics file after every epoch (with a quality panel once evaluations exist)."""
 
     def on_epoch_end(self, trainer: Trainer) -> None:
-        plot_losses(trainer.run.read_metrics(), trainer.run.loss_plot)
+        plot_losses(trainer.run.read_metrics(), trainer.run.loss_plot, trainer.run.read_metrics(EVAL))
+
+    on_end = on_epoch_end  # the final evaluation comes after the last epoch
 
 
 def default_callbacks(config: TrainConfig) -> list[Callback]:
     """The callbacks a config asks for; ``train``/``resume`` use these unless given others."""
-    return [LossPlot()]
+    from .evaluation import QualityEvaluation  # here: that module builds on Callback, defined above
+
+    return [*([QualityEvaluation()] if config.evaluates else []), LossPlot()]
