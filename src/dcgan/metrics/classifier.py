@@ -160,7 +160,7 @@ def load_classifier(path: str | Path) -> DomainClassifier:
     tensors, meta = load_tensors(path, "is not a dcgan domain classifier", fix, fmt=FORMAT)
     net = DomainNet(meta["channels"], len(meta["names"]), meta["width"])
     net.load_state_dict(tensors)
-    return DomainClassifier(net.eval(), meta)
+    return DomainClassifier(net.eval(), {k: v for k, v in meta.items() if k != "format"})  # as trained
 
 
 def domain_extractor(path: str | Path, device: str | torch.device = "cpu") -> Extractor:

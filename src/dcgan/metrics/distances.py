@@ -76,6 +76,9 @@ def frechet_distance_low_rank(real: np.ndarray, fake: np.ndarray) -> float:
 def fid(real: np.ndarray, fake: np.ndarray) -> float:
     """FID between two feature sets (N, d) and (M, d): the reference computation, or the exact
     sample form where the sets are smaller than the dimension."""
+    for which, x in (("real", real), ("generated", fake)):
+        if np.ndim(x) != 2 or len(x) < 2:
+            raise DCGANError(f"FID needs at least 2 {which} feature vectors (N, d), got shape {np.shape(x)}")
     if min(len(real), len(fake)) < np.shape(real)[1]:
         return frechet_distance_low_rank(real, fake)
     return frechet_distance(*gaussian_fit(real), *gaussian_fit(fake))
