@@ -44,7 +44,9 @@ class LossPlot(Callback):
     def on_epoch_end(self, trainer: Trainer) -> None:
         plot_losses(trainer.run.read_metrics(), trainer.run.loss_plot, trainer.run.read_metrics(EVAL))
 
-    on_end = on_epoch_end  # the final evaluation comes after the last epoch
+    def on_end(self, trainer: Trainer) -> None:
+        if trainer.config.evaluates:  # the final evaluation comes after the last epoch's plot
+            self.on_epoch_end(trainer)
 
 
 def default_callbacks(config: TrainConfig) -> list[Callback]:
