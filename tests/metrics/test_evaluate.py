@@ -101,9 +101,10 @@ def test_evaluate_cli_writes_json_and_explains_bad_input(labelled, tmp_path, cap
     real = labelled / "data" / "test"
     out = tmp_path / "q.json"
     args = ["evaluate", "--checkpoint", str(checkpoint), "--real", str(real), "--n", "40", "--no-progress"]
-    assert main([*args, "--metrics", "fid,pr", "--json", str(out)]) == 0
+    assert main([*args, "--metrics", "fid,pr", "--limit", "30", "--json", str(out)]) == 0
     written = json.loads(out.read_text())
     assert set(written["values"]) == {"fid", "precision", "recall"} and written["n_fake"] == 40
+    assert written["n_real"] == 30  # --limit: the first 30 real images, all of them
     assert written["features"].startswith("discriminator:") and "features: discriminator:" in capsys.readouterr().out
     assert main([*args, "--metrics", "fid,is"]) == 2
     assert "unknown metric is" in capsys.readouterr().err
