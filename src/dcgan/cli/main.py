@@ -17,6 +17,7 @@ from .data import register_cache, register_dedup, register_download, register_pr
 from .features import register_features, register_linear_probe
 from .inside import register_forget, register_nearest, register_visualize_d
 from .latent import register_arithmetic, register_attribute_classifier, register_direction, register_interpolate
+from .metrics import register_evaluate, register_train_classifier
 from .train import register_info, register_sample, register_train
 from .view import register_export, register_report, register_serve
 
@@ -41,6 +42,8 @@ SUBCOMMANDS = [
     register_export,
     register_serve,
     register_nn_protocol,
+    register_evaluate,
+    register_train_classifier,
 ]
 
 

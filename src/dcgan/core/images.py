@@ -25,11 +25,25 @@ def to_unit_range(batch: torch.Tensor) -> torch.Tensor:
     return batch.float().div_(127.5).sub_(1.0)
 
 
+def to_uint8_tensor(images: torch.Tensor) -> torch.Tensor:
+    """[-1, 1] (N, C, H, W) floats -> (N, C, H, W) uint8, rounded as every saved image is."""
+    return ((images.detach().float().cpu().clamp(-1, 1) + 1) * 127.5).round().to(torch.uint8)
+
+
+def resized_unit_range(batch: torch.Tensor, size: int, channels: int) -> torch.Tensor:
+    """uint8 (N, C, H, W) -> float [-1, 1] at ``size`` x ``size`` (bilinear) with ``channels`` (grey repeated
+    to RGB, RGB averaged to grey): how a feature network trained at one size reads images of any other."""
+    x = to_unit_range(batch)
+    if x.shape[1] != channels:
+        x = x.expand(-1, 3, -1, -1) if channels == 3 else x.mean(dim=1, keepdim=True)
+    if x.shape[-1] != size or x.shape[-2] != size:
+        x = torch.nn.functional.interpolate(x, size=(size, size), mode="bilinear", align_corners=False)
+    return x
+
+
 def to_uint8(images: torch.Tensor) -> np.ndarray:
     """[-1, 1] (N, C, H, W) floats -> (N, H, W, C) uint8."""
-    return (
-        ((images.detach().float().cpu().clamp(-1, 1) + 1) * 127.5).round().to(torch.uint8).permute(0, 2, 3, 1).numpy()
-    )
+    return to_uint8_tensor(images).permute(0, 2, 3, 1).numpy()
 
 
 def to_pil(pixels: np.ndarray) -> Image.Image:

@@ -1,10 +1,11 @@
 """The run folder: the one place that knows where a training run keeps what.
 
     RUN/config.json                          the resolved TrainConfig
-    RUN/metrics.jsonl                        one JSON line per logged step
+    RUN/metrics.jsonl                        one JSON line per logged step, and one per quality evaluation
+                                             ("kind": "eval"; step rows carry no kind)
     RUN/loss.png                             loss and D-output curves
     RUN/samples/epoch_NNNN.png, final.png    the fixed noise after every epoch, and at the end
-    RUN/checkpoints/last.safetensors (+ .json), epoch_NNNN.safetensors
+    RUN/checkpoints/last.safetensors (+ .json), epoch_NNNN.safetensors, best.safetensors (best evaluation)
     RUN/report.html                          the self-contained run report
     RUN/tensorboard/                         TensorBoard event files (with --tensorboard)
 
@@ -22,6 +23,8 @@ from ..errors import DCGANError
 from .tensorfile import atomic_write, check_writable_folder
 
 LAST = "last.safetensors"
+BEST = "best.safetensors"
+STEP, EVAL = "step", "eval"  # the kinds of metrics rows
 
 
 @dataclass(frozen=True)
@@ -80,6 +83,10 @@ class RunDir:
     def last_checkpoint(self) -> Path:
         return self.checkpoints / LAST
 
+    @property
+    def best_checkpoint(self) -> Path:
+        return self.checkpoints / BEST
+
     def epoch_checkpoint(self, epoch: int) -> Path:
         return self.checkpoints / f"epoch_{epoch:04d}.safetensors"
 
@@ -93,8 +100,9 @@ class RunDir:
             for partial in self.checkpoints.glob(".*.tmp"):
                 partial.unlink(missing_ok=True)
 
-    def read_metrics(self) -> list[dict]:
-        """Every logged row, oldest first (none if the run has logged nothing yet).
+    def read_metrics(self, kind: str | None = STEP) -> list[dict]:
+        """Logged rows of one kind (training steps by default, ``EVAL`` for quality evaluations, ``None`` for every
+        row), oldest first; none if the run has logged nothing yet.
 
         A last line without its newline is an append that a crash cut short: it is left out.
         """
@@ -112,7 +120,7 @@ class RunDir:
                 raise DCGANError(
                     f"{self.metrics} line {number} is not JSON", "delete the damaged lines, or the file"
                 ) from None
-        return rows
+        return rows if kind is None else [row for row in rows if row.get("kind", STEP) == kind]
 
     def append_metrics(self, rows: list[dict]) -> None:
         try:
@@ -126,5 +134,5 @@ class RunDir:
     def drop_metrics_after(self, step: int) -> None:
         """Forget rows logged after ``step`` (written between the last checkpoint and a crash)."""
         if self.metrics.exists():
-            kept = [row for row in self.read_metrics() if row["step"] <= step]
+            kept = [row for row in self.read_metrics(None) if row["step"] <= step]
             atomic_write(self.metrics, "".join(json.dumps(row) + "\n" for row in kept).encode())

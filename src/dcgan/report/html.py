@@ -177,7 +177,7 @@ def build_report(run_dir: str | Path) -> str:
     if not run.config.is_file():
         raise DCGANError(f"{run.root} is not a run folder (no config.json)", "pass a folder written by dcgan train")
     config = json.loads(run.config.read_text())
-    rows = run.read_metrics()
+    rows = run.read_metrics(None)  # training steps and quality evaluations
     charts = "".join(line_chart(title, lines, y_range) for title, lines, y_range in metric_panels(rows))
     speed = throughput(run, rows, config["batch_size"])
     speed_rows = "".join(f"<tr><td>{e}</td><td>{s:.1f}</td><td>{r:.0f}</td></tr>" for e, s, r in speed)

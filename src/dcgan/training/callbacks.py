@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from ..core.rundir import EVAL
 from .plots import plot_losses
 
 if TYPE_CHECKING:
@@ -38,14 +39,20 @@ class Callback:
 
 
 class LossPlot(Callback):
-    """Redraws ``loss.png`` from the metrics file after every epoch."""
+    """Redraws ``loss.png`` from the metrics file after every epoch (with a quality panel once evaluations exist)."""
 
     def on_epoch_end(self, trainer: Trainer) -> None:
-        plot_losses(trainer.run.read_metrics(), trainer.run.loss_plot)
+        plot_losses(trainer.run.read_metrics(), trainer.run.loss_plot, trainer.run.read_metrics(EVAL))
+
+    def on_end(self, trainer: Trainer) -> None:
+        if trainer.config.evaluates:  # the final evaluation comes after the last epoch's plot
+            self.on_epoch_end(trainer)
 
 
 def default_callbacks(config: TrainConfig) -> list[Callback]:
     """The callbacks a config asks for; ``train``/``resume`` use these unless given others."""
-    from .reporting import HtmlReport, TensorBoardLog  # they import this module's Callback
+    from .evaluation import QualityEvaluation  # here: these modules build on Callback, defined above
+    from .reporting import HtmlReport, TensorBoardLog
 
-    return [LossPlot(), HtmlReport(), *([TensorBoardLog()] if config.tensorboard else [])]
+    evaluation = [QualityEvaluation()] if config.evaluates else []  # first: the plot and report show its rows
+    return [*evaluation, LossPlot(), HtmlReport(), *([TensorBoardLog()] if config.tensorboard else [])]

@@ -18,6 +18,8 @@ from ..core.sampling import MAX_SEED, NOISE_KINDS
 from ..data import SourceOptions
 from ..data.options import option
 from ..errors import DCGANError
+from ..metrics.evaluate import lower_is_better
+from ..metrics.networks import parse_features
 
 # Base widths of each preset; see ModelSpec.widths for how they grow with depth.
 PRESETS: dict[str, dict[str, int]] = {
@@ -31,6 +33,7 @@ PRECISIONS = ("fp32", "bf16", "fp16")
 RESUMABLE = frozenset(
     {"epochs", "device", "progress", "precision", "channels_last", "compile", "save_every_minutes", "log_every"}
     | {"keep_freed_memory", "tensorboard"}
+    | {"eval_every", "eval_every_minutes", "eval_features", "eval_metric", "eval_n", "eval_real"}  # only watch
 )
 
 
@@ -116,6 +119,19 @@ class TrainConfig:
         "class-conditional G and D: the one-hot label is appended to every block's input, so samples can be drawn"
         " for a chosen class (needs labelled data: MNIST, CIFAR, SVHN, class folders)",
     )
+    # sample quality during training (metrics/, training/evaluation.py): off unless an interval is set
+    eval_every: int = option(0, "evaluate sample quality every N steps into metrics.jsonl (0: off)")
+    eval_every_minutes: float = option(0.0, "also evaluate every N minutes of training (0: off)")
+    eval_features: str | None = option(
+        None,
+        "feature network of the evaluations: domain:DIR (dcgan train-classifier), inception[:PATH], or"
+        " discriminator:CHECKPOINT (a fixed D; the D being trained moves)",
+    )
+    eval_metric: str = option(
+        "fid", "the value that picks checkpoints/best.safetensors", choices=("fid", "kid", "precision", "recall")
+    )
+    eval_n: int = option(2000, "generated and real images per evaluation")
+    eval_real: str | None = option(None, "real images to compare with (default: the training data)")
 
     def __post_init__(self) -> None:
         positive = ("epochs", "batch_size", "log_every", "sample_count")
@@ -137,9 +153,32 @@ class TrainConfig:
             raise DCGANError(f"unknown noise {self.noise!r}", "choose 'normal' or 'uniform'")
         if not (self.lr > 0 and 0 <= self.beta1 < 1 and 0 <= self.beta2 < 1):
             raise DCGANError("Adam needs lr > 0 and betas in [0, 1)", "check --lr, --beta1 and --beta2")
+        self._check_evaluation()
         if self.resolution is not None:
             ModelSpec(resolution=self.resolution)  # the networks' sizes, checked before any data is read
         self.source_options()  # and the other data options
+
+    @property
+    def evaluates(self) -> bool:
+        return bool(self.eval_every or self.eval_every_minutes)
+
+    def _check_evaluation(self) -> None:
+        if self.eval_every < 0 or self.eval_every_minutes < 0 or self.eval_n < 4:
+            raise DCGANError("--eval-every and --eval-every-minutes must be 0 or more, --eval-n at least 4")
+        if not self.evaluates:
+            return
+        if self.eval_features is None:
+            raise DCGANError(
+                "evaluating during training needs a feature network",
+                "pass --eval-features domain:DIR (train one with dcgan train-classifier), inception,"
+                " or discriminator:CHECKPOINT",
+            )
+        if parse_features(self.eval_features) == ("discriminator", None):
+            raise DCGANError(
+                "--eval-features discriminator would score each step with a different D",
+                "name a fixed one: discriminator:CHECKPOINT",
+            )
+        lower_is_better(self.eval_metric)
 
     def source_options(self) -> SourceOptions:
         """The data options of this run, as every data function takes them."""

@@ -281,9 +281,13 @@ class Trainer:
             {"step": first + i, "epoch": self.epoch + 1, **dict(zip(STAT_NAMES, v, strict=True))}
             for i, v in enumerate(values)
         ]
+        self.log(rows)
+        return rows[-1]
+
+    def log(self, rows: list[dict]) -> None:
+        """Append rows to metrics.jsonl and hand them to the callbacks (TensorBoard shows every logged row)."""
         self.run.append_metrics(rows)
         self._notify("on_metrics", rows)
-        return rows[-1]
 
     # ---- surroundings --------------------------------------------------------------------
     def _epoch_label(self) -> str:

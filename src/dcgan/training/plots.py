@@ -17,13 +17,36 @@ def _smooth(values: np.ndarray, window: int) -> np.ndarray:
     return np.convolve(values, np.ones(window) / window, mode="valid")
 
 
-def plot_losses(rows: list[dict], out_path: Path) -> Path | None:
-    """Losses of D and G, and D(x) / D(G(z)), per step (thin) and smoothed (thick), from metric rows."""
+def plot_quality(ax: plt.Axes, quality: list[dict]) -> None:
+    """FID (or KID) against training CPU minutes, precision and recall on a second axis."""
+    minutes = np.array([r["cpu_s"] for r in quality]) / 60
+    main = "fid" if "fid" in quality[0] else "kid" if "kid" in quality[0] else None
+    if main:
+        ax.plot(minutes, [r[main] for r in quality], "o-", color="black", label=main)
+        ax.set_ylabel(main)
+        ax.legend(loc="upper left")
+    if "precision" in quality[0]:
+        twin = ax.twinx()
+        for key in ("precision", "recall"):
+            twin.plot(minutes, [r[key] for r in quality], ".--", label=key)
+        twin.set_ylim(0, 1)
+        twin.legend(loc="upper right")
+    ax.set_xlabel("training CPU minutes")
+    ax.set_title(f"quality ({quality[-1]['features'].split(' ')[0]})", fontsize=9)
+    ax.grid(alpha=0.3)
+
+
+def plot_losses(rows: list[dict], out_path: Path, quality: list[dict] | None = None) -> Path | None:
+    """Losses of D and G, and D(x) / D(G(z)), per step (thin) and smoothed (thick), from metric rows; with
+    ``quality`` (the run's evaluation rows), a third panel of quality against training time."""
     if not rows:
         return None
     steps = np.array([r["step"] for r in rows])
     window = max(1, len(rows) // 50)
-    fig, (ax_loss, ax_prob) = plt.subplots(1, 2, figsize=(11, 3.8))
+    fig, axes = plt.subplots(1, 3 if quality else 2, figsize=(16.5 if quality else 11, 3.8))
+    ax_loss, ax_prob = axes[:2]
+    if quality:
+        plot_quality(axes[2], quality)
     for ax, keys in ((ax_loss, ("loss_d", "loss_g")), (ax_prob, ("d_x", "d_g_z"))):
         for key in keys:
             values = np.array([r[key] for r in rows])

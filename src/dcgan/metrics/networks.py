@@ -1,0 +1,48 @@
+"""Feature networks by name, as ``--features`` and ``eval_features`` give them.
+
+    inception[:WEIGHTS.pth]      the FID standard's Inception-v3 (weights from the cache, or that file)
+    domain:PATH                  a classifier from ``dcgan train-classifier`` (its folder or file)
+    discriminator[:CHECKPOINT]   D's section-5 features: of the evaluated checkpoint, or of a fixed one
+
+Every figure is reported with the extractor's name, since scores from different networks are
+not comparable.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import torch
+
+from ..core.checkpoints import load_checkpoint
+from ..core.features import Extractor, discriminator_extractor
+from ..errors import DCGANError
+from .classifier import domain_extractor
+from .inception import inception_extractor
+
+KINDS = ("inception", "domain", "discriminator")
+USAGE = "inception[:WEIGHTS.pth], domain:CLASSIFIER_DIR or discriminator[:CHECKPOINT]"
+
+
+def parse_features(spec: str) -> tuple[str, str | None]:
+    """ "domain:runs/clf" -> ("domain", "runs/clf"); the kind is checked, the path is not read yet."""
+    kind, _, path = spec.partition(":")
+    if kind not in KINDS:
+        raise DCGANError(f"unknown feature network {spec!r}", f"use {USAGE}")
+    if kind == "domain" and not path:
+        raise DCGANError("--features domain needs the classifier's folder", "e.g. domain:runs/mnist-classifier")
+    return kind, path or None
+
+
+def feature_network(spec: str, checkpoint: str | Path | None = None, device: str | torch.device = "cpu") -> Extractor:
+    """The extractor ``spec`` names; a bare ``discriminator`` takes D from ``checkpoint``."""
+    kind, path = parse_features(spec)
+    if kind == "inception":
+        return inception_extractor(path, device)
+    if kind == "domain":
+        return domain_extractor(path, device)
+    source = path or checkpoint
+    if source is None:
+        raise DCGANError("--features discriminator needs a checkpoint", "write discriminator:CHECKPOINT")
+    D = load_checkpoint(source).network("D")
+    return discriminator_extractor(D, name=f"discriminator:{source} (section-5 features)", device=device)
