@@ -7,11 +7,13 @@ import pytest
 import torch
 
 from conftest import blobs
-from dcgan import DCGANError, ImageData
+from dcgan import DCGANError, Generator, ImageData, ModelSpec
 from dcgan.cli import main
 from dcgan.core.features import extract
+from dcgan.core.images import to_uint8_tensor
+from dcgan.core.sampling import generate, sample_noise, seeded
 from dcgan.metrics import evaluate, feature_network, load_classifier, score, train_classifier
-from dcgan.metrics.evaluate import parse_metrics, sample_images
+from dcgan.metrics.evaluate import generated_images, parse_metrics, sample_images
 
 
 @pytest.fixture(scope="module")
@@ -111,3 +113,13 @@ def test_evaluate_cli_writes_json_and_explains_bad_input(labelled, tmp_path, cap
     assert main([*args, "--features", f"inception:{tmp_path / 'missing.pth'}"]) == 2
     err = capsys.readouterr().err
     assert "missing.pth are not there" in err and "pt_inception-2015-12-05-6726825d.pth" in err
+
+
+def test_a_conditional_generator_is_scored_on_every_class_equally():
+    torch.manual_seed(0)
+    G = Generator(ModelSpec(resolution=16, channels=1, nz=8, g_width=4, d_width=4, num_classes=3))
+    images = generated_images(G, 7, seed=2, batch_size=3)  # chunks of 3 keep the label cycle going
+    z = sample_noise(7, 8, "normal", seeded(2))
+    expected = generate(G, z, torch.tensor([0, 1, 2, 0, 1, 2, 0]))
+    assert images.shape == (7, 1, 16, 16) and images.dtype == torch.uint8
+    assert torch.equal(images, to_uint8_tensor(expected))

@@ -93,9 +93,19 @@ def sample_images(images: torch.Tensor, n: int, seed: int = 0) -> torch.Tensor:
 
 
 def generated_images(G: Generator, n: int, seed: int = 0, noise: str = "normal", batch_size: int = 256) -> torch.Tensor:
-    """``n`` uint8 samples of G (eval mode) from seeded z: the same images for the same seed."""
+    """``n`` uint8 samples of G (eval mode) from seeded z: the same images for the same seed.
+
+    A class-conditional G draws every class equally often (labels 0, 1, ..., K-1, 0, ...).
+    """
     z = sample_noise(n, G.spec.nz, noise, seeded(seed))
-    return torch.cat([to_uint8_tensor(generate(G, chunk, batch_size)) for chunk in z.split(batch_size)])
+    labels = torch.arange(n) % G.spec.num_classes if G.spec.num_classes else None
+    chunks = range(0, n, batch_size)
+    return torch.cat(
+        [
+            to_uint8_tensor(generate(G, z[i : i + batch_size], None if labels is None else labels[i : i + batch_size]))
+            for i in chunks
+        ]
+    )
 
 
 @dataclass
