@@ -41,7 +41,7 @@ def test_resume_continues_and_refuses_changed_options(trained_run, tmp_path, cap
     capsys.readouterr()
     assert main(["info", str(run), "--json"]) == 0
     info = json.loads(capsys.readouterr().out)
-    assert info["step"] == 4 and info["epoch"] == 2  # info reports the resumed progress
+    assert info["step"] == 4 and info["epochs_completed"] == 2  # info reports the resumed progress
     assert main(["train", "--resume", str(run), "--epochs", "3", "--lr", "0.1"]) == 2
     assert "cannot change --lr" in capsys.readouterr().err
 
@@ -81,7 +81,7 @@ def test_sample_grid_and_separate_files(trained_run, tmp_path):
 def test_info_reports_progress_and_parameters(trained_run, capsys):
     assert main(["info", str(trained_run), "--json"]) == 0
     info = json.loads(capsys.readouterr().out)
-    assert info["step"] == 2 and info["epoch"] == 1  # the run as trained: 32 images / batch 16, one epoch
+    assert info["step"] == 2 and info["epochs_completed"] == 1  # the run as trained: 32 images / batch 16, one epoch
     assert info["model"] == {"resolution": 16, "channels": 3, "nz": 8, "g_width": 8, "d_width": 8}
     # G: 8->16 (4x4), 16->8 (8x8 ... ), 8->3; weights + BatchNorm scale/shift
     assert info["parameters"]["generator"] == 8 * 16 * 16 + 2 * 16 + 16 * 8 * 16 + 2 * 8 + 8 * 3 * 16

@@ -9,12 +9,14 @@ from ..core.checkpoints import load_checkpoint
 from ..core.device import pick_device
 from ..core.images import save_grid, save_separate
 from ..core.models import Discriminator, Generator, count_parameters
+from ..core.rundir import RunDir
 from ..core.sampling import generate, sample_noise, seeded
+from ..data.summary import format_summary, summarize
 from ..errors import DCGANError
 from ..experiments.latent import save_sheet
-from ..training import TrainConfig, resume, train
+from ..training import TrainConfig, reopen, start
 from ..training.config import RESUMABLE
-from .options import add_checkpoint, add_device, add_field_flags, given
+from .options import add_checkpoint, add_device, add_field_flags, add_progress, given
 
 
 def register_train(sub) -> None:
@@ -34,7 +36,10 @@ def register_train(sub) -> None:
 
 def run_train(args: argparse.Namespace) -> int:
     options = given(args, TrainConfig)
-    trainer = resume(args.resume, **options) if args.resume else train(TrainConfig(**options))
+    trainer = reopen(args.resume, **options) if args.resume else start(TrainConfig(**options))
+    print(format_summary(summarize(trainer.data), str(trainer.run_dir)))
+    print("\n".join(trainer.overview()), flush=True)
+    trainer.fit()
     print(
         f"done: {trainer.epoch} epochs, {trainer.step} steps; samples in {trainer.run.samples}, "
         f"checkpoint {trainer.run.last_checkpoint}"
@@ -62,6 +67,7 @@ def register_sample(sub) -> None:
     )
     p.add_argument("--nrow", type=int, help="images per grid row [default: square]")
     add_device(p)
+    add_progress(p)
     p.set_defaults(run=run_sample)
 
 
@@ -73,9 +79,9 @@ def run_sample(args: argparse.Namespace) -> int:
     ckpt = load_checkpoint(args.checkpoint)
     G = ckpt.network("G").to(pick_device(args.device))
     z = sample_noise(args.num, ckpt.spec.nz, ckpt.noise, seeded(args.seed))
-    images = generate(G, z)
+    images = generate(G, z, progress=args.progress)
     if args.separate:
-        paths = save_separate(images, args.output)
+        paths = save_separate(images, args.output, progress=args.progress)
         print(f"wrote {len(paths)} images to {args.output}/")
     elif args.sheet:
         zfile = save_sheet(images, z, args.output, args.nrow, checkpoint=str(ckpt.path), seed=args.seed)
@@ -101,9 +107,9 @@ def run_info(args: argparse.Namespace) -> int:
     G, D = Generator(ckpt.spec), Discriminator(ckpt.spec)
     info = {
         "checkpoint": str(ckpt.path),
-        "epoch": ckpt.meta["epoch"],
+        "epochs_completed": ckpt.meta["epoch"],
         "step": ckpt.meta["step"],
-        "batch_in_epoch": ckpt.meta["batch_in_epoch"],
+        "position": _position(ckpt.meta),
         "saved_at": ckpt.meta.get("saved_at"),
         "model": ckpt.spec.to_dict(),
         "parameters": {"generator": count_parameters(G), "discriminator": count_parameters(D)},
@@ -111,9 +117,13 @@ def run_info(args: argparse.Namespace) -> int:
         "discriminator_blocks": {name: tuple(block[0].weight.shape) for name, block in D.blocks.items()},
         "config": ckpt.meta["config"],
     }
+    data = ckpt.meta.get("data")  # checkpoints written before the data summary existed have none
     if args.json:
-        print(json.dumps(info, indent=2))
+        print(json.dumps(info | {"data": data}, indent=2))
         return 0
+    if data:
+        run = RunDir(ckpt.path.parent.parent)
+        print(format_summary(data, str(run.root) if run.config.exists() else None))
     for key, value in info.items():
         if isinstance(value, dict):
             print(f"{key}:")
@@ -122,3 +132,11 @@ def run_info(args: argparse.Namespace) -> int:
         else:
             print(f"{key}: {value}")
     return 0
+
+
+def _position(meta: dict) -> str:
+    """Where in training a checkpoint is: "epoch 2, step 12 of 33" for one saved part-way through epoch 2."""
+    steps = meta["num_images"] // meta["config"]["batch_size"]
+    if meta["batch_in_epoch"]:
+        return f"epoch {meta['epoch'] + 1}, step {meta['batch_in_epoch']} of {steps} (part-way)"
+    return f"end of epoch {meta['epoch']}"

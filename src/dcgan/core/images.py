@@ -13,6 +13,8 @@ import numpy as np
 import torch
 from PIL import Image, ImageDraw
 
+from .progress import tracked
+
 PADDING = 2  # pixels between grid cells
 
 
@@ -59,12 +61,12 @@ def save_grid(images: torch.Tensor, path: str | Path, nrow: int | None = None) -
     return path
 
 
-def save_separate(images: torch.Tensor, folder: str | Path, stem: str = "sample") -> list[Path]:
+def save_separate(images: torch.Tensor, folder: str | Path, stem: str = "sample", progress: bool = False) -> list[Path]:
     """One PNG per image: ``folder/stem_0000.png`` ..."""
     folder = Path(folder)
     folder.mkdir(parents=True, exist_ok=True)
     paths = []
-    for i, arr in enumerate(to_uint8(images)):
+    for i, arr in tracked(enumerate(to_uint8(images)), len(images), "writing", progress, "img"):
         paths.append(folder / f"{stem}_{i:04d}.png")
         to_pil(arr).save(paths[-1])
     return paths

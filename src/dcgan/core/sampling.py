@@ -6,6 +6,7 @@ import torch
 
 from ..errors import DCGANError
 from .models import Generator
+from .progress import progress_bar
 
 NOISE_KINDS = ("normal", "uniform")
 
@@ -27,12 +28,17 @@ def seeded(seed: int) -> torch.Generator:
 
 
 @torch.no_grad()
-def generate(G: Generator, z: torch.Tensor, batch_size: int = 256) -> torch.Tensor:
+def generate(G: Generator, z: torch.Tensor, batch_size: int = 256, progress: bool = False) -> torch.Tensor:
     """G(z) in eval mode (BatchNorm running statistics, so each image depends only on its z)."""
     was_training = G.training
     G.eval()
     device = next(G.parameters()).device
-    out = torch.cat([G(chunk.to(device)).float().cpu().contiguous() for chunk in z.split(batch_size)])
+    chunks = []
+    with progress_bar(len(z), "sampling", progress) as bar:
+        for chunk in z.split(batch_size):
+            chunks.append(G(chunk.to(device)).float().cpu().contiguous())
+            bar.update(len(chunk))
+    out = torch.cat(chunks)
     G.train(was_training)
     return out
 

@@ -19,11 +19,11 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 from sklearn.cluster import KMeans
-from tqdm import tqdm
 
 from ..core.checkpoints import load_checkpoint
 from ..core.images import to_unit_range
 from ..core.models import Discriminator, ModelSpec
+from ..core.progress import progress_bar
 from ..data import ImageData, load_dataset
 from ..errors import DCGANError
 
@@ -143,7 +143,7 @@ def extract(
     else:
         Path(out).parent.mkdir(parents=True, exist_ok=True)
         feats = np.lib.format.open_memmap(out, mode="w+", dtype=np.float32, shape=(n, extractor.dim))
-    bar = tqdm(total=n, desc=f"features: {extractor.name}", unit="img", disable=not progress, leave=False)
+    bar = progress_bar(n, f"features: {extractor.name}", progress, leave=False)
     for start in range(0, n, batch_size):
         batch = extractor.fn(images[start : start + batch_size])
         feats[start : start + batch.shape[0]] = batch.numpy()

@@ -9,6 +9,7 @@ Defaults are the paper's recipe: minibatch 128, Adam(lr 2e-4, beta1 0.5), N(0, 0
 from __future__ import annotations
 
 import json
+import math
 from dataclasses import asdict, dataclass, field, fields, replace
 from pathlib import Path
 
@@ -25,11 +26,11 @@ PRESETS: dict[str, dict[str, int]] = {
 }
 
 
-PRECISIONS = ("fp32", "bf16", "fp16")
+PRECISIONS = ("auto", "fp32", "bf16", "fp16")
 # Options that do not change what is learned (epochs only extends the run), so a resumed run may change them.
 RESUMABLE = frozenset(
     {"epochs", "device", "progress", "precision", "channels_last", "compile", "save_every_minutes", "log_every"}
-    | {"keep_freed_memory"}
+    | {"keep_freed_memory", "kimg", "steps"}
 )
 
 
@@ -59,6 +60,9 @@ class TrainConfig:
     g_width: int | None = option(None, "G's base width, doubled per layer up to 8x (default: the preset's)")
     d_width: int | None = option(None, "D's base width, doubled per layer up to 8x (default: the preset's)")
     epochs: int = option(5, "passes over the data (the paper shows samples after 1 and 5)")
+    # how long, by images seen instead of passes (StyleGAN's kimg): a run's length independent of the set's size
+    kimg: float | None = option(None, "train until this many thousand images were seen (instead of --epochs)")
+    steps: int | None = option(None, "train for this many steps, batch_size images each (instead of --epochs)")
     batch_size: int = option(128, "minibatch size (the paper's 128)")
     lr: float = option(2e-4, "Adam learning rate (the paper's 0.0002)")
     beta1: float = option(0.5, "Adam beta1 (the paper's 0.5; 0.9 oscillates)")
@@ -73,6 +77,7 @@ class TrainConfig:
     skip_bad: bool = _data_option("skip_bad")
     where: str | None = _data_option("where")
     split: str | None = _data_option("split")
+    class_folder: str = _data_option("class_folder")
     cache: bool = option(
         True,
         "decode the data once into a prepared copy in $DCGAN_CACHE (default ~/.cache/dcgan) and memory-map it,"
@@ -80,8 +85,9 @@ class TrainConfig:
     )
     device: str = option("auto", "'auto' (cuda, then mps, then cpu), 'cpu', 'cuda', 'cuda:1', 'mps'")
     precision: str = option(
-        "fp32",
-        "'fp32'; 'bf16' (autocast: GPUs and CPUs with bf16 support); 'fp16' (autocast + gradient scaling, GPU only)",
+        "auto",
+        "'auto' (CPU: bf16 only if a few timed steps at start-up show it faster here, else fp32; GPU: fp32); 'fp32';"
+        " 'bf16' (autocast: GPUs and CPUs with bf16 support); 'fp16' (autocast + gradient scaling, GPU only)",
         choices=PRECISIONS,
     )
     channels_last: bool = option(True, "NHWC memory format (measured faster on CPU for fp32 and bf16; off: NCHW)")
@@ -111,6 +117,10 @@ class TrainConfig:
         for name in ("checkpoint_every", "save_every_minutes"):
             if getattr(self, name) < 0:
                 raise DCGANError(f"--{name.replace('_', '-')} must be 0 or more, not {getattr(self, name)}")
+        if self.kimg is not None and self.steps is not None:
+            raise DCGANError("--kimg and --steps both set the run's length", "give one of them")
+        if (self.kimg is not None and self.kimg <= 0) or (self.steps is not None and self.steps < 1):
+            raise DCGANError("--kimg must be above 0 and --steps at least 1")
         if self.preset not in PRESETS:
             raise DCGANError(f"unknown preset {self.preset!r}", f"choose one of {', '.join(PRESETS)}")
         if self.precision not in PRECISIONS:
@@ -153,6 +163,14 @@ class TrainConfig:
             g_width=self.g_width or preset["g_width"],
             d_width=self.d_width or preset["d_width"],
         )
+
+    def total_steps(self, steps_per_epoch: int) -> int:
+        """The run's length in steps: --steps, --kimg thousand images rounded up to whole batches, or --epochs."""
+        if self.steps is not None:
+            return self.steps
+        if self.kimg is not None:
+            return math.ceil(self.kimg * 1000 / self.batch_size)
+        return self.epochs * steps_per_epoch
 
     def to_dict(self) -> dict:
         return asdict(self)

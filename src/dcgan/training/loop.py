@@ -11,6 +11,7 @@ stopped.
 
 from __future__ import annotations
 
+import math
 import signal
 from contextlib import contextmanager
 from datetime import datetime
@@ -25,13 +26,19 @@ from ..core.checkpoints import Checkpoint, load_checkpoint, save_checkpoint
 from ..core.device import keep_freed_memory, pick_device
 from ..core.images import save_grid, to_unit_range
 from ..core.models import Discriminator, Generator
+from ..core.progress import progress_bar
 from ..core.rundir import LAST, RunDir
 from ..core.sampling import generate, sample_noise
 from ..data import ImageData, load_dataset
+from ..data.summary import summarize
 from ..errors import DCGANError
+from .autoprecision import choose_precision, step_timer
 from .callbacks import Callback, default_callbacks
 from .config import RESUMABLE, TrainConfig
+from .length import describe_length, short_run_hint
 from .step import STAT_NAMES, Precision, make_optimizers, train_step
+
+BAR_LOSSES_SECONDS = 1.0  # how often the bar reads the latest losses between flushes (one host sync each time)
 
 
 def load_training_data(config: TrainConfig) -> ImageData:
@@ -67,6 +74,7 @@ class Trainer:
             )
         # the last partial batch is dropped: BatchNorm wants full batches
         self.steps_per_epoch = len(data) // config.batch_size
+        self.total_steps = config.total_steps(self.steps_per_epoch)
 
         if self.device.type == "cpu" and config.keep_freed_memory:
             keep_freed_memory()
@@ -76,7 +84,11 @@ class Trainer:
         self.G = Generator(self.spec).to(self.device, memory_format=self.memory_format)
         self.D = Discriminator(self.spec).to(self.device, memory_format=self.memory_format)
         self.opt_g, self.opt_d = make_optimizers(self.G, self.D, self.config, self.device)
-        self.precision = Precision(config.precision, self.device)
+        self.precision_name, self.precision_reason = config.precision, f"{config.precision} (as asked)"
+        if config.precision == "auto":
+            measure = step_timer(self.G, self.D, self.config, self.device, self.memory_format)
+            self.precision_name, self.precision_reason = choose_precision(self.device, measure)
+        self.precision = Precision(self.precision_name, self.device)
         # the step runs the compiled wrappers; checkpoints read the plain modules they share weights with
         self._G_step, self._D_step = (
             (torch.compile(self.G), torch.compile(self.D)) if config.compile else (self.G, self.D)
@@ -91,7 +103,10 @@ class Trainer:
         self._order: tuple[int, torch.Tensor] | None = None  # (epoch, its image order)
         self._stop_requested = False
         self._last_save = monotonic()
-        self._bar: tqdm | None = None
+        self._bar: tqdm | None = None  # the whole run: images seen, ETA, losses
+        self._epoch_bar: tqdm | None = None  # the current epoch
+        self._bar_read_at = monotonic()
+        self._notes: dict[str, str] = {}
         self.callbacks = default_callbacks(self.config) if callbacks is None else list(callbacks)
         if checkpoint is not None:
             self._restore(checkpoint)
@@ -119,6 +134,7 @@ class Trainer:
             "batch_in_epoch": self.batch_in_epoch,
             "step": self.step,
             "num_images": len(self.data),
+            "data": summarize(self.data),
             "saved_at": datetime.now().isoformat(timespec="seconds"),
         }
         save_checkpoint(path, self.G, self.D, self.opt_g, self.opt_d, rng, meta)
@@ -154,7 +170,7 @@ class Trainer:
         self.step += 1
 
     def fit(self) -> Trainer:
-        """Train until ``config.epochs`` epochs are complete; returns self."""
+        """Train until ``total_steps`` steps are done (``--steps``, ``--kimg`` or ``--epochs``); returns self."""
         cfg = self.config
         self.run.root.mkdir(parents=True, exist_ok=True)
         cfg.save(self.run.config)
@@ -164,15 +180,20 @@ class Trainer:
         self._last_save = monotonic()
         self._notify("on_start")
         with self._graceful_interrupt(), self._progress_bar():
-            while self.epoch < cfg.epochs and not self._stop_requested:
+            while not self._stop_requested:
                 if self.batch_in_epoch == self.steps_per_epoch:
                     self._end_epoch()
                     continue
+                if self.step >= self.total_steps:
+                    break
                 self.train_batch(images, self._next_batch())
                 self._after_step()
                 self._notify("on_step")
         if self._stop_requested:
             self._stop()
+        if self.batch_in_epoch:  # a --steps/--kimg length that ends inside an epoch
+            self._flush_metrics()
+            self.save()
         save_grid(generate(self.G, self.fixed_noise), self.run.final_samples)
         self._notify("on_end")
         return self
@@ -192,13 +213,42 @@ class Trainer:
         """Progress, then logging and the timed save when they are due."""
         self.batch_in_epoch += 1
         self._bar.update(self.config.batch_size)
+        self._epoch_bar.update(1)
         if self.step % self.config.log_every == 0:
-            last = self._flush_metrics()
-            self._bar.set_postfix(step=self.step, loss_d=f"{last['loss_d']:.3f}", loss_g=f"{last['loss_g']:.3f}")
+            self._show_losses(self._flush_metrics())
+        elif monotonic() - self._bar_read_at >= BAR_LOSSES_SECONDS:
+            # between flushes, the bar reads only the last step's losses, at most once a second: one host
+            # sync a second instead of one a step, so losses move in the bar without slowing a GPU run
+            self._show_losses(dict(zip(STAT_NAMES, self._pending[-1].tolist(), strict=True)))
         if self._save_due() and self.batch_in_epoch < self.steps_per_epoch:  # an epoch's end saves anyway
             self._flush_metrics()  # every step up to the checkpoint must be on disk before it
             self.save()
             self._last_save = monotonic()
+
+    def _show_losses(self, last: dict) -> None:
+        self._bar_read_at = monotonic()
+        losses = {
+            "loss_d": f"{last['loss_d']:.3f}",
+            "loss_g": f"{last['loss_g']:.3f}",
+            "D(G(z))": f"{last['d_g_z']:.2g}",
+        }
+        self._bar.set_postfix(step=self.step, **losses, **self._notes)
+
+    def note(self, key: str, text: str | None) -> None:
+        """Show (or with None, clear) a short note in the progress bar, e.g. a health warning."""
+        if text is None:
+            self._notes.pop(key, None)
+        else:
+            self._notes[key] = text
+
+    def overview(self) -> list[str]:
+        """What this process will do, for printing before it starts: length, a hint if short, precision."""
+        lines = [describe_length(self.total_steps, self.steps_per_epoch, self.config.batch_size)]
+        if self.step:
+            lines[0] += f", resuming at step {self.step:,}"
+        hint = short_run_hint(self.total_steps, self.steps_per_epoch, self.config.batch_size)
+        lines += [f"hint: {hint}"] if hint else []
+        return [*lines, f"precision: {self.precision_reason}"]
 
     def _save_due(self) -> bool:
         minutes = self.config.save_every_minutes
@@ -214,7 +264,8 @@ class Trainer:
         if self.config.checkpoint_every and self.epoch % self.config.checkpoint_every == 0:
             self.save(self.run.epoch_checkpoint(self.epoch).name)
         self._last_save = monotonic()
-        self._bar.set_description(self._epoch_label())
+        self._epoch_bar.reset()
+        self._epoch_bar.set_description(self._epoch_label())
         self._notify("on_epoch_end")
 
     def _stop(self) -> NoReturn:
@@ -241,24 +292,22 @@ class Trainer:
 
     # ---- surroundings --------------------------------------------------------------------
     def _epoch_label(self) -> str:
-        return f"epoch {min(self.epoch + 1, self.config.epochs)}/{self.config.epochs}"
+        epochs = math.ceil(self.total_steps / self.steps_per_epoch)
+        return f"epoch {min(self.epoch + 1, epochs)}/{epochs}"
 
     @contextmanager
     def _progress_bar(self):
+        """Two bars: the whole run (images seen, its ETA, the losses) and, below it, the current epoch's steps."""
         cfg = self.config
-        total = cfg.epochs * self.steps_per_epoch * cfg.batch_size
-        self._bar = tqdm(
-            total=total,
-            initial=self.step * cfg.batch_size,
-            desc=self._epoch_label(),
-            unit="img",
-            unit_scale=True,
-            disable=not cfg.progress,
-            dynamic_ncols=True,
+        total = self.total_steps * cfg.batch_size
+        self._bar = progress_bar(total, "run", cfg.progress, initial=self.step * cfg.batch_size)
+        self._epoch_bar = progress_bar(
+            self.steps_per_epoch, self._epoch_label(), cfg.progress, unit="step", initial=self.batch_in_epoch
         )
         try:
             yield self._bar
         finally:
+            self._epoch_bar.close()
             self._bar.close()
 
     @contextmanager
@@ -295,6 +344,11 @@ class Trainer:
 def train(config: TrainConfig, data: ImageData | None = None, callbacks: list[Callback] | None = None) -> Trainer:
     """Train a DCGAN from scratch; ``data`` defaults to the dataset the config names, ``callbacks``
     to the ones the config asks for."""
+    return start(config, data, callbacks).fit()
+
+
+def start(config: TrainConfig, data: ImageData | None = None, callbacks: list[Callback] | None = None) -> Trainer:
+    """A new run, ready to ``fit()``: what :func:`train` does before training (the CLI prints its overview)."""
     if config.out is not None and RunDir(config.out).last_checkpoint.exists():
         raise DCGANError(
             f"{config.out} already holds a run", f"continue it with --resume {config.out}, or choose another --out"
@@ -304,13 +358,20 @@ def train(config: TrainConfig, data: ImageData | None = None, callbacks: list[Ca
         if data.skipped:
             print(f"skipped {data.skipped} unreadable image files")
     run = RunDir(config.out) if config.out else RunDir.new()
-    return Trainer(config.updated(out=str(run.root)), data, run.root, callbacks=callbacks).fit()
+    return Trainer(config.updated(out=str(run.root)), data, run.root, callbacks=callbacks)
 
 
 def resume(
     run_dir: str | Path, data: ImageData | None = None, callbacks: list[Callback] | None = None, **changes
 ) -> Trainer:
     """Continue the run in ``run_dir`` from its last checkpoint; ``changes`` may set RESUMABLE options."""
+    return reopen(run_dir, data, callbacks, **changes).fit()
+
+
+def reopen(
+    run_dir: str | Path, data: ImageData | None = None, callbacks: list[Callback] | None = None, **changes
+) -> Trainer:
+    """The run in ``run_dir`` at its last checkpoint, ready to ``fit()`` on: what :func:`resume` does first."""
     run_dir = Path(run_dir)
     if not run_dir.is_dir():
         raise DCGANError(
@@ -329,9 +390,9 @@ def resume(
     if data is None:
         data = load_training_data(config)
     trainer = Trainer(config, data, run_dir, checkpoint=ckpt, callbacks=callbacks)
-    if trainer.epoch >= config.epochs:
+    if trainer.step >= trainer.total_steps:
         raise DCGANError(
-            f"{run_dir} has already trained {trainer.epoch} of {config.epochs} epochs",
-            "pass a larger --epochs to continue it",
+            f"{run_dir} has already trained {trainer.step:,} of {trainer.total_steps:,} steps",
+            "pass a larger --epochs, --steps or --kimg to continue it",
         )
-    return trainer.fit()
+    return trainer
