@@ -60,11 +60,3 @@ def format_summary(summary: dict, run_dir: str | None = None) -> str:
 
 def _listed(names: Sequence[str]) -> str:
     return ", ".join(names[:SHOWN_CLASSES]) + (", ..." if len(names) > SHOWN_CLASSES else "")
-
-
-def missing_classes(data: ImageData, full: ImageData) -> list[str]:
-    """Classes of ``full`` with no image in its subset ``data`` (a --limit or --where that lost a class)."""
-    if data.labels is None or full.labels is None:
-        return []
-    present = set(data.labels.unique().tolist())
-    return [name for i, name in enumerate(full.class_names) if i not in present]

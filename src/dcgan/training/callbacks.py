@@ -46,4 +46,6 @@ class LossPlot(Callback):
 
 def default_callbacks(config: TrainConfig) -> list[Callback]:
     """The callbacks a config asks for; ``train``/``resume`` use these unless given others."""
-    return [LossPlot()]
+    from .health import Health  # it subclasses Callback, so it is imported here, not at the top
+
+    return [LossPlot()] + ([Health()] if config.health else [])

@@ -30,7 +30,7 @@ PRECISIONS = ("auto", "fp32", "bf16", "fp16")
 # Options that do not change what is learned (epochs only extends the run), so a resumed run may change them.
 RESUMABLE = frozenset(
     {"epochs", "device", "progress", "precision", "channels_last", "compile", "save_every_minutes", "log_every"}
-    | {"keep_freed_memory", "kimg", "steps"}
+    | {"keep_freed_memory", "kimg", "steps", "health"}
 )
 
 
@@ -108,6 +108,12 @@ class TrainConfig:
     log_every: int = option(20, "read losses from the device and append them to metrics.jsonl every N steps")
     sample_count: int = option(64, "number of fixed-noise samples in each epoch's grid")
     progress: bool = option(True, "show a progress bar")
+    # watching the run (training/health.py): warnings while it trains, a stop on NaN/Inf
+    health: bool = option(
+        True,
+        "warn when D wins outright or the samples collapse, and stop on a NaN/Inf loss keeping the last good"
+        " checkpoint",
+    )
 
     def __post_init__(self) -> None:
         positive = ("epochs", "batch_size", "log_every", "sample_count")

@@ -16,7 +16,7 @@ from pathlib import Path, PurePosixPath
 import numpy as np
 from PIL import Image
 
-from ...errors import DCGANError
+from ...errors import DCGANError, warn
 from ..imaging import DECODE_ERRORS, auto_resolution, decode_image, default_channels, fit_image
 from ..source import Source
 
@@ -165,9 +165,17 @@ def open_source(
     tree = Tree(path)
     names = [n for n in tree.files if is_image_file(n)]
     if split is not None:
+        unsplit = ["/".join(part for part in PurePosixPath(n).parts if part != split) for n in names]
+        every = class_labels(unsplit, class_folder).get("class_names", [])  # the classes of all splits together
         names = [n for n in names if split in PurePosixPath(n).parts[:-1]]
         if not names:
             raise DCGANError(f"no images under a folder named {split!r} in {path}", "check --split, or leave it out")
+        lost = sorted(set(every) - set(class_labels(names, class_folder).get("class_names", [])))
+        if lost:
+            warn(
+                f"the {split!r} split of {path} has no images of {len(lost)} class(es): {', '.join(lost[:10])}",
+                "its labels are numbered without them; add images of those classes to it",
+            )
     return tree_source(tree, names, resolution, channels, **class_labels(names, class_folder))
 
 
