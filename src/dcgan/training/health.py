@@ -36,7 +36,7 @@ if TYPE_CHECKING:
 
 D_LOSS_NEAR_ZERO = 0.05  # D's loss below this: real and fake told apart with near certainty
 G_LOSS_EXPLODED = 10.0  # G's loss above this: D(G(z)) below 5e-5
-WINDOW = 100  # steps a sign must last before it is reported ("stays")
+WINDOW = 25  # steps a sign must last (median) before it is reported: within the first epoch of a small folder
 DIVERSITY_EVERY = 50  # steps between diversity measurements
 DIVERSITY_FALL = 0.5  # a fall below this share of the best diversity so far is collapse
 THUMBNAIL = 8  # side of the thumbnails the diversity compares: shapes and colours, not pixel noise

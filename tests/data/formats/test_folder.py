@@ -104,3 +104,4 @@ def test_classes_are_the_folders_under_the_root_past_shared_and_split_folders():
     assert top["class_names"] == ["frown", "smile"] and top["labels"].tolist() == [1, 1, 0]
     assert class_labels(names, "innermost")["class_names"] == ["batch1", "batch3", "smile"]
     assert class_labels(["x/a.png", "x/b.png"]) == {}  # one folder: no classes
+    assert class_labels([]) == {}  # an empty folder (its error comes later, naming the folder)

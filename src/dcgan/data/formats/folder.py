@@ -141,7 +141,7 @@ def class_labels(names: list[str], class_folder: str = "top") -> dict:
     """Labels from folder names (see the module's docstring), when there are at least two classes."""
     folders = [PurePosixPath(n).parts[:-1] for n in names]
     shared = 0
-    while all(len(f) > shared + 1 and f[shared] == folders[0][shared] for f in folders):
+    while folders and all(len(f) > shared + 1 and f[shared] == folders[0][shared] for f in folders):
         shared += 1  # a folder every image is in (keeping at least one level for the classes)
     parents = [class_of(f, shared, class_folder) for f in folders]
     classes = sorted(set(parents))
