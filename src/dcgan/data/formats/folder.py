@@ -137,13 +137,18 @@ def class_of(folders: tuple[str, ...], shared: int, class_folder: str) -> str:
     return below[0] if below else ""
 
 
-def class_labels(names: list[str], class_folder: str = "top") -> dict:
-    """Labels from folder names (see the module's docstring), when there are at least two classes."""
+def classes_of(names: list[str], class_folder: str = "top") -> list[str]:
+    """The class of each of ``names`` (see the module's docstring); "" for an image outside any class folder."""
     folders = [PurePosixPath(n).parts[:-1] for n in names]
     shared = 0
     while folders and all(len(f) > shared + 1 and f[shared] == folders[0][shared] for f in folders):
         shared += 1  # a folder every image is in (keeping at least one level for the classes)
-    parents = [class_of(f, shared, class_folder) for f in folders]
+    return [class_of(f, shared, class_folder) for f in folders]
+
+
+def class_labels(names: list[str], class_folder: str = "top") -> dict:
+    """Labels from folder names, when there are at least two classes."""
+    parents = classes_of(names, class_folder)
     classes = sorted(set(parents))
     if len(classes) < 2:
         return {}
@@ -166,12 +171,13 @@ def open_source(
     names = [n for n in tree.files if is_image_file(n)]
     if split is not None:
         unsplit = ["/".join(part for part in PurePosixPath(n).parts if part != split) for n in names]
-        every = class_labels(unsplit, class_folder).get("class_names", [])  # the classes of all splits together
+        every = set(classes_of(unsplit, class_folder))  # the classes of all splits together
         names = [n for n in names if split in PurePosixPath(n).parts[:-1]]
         if not names:
             raise DCGANError(f"no images under a folder named {split!r} in {path}", "check --split, or leave it out")
-        lost = sorted(set(every) - set(class_labels(names, class_folder).get("class_names", [])))
-        if lost:
+        # a split's names share the split folder, which classes_of skips, so their classes are named alike
+        lost = sorted(every - set(classes_of(names, class_folder)))
+        if len(every) > 1 and lost:
             warn(
                 f"the {split!r} split of {path} has no images of {len(lost)} class(es): {', '.join(lost[:10])}",
                 "its labels are numbered without them; add images of those classes to it",
