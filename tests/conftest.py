@@ -52,6 +52,7 @@ def tiny_config(tmp_path: Path, **overrides) -> TrainConfig:
         epochs=2,
         sample_count=16,
         log_every=3,
+        precision="fp32",  # not auto: its timing probe could pick another precision from one run to the next
         progress=False,
         out=str(tmp_path / "run"),
     )

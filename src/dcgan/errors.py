@@ -13,3 +13,19 @@ class DCGANError(Exception):
         self.problem = problem
         self.fix = fix
         super().__init__(problem if fix is None else f"{problem}\n  fix: {fix}")
+
+
+class DCGANWarning(UserWarning):
+    """A result that may mislead (a class lost by --limit, an unhealthy run): named, with what to try."""
+
+    def __init__(self, problem: str, fix: str | None = None):
+        self.problem = problem
+        self.fix = fix
+        super().__init__(problem if fix is None else f"{problem}\n  try: {fix}")
+
+
+def warn(problem: str, fix: str | None = None) -> None:
+    """Report a :class:`DCGANWarning` (the CLI prints it as one ``warning:`` line, keeping progress bars intact)."""
+    import warnings
+
+    warnings.warn(DCGANWarning(problem, fix), stacklevel=2)

@@ -1,6 +1,7 @@
 """The latent-space commands end to end on a tiny trained model: files written, z saved, same seed same bytes."""
 
 import json
+import re
 
 import numpy as np
 import pytest
@@ -109,12 +110,16 @@ def test_conditions_pick_exemplars_from_a_seeded_pool_and_measure(run, tmp_path,
     assert main(["classifier", "--data", str(data), "--epochs", "12", "--width", "8", "-o", str(clf)]) == 0
     assert "grey | 1.000" in capsys.readouterr().out
     out = tmp_path / "ar.png"
-    args = ["--concept", "a=grey", "--concept", "b=!white", "--classifier", str(clf), "--pool", "50", "--seed", "4"]
-    argv = ["arithmetic", "--checkpoint", str(run), "a - b", *args, "--expect", "grey", "--trials", "2"]
+    args = ["--concept", "a=grey", "--classifier", str(clf), "--pool", "50", "--seed", "4"]
+    argv = ["arithmetic", "--checkpoint", str(run), "a", *args, "--expect", "grey", "--trials", "2"]
     assert main([*argv, "-o", str(out)]) == 0
     table = json.loads(out.with_suffix(".json").read_text())["table"]
     assert [table[row]["images"] for row in ("latent", "pixel", "random")] == [18, 2, 18]
-    assert table["latent"]["grey"] == 1.0  # a - b with the same exemplars: Y = 0, a grey image
+    assert table["latent"]["grey"] == 1.0  # the mean of grey exemplars (every sample of this G is grey)
+    # two names for one condition pick the same exemplars: a - b would be 0 whatever G learned, so it is refused
+    two = ["arithmetic", "--checkpoint", str(run), "a - b", *args, "--concept", "b=!white", "-o", str(out)]
+    assert main(two) == 2
+    assert re.search(r"'a' and 'b' share [1-3] of their exemplars", capsys.readouterr().err)
     pool = sample_noise(50, 16, "normal", torch.Generator().manual_seed(4))
     exemplars = load_z(f"{out.with_suffix('.safetensors')}#0-2")
     assert all((pool == z).all(1).any() for z in exemplars)
@@ -154,9 +159,12 @@ def test_attribute_classifier_and_its_alias_classifier_train_the_same_model(tmp_
         (["arithmetic", "A", "--concept", "A=Smiling", "--trials", "2"], "add --expect"),
         (["direction", "--positive", "p.safetensors", "--negative", "n.safetensors", "--strengths", "a"], "strengths"),
         (["sample", "--sheet", "--separate"], "exclude"),
+        (["direction", "--positive", "SHEET#0,1", "--negative", "SHEET#1,2"], "'positive' and 'negative' share 1"),
+        (["arithmetic", "A - B", "--concept", "A=SHEET#0-2", "--concept", "B=SHEET#2,0"], "share 2 of their"),
     ],
 )
-def test_user_mistakes_are_one_line_errors(run, argv, message, capsys):
+def test_user_mistakes_are_one_line_errors(run, sheet, argv, message, capsys):
+    argv = [arg.replace("SHEET", str(sheet)) for arg in argv]
     assert main([argv[0], "--checkpoint", str(run), *argv[1:]]) == 2
     err = capsys.readouterr().err
     assert message in err and "Traceback" not in err

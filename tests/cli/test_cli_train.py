@@ -36,12 +36,18 @@ def test_train_writes_a_complete_run(trained_run):
 def test_resume_continues_and_refuses_changed_options(trained_run, tmp_path, capsys):
     run = shutil.copytree(trained_run, tmp_path / "run")  # resume a copy: the shared run stays as trained
     assert main(["train", "--resume", str(run), "--epochs", "2", "--no-progress"]) == 0
+    out = capsys.readouterr().out.splitlines()
+    assert out[0].startswith("data: 32 images, 16x16 RGB (centre square crop), from ")
+    assert out[1:3] == ["  2 classes: a 16, b 16", f"  run folder: {run}"]
+    assert out[3] == "training 4 steps = 2 epochs of 2 steps = 64 images seen (batch 16), resuming at step 2"
+    assert out[4].startswith("hint: 4 steps is far shorter than DCGANs usually need")
+    assert out[5].startswith("precision: auto: ")  # the probe's choice and its measured ratio
     assert len((run / "metrics.jsonl").read_text().splitlines()) == 4
     assert len((trained_run / "metrics.jsonl").read_text().splitlines()) == 2
     capsys.readouterr()
     assert main(["info", str(run), "--json"]) == 0
     info = json.loads(capsys.readouterr().out)
-    assert info["step"] == 4 and info["epoch"] == 2  # info reports the resumed progress
+    assert info["step"] == 4 and info["epochs_completed"] == 2  # info reports the resumed progress
     assert main(["train", "--resume", str(run), "--epochs", "3", "--lr", "0.1"]) == 2
     assert "cannot change --lr" in capsys.readouterr().err
 
@@ -78,10 +84,17 @@ def test_sample_grid_and_separate_files(trained_run, tmp_path):
     assert (tmp_path / "g.png").read_bytes() != (tmp_path / "g3.png").read_bytes()
 
 
+def test_info_shows_the_data_summary_and_where_in_training(trained_run, capsys):
+    assert main(["info", str(trained_run)]) == 0
+    out = capsys.readouterr().out
+    assert "data: 32 images, 16x16 RGB" in out and "2 classes: a 16, b 16" in out
+    assert f"run folder: {trained_run}" in out and "position: end of epoch 1" in out
+
+
 def test_info_reports_progress_and_parameters(trained_run, capsys):
     assert main(["info", str(trained_run), "--json"]) == 0
     info = json.loads(capsys.readouterr().out)
-    assert info["step"] == 2 and info["epoch"] == 1  # the run as trained: 32 images / batch 16, one epoch
+    assert info["step"] == 2 and info["epochs_completed"] == 1  # the run as trained: 32 images / batch 16, one epoch
     assert info["model"] == {"resolution": 16, "channels": 3, "nz": 8, "g_width": 8, "d_width": 8}
     # G: 8->16 (4x4), 16->8 (8x8 ... ), 8->3; weights + BatchNorm scale/shift
     assert info["parameters"]["generator"] == 8 * 16 * 16 + 2 * 16 + 16 * 8 * 16 + 2 * 8 + 8 * 3 * 16

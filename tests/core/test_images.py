@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 import torch
 
-from dcgan.core.images import to_uint8, to_unit_range
+from dcgan.core.images import cell_origin, numbered_grid, to_uint8, to_unit_range
 
 
 def test_scaling_to_unit_range_is_exact():
@@ -21,3 +21,16 @@ def test_uint8_survives_the_round_trip_through_unit_range_exactly():
     assert np.array_equal(out, x.permute(0, 2, 3, 1).numpy())
     # values outside [-1, 1] clip to black and white
     assert to_uint8(torch.tensor([-3.0, -1.0, 1.0, 2.0]).reshape(1, 1, 2, 2)).ravel().tolist() == [0, 0, 255, 255]
+
+
+@pytest.mark.parametrize("side, at_most", [(32, 0.08), (64, 0.08)])
+def test_sheet_numbers_stay_small_in_the_cell_corner(side, at_most):
+    images = torch.zeros(64, 3, side, side)  # mid grey: the label box is what is not grey
+    grid = np.asarray(numbered_grid(images, nrow=8)).astype(int)
+    x, y = cell_origin(63, 8, side, side)
+    cell = grid[y : y + side, x : x + side]
+    covered = (np.abs(cell - 128).max(-1) > 60).mean()  # the black box and yellow digits of "63"
+    assert 0.01 < covered < at_most
+    rows, cols = np.nonzero(np.abs(cell - 128).max(-1) > 60)
+    assert rows.max() < side // 3 and cols.max() < side // 2  # in the top-left corner
+    assert (cell[:, :, 2] < 60).any()  # the box is there

@@ -33,6 +33,7 @@ def test_to_dict_holds_the_parsed_conditions():
         "skip_bad": False,
         "where": {"Smiling": 1, "Male": -1, "Eyeglasses": 1},
         "split": None,
+        "class_folder": "top",
     }
     assert options.conditions == {"Smiling": 1, "Male": -1, "Eyeglasses": 1}
     assert SourceOptions().to_dict()["where"] == {} and SourceOptions(where={"Male": -1}).conditions == {"Male": -1}

@@ -92,6 +92,18 @@ def test_arithmetic_averages_each_concept_then_combines():
         arithmetic("A - D", concepts)
 
 
+def test_concepts_sharing_an_exemplar_are_refused():
+    a = torch.tensor([[1.0, 0.0], [3.0, 0.0], [2.0, 3.0]])
+    with pytest.raises(DCGANError, match="'A' and 'B' share 3 of their exemplars") as err:
+        arithmetic("A - B", {"A": a, "B": a.flip(0)})  # the same exemplars in another order still cancel
+    assert "Smiling&Male and Smiling&!Male" in err.value.fix
+    with pytest.raises(DCGANError, match="'B' and 'C' share 1"):
+        arithmetic("A - B + C", {"A": a[:1], "B": a[1:], "C": torch.cat([a[2:], torch.ones(1, 2)])})
+    with pytest.raises(DCGANError, match="'positive' and 'negative' share 1"):
+        direction(a[:2], a[1:])
+    assert torch.equal(arithmetic("A - B", {"A": a[:1], "B": a[1:2]}), torch.tensor([-2.0, 0.0]))
+
+
 def test_noise_around_y_is_bounded_seeded_and_fills_the_box():
     y = torch.arange(4.0)
     first = around(y, 500, 0.25, torch.Generator().manual_seed(3))

@@ -154,7 +154,7 @@ def test_resume_errors(tmp_path):
     with pytest.raises(DCGANError, match="holds no checkpoint"):
         resume(tmp_path / "empty")
     done = train(tiny_config(tmp_path, epochs=1), data)
-    with pytest.raises(DCGANError, match="already trained 1 of 1 epochs"):
+    with pytest.raises(DCGANError, match="already trained 2 of 2 steps"):
         resume(done.run_dir, data=data)
     with pytest.raises(DCGANError, match="already holds a run"):
         train(tiny_config(tmp_path, epochs=1), data)

@@ -10,6 +10,7 @@ from pathlib import Path
 import numpy as np
 
 from ..core.device import peak_rss_mb, pick_device
+from ..data.summary import format_summary, summarize
 from ..errors import DCGANError
 from ..experiments.features import (
     discriminator_extractor,
@@ -72,6 +73,7 @@ def run_features(args: argparse.Namespace) -> int:
         D = random_discriminator(D.spec, args.seed)
     extractor = discriminator_extractor(D, _layers(args.layers), device=pick_device(args.device))
     data = load_images_for(D.spec, args.data, source_options(args).limit)
+    print(format_summary(summarize(data)), flush=True)
     start = time.perf_counter()
     feats = extract(extractor, data.images, output, args.batch_size, args.progress)
     seconds = time.perf_counter() - start

@@ -21,6 +21,7 @@ from ..core.images import save_gif, save_grid, save_image
 from ..core.models import Generator
 from ..core.sampling import render, sample_noise, seeded
 from ..data import load_dataset
+from ..data.summary import format_summary, summarize
 from ..errors import DCGANError
 from ..experiments import latent
 from ..experiments.attributes import (
@@ -35,7 +36,7 @@ from ..experiments.attributes import (
 )
 from ..training import TrainConfig
 from ..training.loop import load_training_data
-from .options import add_checkpoint, add_device, add_seed, add_source_options, source_options
+from .options import add_checkpoint, add_device, add_progress, add_seed, add_source_options, source_options
 
 
 def open_generator(path: str, device: str = "auto") -> tuple[Generator, str]:
@@ -298,6 +299,7 @@ def register_attribute_classifier(sub) -> None:
     p.add_argument("--holdout", type=float, default=0.1, help="fraction kept for the accuracy report [default: 0.1]")
     add_seed(p, "seed for initialisation and order")
     p.add_argument("-o", "--output", default="classifier.safetensors", help="[default: classifier.safetensors]")
+    add_progress(p)
     p.set_defaults(run=run_attribute_classifier)
 
 
@@ -307,10 +309,13 @@ def run_attribute_classifier(args: argparse.Namespace) -> int:
         config = TrainConfig.from_dict(load_checkpoint(args.checkpoint).meta["config"])
         data = load_training_data(config.updated(limit=options.limit or config.limit, progress=False))
     else:
-        data = load_dataset(args.data, options)
+        data = load_dataset(args.data, options, progress=args.progress)
     if args.epochs < 1 or not 0 < args.holdout < 1:
         raise DCGANError("--epochs must be at least 1 and --holdout between 0 and 1")
-    clf = train_classifier(data, args.epochs, width=args.width, holdout=args.holdout, seed=args.seed)
+    print(format_summary(summarize(data)), flush=True)
+    clf = train_classifier(
+        data, args.epochs, width=args.width, holdout=args.holdout, seed=args.seed, progress=args.progress
+    )
     path = save_classifier(clf, args.output)
     _print_table(clf.report["attributes"], "attribute")
     print(f"wrote {path} ({clf.report['train_images']} training images, {clf.report['test_images']} held out)")

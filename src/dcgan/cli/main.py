@@ -10,8 +10,11 @@ from __future__ import annotations
 
 import argparse
 import sys
+import warnings
 
-from ..errors import DCGANError
+from tqdm import tqdm
+
+from ..errors import DCGANError, DCGANWarning
 from .conditional import register_nn_protocol
 from .data import register_cache, register_dedup, register_download, register_prepare
 from .features import register_features, register_linear_probe
@@ -59,6 +62,13 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
+    with warnings.catch_warnings():  # restores Python's own warning display when the command ends
+        warnings.simplefilter("always", DCGANWarning)
+        warnings.showwarning = _show_warning(args.command)
+        return _run(args)
+
+
+def _run(args: argparse.Namespace) -> int:
     try:
         return args.run(args)
     except DCGANError as exc:
@@ -67,3 +77,16 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt as exc:
         print(f"\ndcgan {args.command}: interrupted{': ' + str(exc) if str(exc) else ''}", file=sys.stderr)
         return 130
+
+
+def _show_warning(command: str):
+    """Print dcgan's warnings as ``dcgan CMD: warning: ...`` above any progress bar; others as Python does."""
+    default = warnings.showwarning
+
+    def show(message, category, filename, lineno, file=None, line=None):
+        if issubclass(category, DCGANWarning):
+            tqdm.write(f"dcgan {command}: warning: {message}", file=sys.stderr)
+        else:
+            default(message, category, filename, lineno, file, line)
+
+    return show

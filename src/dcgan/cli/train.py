@@ -8,19 +8,21 @@ import math
 from pathlib import Path
 
 import torch
-from tqdm import tqdm
 
 from ..core.checkpoints import load_checkpoint
 from ..core.device import pick_device
 from ..core.images import check_image_output, save_grid, save_separate
 from ..core.models import Discriminator, Generator, count_parameters
+from ..core.progress import progress_bar
+from ..core.rundir import RunDir
 from ..core.sampling import class_index, class_rows, generate, sample_noise, seeded
 from ..core.tensorfile import check_writable_folder
+from ..data.summary import format_summary, summarize
 from ..errors import DCGANError
 from ..experiments.latent import save_sheet
-from ..training import TrainConfig, resume, train
+from ..training import TrainConfig, reopen, start
 from ..training.config import RESUMABLE
-from .options import add_checkpoint, add_device, add_field_flags, add_seed, bounded_int, given
+from .options import add_checkpoint, add_device, add_field_flags, add_progress, add_seed, bounded_int, given
 
 MAX_SAMPLES = 100_000  # -n: 100,000 images is already minutes of work; a typo such as 1e9 would need 400 GB
 MAX_GRID = 4096  # a 64 x 64 grid of images; more is not viewable, use --separate
@@ -44,7 +46,11 @@ def register_train(sub) -> None:
 
 def run_train(args: argparse.Namespace) -> int:
     options = given(args, TrainConfig)
-    trainer = resume(args.resume, **options) if args.resume else train(TrainConfig(**options))
+    trainer = reopen(args.resume, **options) if args.resume else start(TrainConfig(**options))
+    if trainer.world.is_main:
+        print(format_summary(summarize(trainer.data), str(trainer.run_dir)))
+        print("\n".join(trainer.overview()), flush=True)
+    trainer.fit()
     if trainer.world.is_main:
         print(
             f"done: {trainer.epoch} epochs, {trainer.step} steps; samples in {trainer.run.samples}, "
@@ -87,6 +93,7 @@ def register_sample(sub) -> None:
         help="a conditional model: draw only this class, by index or name (default: every class, one row each)",
     )
     add_device(p)
+    add_progress(p)
     p.set_defaults(run=run_sample)
 
 
@@ -107,9 +114,9 @@ def run_sample(args: argparse.Namespace) -> int:
     elif ckpt.spec.num_classes:
         labels = class_rows(args.num, ckpt.spec.num_classes)
         nrow = nrow or math.ceil(args.num / ckpt.spec.num_classes)
-    if args.separate:  # in chunks, with progress: -n may be large
+    if args.separate:  # in chunks: -n may be large
         count = 0
-        with tqdm(total=args.num, unit="img", disable=args.num < SEPARATE_CHUNK, desc="sampling") as bar:
+        with progress_bar(args.num, "sampling", args.progress) as bar:
             for start in range(0, args.num, SEPARATE_CHUNK):
                 part = slice(start, start + SEPARATE_CHUNK)
                 chunk = generate(G, z[part], None if labels is None else labels[part])
@@ -117,7 +124,7 @@ def run_sample(args: argparse.Namespace) -> int:
                 bar.update(len(chunk))
         print(f"wrote {count} images to {args.output}/")
         return 0
-    images = generate(G, z, labels)
+    images = generate(G, z, labels, progress=args.progress)
     if args.sheet:
         zfile = save_sheet(images, z, args.output, nrow, checkpoint=str(ckpt.path), seed=args.seed)
         print(f"wrote {args.output} and {zfile}")
@@ -142,9 +149,9 @@ def run_info(args: argparse.Namespace) -> int:
     G, D = Generator(ckpt.spec), Discriminator(ckpt.spec)
     info = {
         "checkpoint": str(ckpt.path),
-        "epoch": ckpt.meta.get("epoch"),  # None for a pytorch/examples file
+        "epochs_completed": ckpt.meta.get("epoch"),  # None for a pytorch/examples file
         "step": ckpt.meta.get("step"),
-        "batch_in_epoch": ckpt.meta.get("batch_in_epoch"),
+        "position": _position(ckpt.meta),
         "saved_at": ckpt.meta.get("saved_at"),
         "model": ckpt.spec.to_dict(),
         "parameters": {"generator": count_parameters(G), "discriminator": count_parameters(D)},
@@ -152,9 +159,13 @@ def run_info(args: argparse.Namespace) -> int:
         "discriminator_blocks": {name: tuple(block[0].weight.shape) for name, block in D.blocks.items()},
         "config": ckpt.meta["config"],
     }
+    data = ckpt.meta.get("data")  # checkpoints written before the data summary existed have none
     if args.json:
-        print(json.dumps(info, indent=2))
+        print(json.dumps(info | {"data": data}, indent=2))
         return 0
+    if data:
+        run = RunDir(ckpt.path.parent.parent)
+        print(format_summary(data, str(run.root) if run.config.exists() else None))
     for key, value in info.items():
         if isinstance(value, dict):
             print(f"{key}:")
@@ -163,3 +174,14 @@ def run_info(args: argparse.Namespace) -> int:
         else:
             print(f"{key}: {value}")
     return 0
+
+
+def _position(meta: dict) -> str | None:
+    """Where in training a checkpoint is: "epoch 2, step 12 of 33" for one saved part-way through epoch 2
+    (None for a file from elsewhere, e.g. pytorch/examples, that does not say)."""
+    if "epoch" not in meta:
+        return None
+    steps = meta["num_images"] // (meta["config"]["batch_size"] * meta.get("world_size", 1))
+    if meta["batch_in_epoch"]:
+        return f"epoch {meta['epoch'] + 1}, step {meta['batch_in_epoch']} of {steps} (part-way)"
+    return f"end of epoch {meta['epoch']}"

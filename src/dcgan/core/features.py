@@ -16,11 +16,11 @@ from pathlib import Path
 import numpy as np
 import torch
 import torch.nn.functional as F
-from tqdm import tqdm
 
 from ..errors import DCGANError
 from .images import to_unit_range
 from .models import Discriminator, ModelSpec
+from .progress import progress_bar
 
 GRID = 4  # the paper pools every layer to 4x4
 
@@ -114,7 +114,7 @@ def extract(
     else:
         Path(out).parent.mkdir(parents=True, exist_ok=True)
         feats = np.lib.format.open_memmap(out, mode="w+", dtype=np.float32, shape=(n, extractor.dim))
-    bar = tqdm(total=n, desc=f"features: {extractor.name}", unit="img", disable=not progress, leave=False)
+    bar = progress_bar(n, f"features: {extractor.name}", progress, leave=False)
     for start in range(0, n, batch_size):
         batch = extractor.fn(images[start : start + batch_size])
         feats[start : start + batch.shape[0]] = batch.numpy()

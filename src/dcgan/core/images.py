@@ -12,9 +12,10 @@ from pathlib import Path
 
 import numpy as np
 import torch
-from PIL import Image, ImageDraw
+from PIL import Image, ImageDraw, ImageFont
 
 from ..errors import DCGANError
+from .progress import tracked
 from .tensorfile import atomic_write, check_writable_file
 
 PADDING = 2  # pixels between grid cells
@@ -98,10 +99,19 @@ def save_grid(images: torch.Tensor, path: str | Path, nrow: int | None = None) -
     return save_image(to_pil(make_grid(images, nrow)), path)
 
 
-def save_separate(images: torch.Tensor, folder: str | Path, stem: str = "sample", first: int = 0) -> list[Path]:
+def save_separate(
+    images: torch.Tensor, folder: str | Path, stem: str = "sample", first: int = 0, progress: bool = False
+) -> list[Path]:
     """One PNG per image: ``folder/stem_0000.png`` ... (numbered from ``first``)."""
     folder = Path(folder)
-    return [save_image(to_pil(arr), folder / f"{stem}_{first + i:04d}.png") for i, arr in enumerate(to_uint8(images))]
+    pictures = tracked(enumerate(to_uint8(images)), len(images), "writing", progress, "img")
+    return [save_image(to_pil(arr), folder / f"{stem}_{first + i:04d}.png") for i, arr in pictures]
+
+
+def label_font(cell_height: int) -> ImageFont.ImageFont | ImageFont.FreeTypeFont:
+    """Cell numbers a fifth of a cell high (7 px at least, still legible): small in the corner of a 32x32
+    cell, where the fixed default font would hide a third of the image, and not tiny on 128x128 cells."""
+    return ImageFont.load_default(size=max(7, cell_height // 5))
 
 
 def numbered_grid(images: torch.Tensor, nrow: int | None = None) -> Image.Image:
@@ -110,11 +120,12 @@ def numbered_grid(images: torch.Tensor, nrow: int | None = None) -> Image.Image:
     n, _, h, w = images.shape
     nrow = nrow or math.ceil(math.sqrt(n))
     draw = ImageDraw.Draw(grid)
+    font = label_font(h)
     for i in range(n):
         x, y = cell_origin(i, nrow, h, w)
-        box = draw.textbbox((x + 1, y), str(i))
-        draw.rectangle((x, y, box[2] + 1, box[3] + 1), fill=(0, 0, 0))
-        draw.text((x + 1, y), str(i), fill=(255, 255, 0))
+        left, top, right, bottom = draw.textbbox((0, 0), str(i), font=font)
+        draw.rectangle((x, y, x + right - left + 1, y + bottom - top + 1), fill=(0, 0, 0))
+        draw.text((x + 1 - left, y + 1 - top), str(i), fill=(255, 255, 0), font=font)
     return grid
 
 

@@ -8,6 +8,7 @@ import torch
 
 from ..errors import DCGANError
 from .models import Generator
+from .progress import progress_bar
 
 NOISE_KINDS = ("normal", "uniform")
 MAX_SEED = 2**32 - 1  # what numpy takes too; larger seeds overflow the derived seeds (seed x 1_000_003 + epoch)
@@ -51,18 +52,27 @@ def class_index(wanted: str | int, class_names: list[str]) -> int:
 
 
 @torch.no_grad()
-def generate(G: Generator, z: torch.Tensor, labels: torch.Tensor | None = None, batch_size: int = 256) -> torch.Tensor:
+def generate(
+    G: Generator,
+    z: torch.Tensor,
+    labels: torch.Tensor | None = None,
+    batch_size: int = 256,
+    progress: bool = False,
+) -> torch.Tensor:
     """G(z) (or G(z, labels) for a conditional G) in eval mode (BatchNorm running statistics, so each image
     depends only on its own z and label)."""
     was_training = G.training
     G.eval()
     device = next(G.parameters()).device
-    if labels is None:  # G(z) alone, so any z -> image module (an unconditional G, a stand-in) works
-        batches = (G(chunk.to(device)) for chunk in z.split(batch_size))
-    else:
-        pairs = zip(z.split(batch_size), labels.split(batch_size), strict=True)
-        batches = (G(chunk.to(device), y.to(device)) for chunk, y in pairs)
-    out = torch.cat([images.float().cpu().contiguous() for images in batches])  # one batch on the device at a time
+    chunks = []
+    with progress_bar(len(z), "sampling", progress) as bar:
+        for start in range(0, len(z), batch_size):
+            chunk = z[start : start + batch_size].to(device)
+            # G(z) alone without labels, so any z -> image module (an unconditional G, a stand-in) works
+            images = G(chunk) if labels is None else G(chunk, labels[start : start + batch_size].to(device))
+            chunks.append(images.float().cpu().contiguous())  # one batch on the device at a time
+            bar.update(len(images))
+    out = torch.cat(chunks)
     G.train(was_training)
     return out
 

@@ -19,6 +19,7 @@ import torch
 import torch.nn.functional as F
 
 from ..core.images import save_grid, to_unit_range
+from ..core.progress import tracked
 from ..errors import DCGANError
 from .prepared import load, read_manifest, write_prepared
 from .source import Source
@@ -29,10 +30,10 @@ MIN_VARIANCE_SHARE = 0.01  # a component must carry 1% of the first one's varian
 CHUNK = 4096
 
 
-def grey_thumbnails(images: torch.Tensor) -> np.ndarray:
+def grey_thumbnails(images: torch.Tensor, progress: bool = False) -> np.ndarray:
     """(N, C, H, W) uint8 -> (N, 32*32) float32 grey thumbnails, mean 0 and norm 1 each (read in chunks)."""
     out = np.empty((len(images), HASH_SIDE * HASH_SIDE), dtype=np.float32)
-    for start in range(0, len(images), CHUNK):
+    for start in tracked(range(0, len(images), CHUNK), -(-len(images) // CHUNK), "hashing", progress, "chunk"):
         batch = images[start : start + CHUNK].float().mean(dim=1, keepdim=True)
         if batch.shape[-1] != HASH_SIDE:
             batch = F.interpolate(batch, size=(HASH_SIDE, HASH_SIDE), mode="area")
@@ -129,11 +130,11 @@ class DedupResult:
         return sum(len(g) - 1 for g in self.groups)
 
 
-def find_duplicates(images: torch.Tensor, bits: int = 64, radius: int = 4) -> DedupResult:
+def find_duplicates(images: torch.Tensor, bits: int = 64, radius: int = 4, progress: bool = False) -> DedupResult:
     """Near-duplicate groups of ``images`` (N, C, H, W) uint8; ``keep`` holds the first of each group."""
     if not 0 <= radius < bits // 2:
         raise DCGANError(f"--radius must be from 0 to {bits // 2 - 1}, not {radius}")
-    codes = binary_codes(grey_thumbnails(images), bits)
+    codes = binary_codes(grey_thumbnails(images, progress), bits)
     pairs = near_pairs(codes, radius, bits)
     groups = groups_of(pairs, len(images))
     drop = {i for g in groups for i in g[1:]}
@@ -149,7 +150,7 @@ def dedup_prepared(
     manifest = read_manifest(src)
     _, fields = load(src, None, None)
     images = fields["images"]
-    result = find_duplicates(images, bits, radius)
+    result = find_duplicates(images, bits, radius, progress)
     keep = result.keep
     meta = {k: v for k, v in fields.items() if k in ("class_names", "attribute_names")}
     for name in ("labels", "attributes"):

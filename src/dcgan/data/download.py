@@ -17,8 +17,7 @@ import urllib.request
 from dataclasses import dataclass
 from pathlib import Path
 
-from tqdm import tqdm
-
+from ..core.progress import progress_bar
 from ..errors import DCGANError
 from .cache import cache_root
 
@@ -169,9 +168,7 @@ def fetch(url: str, dest: Path, md5: str, progress: bool = True) -> Path:
             total = int(response.headers.get("Content-Length", 0)) + start
             with (
                 open(part, mode) as fh,
-                tqdm(
-                    total=total or None, initial=start, unit="B", unit_scale=True, desc=dest.name, disable=not progress
-                ) as bar,
+                progress_bar(total or None, dest.name, progress, unit="B", initial=start) as bar,
             ):
                 try:
                     while block := response.read(CHUNK):

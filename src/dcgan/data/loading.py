@@ -23,7 +23,7 @@ from . import download, prepared
 from .cache import cache_folder, mark_used
 from .formats import celeba, cifar, folder, idx, lsun, svhn
 from .options import SourceOptions
-from .source import Source, decode_into, matching
+from .source import Source, decode_into, limit_rows, matching
 
 
 @dataclass
@@ -100,13 +100,18 @@ def open_source(
     resolution: int | None = None,
     channels: int | None = None,
     split: str | None = None,
+    class_folder: str = "top",
 ) -> Source:
-    """The :class:`Source` for ``path``, whichever format it is in (a prepared set is already decoded)."""
+    """The :class:`Source` for ``path``, whichever format it is in (a prepared set is already decoded).
+
+    ``class_folder`` applies to image folders, the one format whose classes are folder names."""
     path = resolve_path(path)
     for fmt in FORMATS:
         if fmt.detect(path):
             if fmt.open is None:
                 raise DCGANError(f"{path} is already prepared", "train on it directly with --data")
+            if fmt.open is folder.open_source:
+                return folder.open_source(path, resolution, channels, split, class_folder)
             return fmt.open(path, resolution, channels, split)
     raise DCGANError(
         f"{path} is not a dataset dcgan can read",
@@ -138,12 +143,13 @@ def load_dataset(
             raise DCGANError(f"{path} is a prepared set; --split applies to its source", "prepare the split you want")
         return _load_prepared(path, options)
     if cache:
-        provenance = _provenance(path, options)  # one walk of the source serves the key and the manifest
+        whole = replace(options, limit=None)  # one cached copy serves every --limit (a subset of its rows)
+        provenance = _provenance(path, whole)  # one walk of the source serves the key and the manifest
         entry = cache_folder(provenance)
         if not prepared.detect(entry):
-            _write_prepared(path, entry, options, provenance, progress)
+            _write_prepared(path, entry, whole, provenance, progress)
         mark_used(entry)
-        return _load_prepared(entry, SourceOptions())
+        return _load_prepared(entry, SourceOptions(limit=options.limit))
     source = _open_selected(path, options)
     out = np.empty((source.count, source.channels, source.resolution, source.resolution), dtype=np.uint8)
     keep = decode_into(source, out, options.skip_bad, progress)
@@ -172,7 +178,7 @@ def _provenance(path: Path, options: SourceOptions) -> dict:
 
 def _open_selected(path: str | Path | None, options: SourceOptions) -> Source:
     """The source at ``path`` with the rows ``options`` select (split, attribute filter, limit), not decoded."""
-    source = open_source(path, options.resolution, options.channels, options.split)
+    source = open_source(path, options.resolution, options.channels, options.split, options.class_folder)
     return source.where(options.conditions).limited(options.limit)
 
 
@@ -187,8 +193,9 @@ def _load_prepared(path: Path, options: SourceOptions) -> ImageData:
         attributes = None if data.attributes is None else data.attributes.numpy()
         keep = matching(attributes, data.attribute_names, options.conditions, f"the prepared set {path}")
         data = _rows(data, torch.from_numpy(keep))  # a copy of the matching rows
-    if options.limit is not None:
-        data = _rows(data, slice(0, options.limit))  # a view: still memory-mapped
+    if options.limit is not None and options.limit < len(data):
+        labels = None if data.labels is None else data.labels.numpy()
+        data = _rows(data, torch.from_numpy(limit_rows(labels, len(data), options.limit, data.class_names)))
     return data
 
 

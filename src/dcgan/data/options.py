@@ -45,7 +45,11 @@ class SourceOptions:
         None, "image size, a power of two 16..256 (default: the data's size rounded up to a power of two, at most 64)"
     )
     channels: int | None = option(None, "1 (grayscale) or 3 (RGB) (default: the data's)", choices=(1, 3))
-    limit: int | None = option(None, "use only the first N images (quick experiments)")
+    limit: int | None = option(
+        None,
+        "use only N images, a fixed random subset with every class in its share (quick experiments; the cached full"
+        " set is reused)",
+    )
     skip_bad: bool = option(False, "skip unreadable image files and report how many, instead of failing")
     where: str | None = option(
         None, "keep only images whose attributes match, e.g. 'Smiling=1,Male=-1' (sources with attributes: CelebA)"
@@ -54,6 +58,13 @@ class SourceOptions:
         None,
         "official split: train/test (MNIST, Fashion-MNIST, CIFAR), train/test/extra (SVHN), train/valid/test"
         " (CelebA); for image folders, the images under a folder of that name (default: train, or every image)",
+    )
+
+    class_folder: str = option(
+        "top",
+        "which folder names an image folder's classes: 'top', the folder directly under the dataset root"
+        " (faces/smile/batch3/x.jpg -> smile), or 'innermost', the folder holding each file (-> batch3)",
+        choices=("top", "innermost"),
     )
 
     def __post_init__(self) -> None:
@@ -65,6 +76,8 @@ class SourceOptions:
         if self.limit is not None and self.limit < 1:
             raise DCGANError(f"--limit must be at least 1, not {self.limit}")
         parse_where(self.where)  # a misspelt condition fails here, not after the data is read
+        if self.class_folder not in ("top", "innermost"):
+            raise DCGANError(f"unknown --class-folder {self.class_folder!r}", "choose 'top' or 'innermost'")
 
     @classmethod
     def names(cls) -> list[str]:

@@ -15,9 +15,9 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
 
 import numpy as np
-from tqdm import tqdm
 
-from ..errors import DCGANError
+from ..core.progress import progress_bar
+from ..errors import DCGANError, warn
 from .options import format_where
 
 CHUNK = 256  # images per task: large enough to amortise scheduling, small enough for a smooth progress bar
@@ -59,7 +59,37 @@ class Source:
         return self.subset(matching(self.attributes, self.attribute_names, conditions, self.description))
 
     def limited(self, limit: int | None) -> Source:
-        return self if limit is None or limit >= self.count else self.subset(np.arange(limit))
+        """``limit`` images: see :func:`limit_rows`."""
+        if limit is None or limit >= self.count:
+            return self
+        return self.subset(limit_rows(self.labels, self.count, limit, self.class_names))
+
+
+LIMIT_SEED = 0  # the subset is part of what a run trained on: the same --limit always picks the same images
+
+
+def limit_rows(labels: np.ndarray | None, count: int, limit: int, class_names: Sequence[str] = ()) -> np.ndarray:
+    """Sorted indices of a fixed random ``limit`` of ``count`` rows, each class keeping its share.
+
+    Random, because files are often sorted by class (the first N of a sorted folder may be one
+    class); stratified, so a small limit still sees every class in its proportion (largest
+    remainders round the shares). Warns when the limit is too small for some class to appear.
+    """
+    rng = np.random.default_rng(LIMIT_SEED)
+    if labels is None or limit >= count:
+        return np.sort(rng.permutation(count)[:limit])
+    classes, counts = np.unique(labels, return_counts=True)
+    exact = counts * limit / count
+    shares = np.floor(exact).astype(np.int64)
+    shares[np.argsort(shares - exact, kind="stable")[: limit - shares.sum()]] += 1
+    picked = [rng.permutation(np.flatnonzero(labels == c))[:n] for c, n in zip(classes, shares, strict=True)]
+    lost = [class_names[c] if c < len(class_names) else str(c) for c, n in zip(classes, shares, strict=True) if n == 0]
+    if lost:
+        warn(
+            f"--limit {limit} leaves out {len(lost)} class(es): {', '.join(lost[:10])}",
+            f"raise --limit to at least {int(np.ceil(count / counts.min()))} to keep every class",
+        )
+    return np.sort(np.concatenate(picked))
 
 
 def matching(
@@ -107,7 +137,7 @@ def decode_into(
     workers = workers or min(8, os.cpu_count() or 1)
     with (
         ThreadPoolExecutor(workers) as pool,
-        tqdm(total=source.count, unit="img", unit_scale=True, disable=not progress, desc="decoding") as bar,
+        progress_bar(source.count, "decoding", progress) as bar,
     ):
         for start, errors in zip(starts, pool.map(work, starts), strict=True):
             bad.extend(errors)

@@ -22,6 +22,7 @@ from torch import nn
 
 from ..core.images import to_unit_range
 from ..core.models import Discriminator, Generator, ModelSpec
+from ..core.progress import progress_bar
 from ..core.sampling import render, sample_noise, seeded
 from ..core.tensorfile import load_tensors, save_tensors
 from ..data import ImageData
@@ -83,6 +84,7 @@ def train_classifier(
     width: int = 16,
     holdout: float = 0.1,
     seed: int = 0,
+    progress: bool = False,
 ) -> AttributeClassifier:
     """Fit on a seeded random ``1 - holdout`` of ``data``; ``clf.report`` gives accuracy on the rest.
 
@@ -106,14 +108,18 @@ def train_classifier(
         clf = AttributeClassifier(data.resolution, data.channels, names, width)
     opt = torch.optim.Adam(clf.parameters(), lr=lr)
     clf.train()
-    for _ in range(epochs):
+    bar = progress_bar(epochs * len(train_part), "classifier", progress)
+    for epoch in range(epochs):
+        bar.set_description(f"classifier epoch {epoch + 1}/{epochs}")
         for batch in train_part[torch.randperm(len(train_part), generator=order)].split(batch_size):
+            bar.update(len(batch))
             if len(batch) < 2:  # BatchNorm needs two images
                 continue
             loss = F.binary_cross_entropy_with_logits(clf(to_unit_range(data.images[batch])), targets[batch])
             opt.zero_grad(set_to_none=True)
             loss.backward()
             opt.step()
+    bar.close()
     clf.eval()
     report = attribute_report(clf, to_unit_range(data.images[test_part]), targets[test_part])
     report["train_images"], report["test_images"], report["epochs"] = len(train_part), n_test, epochs

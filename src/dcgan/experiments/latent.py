@@ -105,8 +105,25 @@ def combine(terms: list[tuple[int, str]], values: dict[str, torch.Tensor]) -> to
     return sum(sign * values[name] for sign, name in terms)
 
 
+def refuse_overlap(concepts: dict[str, torch.Tensor]) -> None:
+    """Refuse two concepts that share an exemplar z: their means would partly cancel, so the figure would show
+    the shared samples' arithmetic, not the concepts' (two names given the same condition pick the same ones)."""
+    names = list(concepts)
+    for i, a in enumerate(names):
+        for b in names[i + 1 :]:
+            shared = int((concepts[a][:, None, :] == concepts[b][None, :, :]).all(-1).any(1).sum())
+            if shared:
+                raise DCGANError(
+                    f"{a!r} and {b!r} share {shared} of their exemplars, so they would cancel and the result would"
+                    " mean nothing",
+                    "give each concept its own exemplars: other sheet cells, or conditions that exclude each other"
+                    " (e.g. Smiling&Male and Smiling&!Male)",
+                )
+
+
 def arithmetic(expression: str, concepts: dict[str, torch.Tensor]) -> torch.Tensor:
     """Y = the expression over the mean z of each concept's exemplars (the paper averages three)."""
+    refuse_overlap(concepts)
     return combine(parse_expression(expression), {name: z.mean(0) for name, z in concepts.items()})
 
 
@@ -158,6 +175,7 @@ def vector_arithmetic(
 
 def direction(positive: torch.Tensor, negative: torch.Tensor) -> torch.Tensor:
     """Mean z of positive exemplars minus mean z of negative ones, e.g. the turn vector of figure 8."""
+    refuse_overlap({"positive": positive, "negative": negative})
     return positive.mean(0) - negative.mean(0)
 
 

@@ -6,7 +6,18 @@ around it (data order, logging, checkpoints, resume, Ctrl-C); ``config.py`` hold
 
 from .callbacks import Callback
 from .config import PRESETS, TrainConfig
-from .loop import Trainer, resume, train
+from .loop import Trainer, reopen, resume, start, train
 from .step import Precision, train_step
 
-__all__ = ["PRESETS", "Callback", "Precision", "TrainConfig", "Trainer", "resume", "train", "train_step"]
+__all__ = [
+    "PRESETS",
+    "Callback",
+    "Precision",
+    "TrainConfig",
+    "Trainer",
+    "reopen",
+    "resume",
+    "start",
+    "train",
+    "train_step",
+]

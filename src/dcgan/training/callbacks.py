@@ -52,7 +52,9 @@ class LossPlot(Callback):
 def default_callbacks(config: TrainConfig) -> list[Callback]:
     """The callbacks a config asks for; ``train``/``resume`` use these unless given others."""
     from .evaluation import QualityEvaluation  # here: these modules build on Callback, defined above
+    from .health import Health
     from .reporting import HtmlReport, TensorBoardLog
 
     evaluation = [QualityEvaluation()] if config.evaluates else []  # first: the plot and report show its rows
-    return [*evaluation, LossPlot(), HtmlReport(), *([TensorBoardLog()] if config.tensorboard else [])]
+    watching = [*([Health()] if config.health else []), *([TensorBoardLog()] if config.tensorboard else [])]
+    return [*evaluation, LossPlot(), HtmlReport(), *watching]

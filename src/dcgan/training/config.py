@@ -28,11 +28,11 @@ PRESETS: dict[str, dict[str, int]] = {
 }
 
 
-PRECISIONS = ("fp32", "bf16", "fp16")
+PRECISIONS = ("auto", "fp32", "bf16", "fp16")
 # Options that do not change what is learned (epochs only extends the run), so a resumed run may change them.
 RESUMABLE = frozenset(
     {"epochs", "device", "progress", "precision", "channels_last", "compile", "save_every_minutes", "log_every"}
-    | {"keep_freed_memory", "tensorboard"}
+    | {"keep_freed_memory", "tensorboard", "kimg", "steps", "health"}
     | {"eval_every", "eval_every_minutes", "eval_features", "eval_metric", "eval_n", "eval_real"}  # only watch
 )
 
@@ -63,6 +63,9 @@ class TrainConfig:
     g_width: int | None = option(None, "G's base width, doubled per layer up to 8x (default: the preset's)")
     d_width: int | None = option(None, "D's base width, doubled per layer up to 8x (default: the preset's)")
     epochs: int = option(5, "passes over the data (the paper shows samples after 1 and 5)")
+    # how long, by images seen instead of passes (StyleGAN's kimg): a run's length independent of the set's size
+    kimg: float | None = option(None, "train until this many thousand images were seen (instead of --epochs)")
+    steps: int | None = option(None, "train for this many steps, batch_size images each (instead of --epochs)")
     batch_size: int = option(128, "minibatch size (the paper's 128)")
     lr: float = option(2e-4, "Adam learning rate (the paper's 0.0002)")
     beta1: float = option(0.5, "Adam beta1 (the paper's 0.5; 0.9 oscillates)")
@@ -77,6 +80,7 @@ class TrainConfig:
     skip_bad: bool = _data_option("skip_bad")
     where: str | None = _data_option("where")
     split: str | None = _data_option("split")
+    class_folder: str = _data_option("class_folder")
     cache: bool = option(
         True,
         "decode the data once into a prepared copy in $DCGAN_CACHE (default ~/.cache/dcgan) and memory-map it,"
@@ -84,8 +88,9 @@ class TrainConfig:
     )
     device: str = option("auto", "'auto' (cuda, then mps, then cpu), 'cpu', 'cuda', 'cuda:1', 'mps'")
     precision: str = option(
-        "fp32",
-        "'fp32'; 'bf16' (autocast: GPUs and CPUs with bf16 support); 'fp16' (autocast + gradient scaling, GPU only)",
+        "auto",
+        "'auto' (CPU: bf16 only if a few timed steps at start-up show it faster here, else fp32; GPU: fp32); 'fp32';"
+        " 'bf16' (autocast: GPUs and CPUs with bf16 support); 'fp16' (autocast + gradient scaling, GPU only)",
         choices=PRECISIONS,
     )
     channels_last: bool = option(True, "NHWC memory format (measured faster on CPU for fp32 and bf16; off: NCHW)")
@@ -132,6 +137,8 @@ class TrainConfig:
     )
     eval_n: int = option(2000, "generated and real images per evaluation")
     eval_real: str | None = option(None, "real images to compare with (default: the training data)")
+    # watching the run (training/health.py): warnings while it trains (a NaN/Inf loss stops it regardless)
+    health: bool = option(True, "warn when D wins outright or the samples collapse")
 
     def __post_init__(self) -> None:
         positive = ("epochs", "batch_size", "log_every", "sample_count")
@@ -145,6 +152,10 @@ class TrainConfig:
         for name in ("checkpoint_every", "save_every_minutes"):
             if getattr(self, name) < 0:
                 raise DCGANError(f"--{name.replace('_', '-')} must be 0 or more, not {getattr(self, name)}")
+        if self.kimg is not None and self.steps is not None:
+            raise DCGANError("--kimg and --steps both set the run's length", "give one of them")
+        if (self.kimg is not None and self.kimg <= 0) or (self.steps is not None and self.steps < 1):
+            raise DCGANError("--kimg must be above 0 and --steps at least 1")
         if self.preset not in PRESETS:
             raise DCGANError(f"unknown preset {self.preset!r}", f"choose one of {', '.join(PRESETS)}")
         if self.precision not in PRECISIONS:
@@ -212,6 +223,16 @@ class TrainConfig:
             d_width=self.d_width or preset["d_width"],
             num_classes=num_classes,
         )
+
+    def total_steps(self, steps_per_epoch: int, ranks: int = 1) -> int:
+        """The run's length in steps: --steps, --kimg thousand images rounded up to whole batches, or --epochs.
+
+        Under torchrun a step takes ``ranks`` x --batch-size images (--batch-size is per replica)."""
+        if self.steps is not None:
+            return self.steps
+        if self.kimg is not None:
+            return math.ceil(self.kimg * 1000 / (self.batch_size * ranks))
+        return self.epochs * steps_per_epoch
 
     def to_dict(self) -> dict:
         return asdict(self)

@@ -26,16 +26,22 @@ from ..core.checkpoints import Checkpoint, load_checkpoint, save_checkpoint
 from ..core.device import keep_freed_memory, pick_device
 from ..core.images import save_grid, to_unit_range
 from ..core.models import Discriminator, Generator
+from ..core.progress import progress_bar
 from ..core.rundir import LAST, RunDir
 from ..core.sampling import class_rows, generate, sample_noise
 from ..data import ImageData, load_dataset
+from ..data.summary import summarize
 from ..errors import DCGANError
 from . import distributed, divergence
+from .autoprecision import choose_precision, step_timer
 from .callbacks import Callback, default_callbacks
-from .config import RESUMABLE, TrainConfig
+from .config import PRECISIONS, RESUMABLE, TrainConfig
 from .invocation import resume_command
 from .labels import class_names_of
+from .length import describe_length, short_run_hint
 from .step import STAT_NAMES, Precision, make_optimizers, train_step
+
+BAR_LOSSES_SECONDS = 1.0  # how often the bar reads the latest losses between flushes (one host sync each time)
 
 
 def load_training_data(config: TrainConfig) -> ImageData:
@@ -74,6 +80,7 @@ class Trainer:
             )
         # the last partial batch is dropped: BatchNorm wants full batches
         self.steps_per_epoch = len(data) // self.global_batch
+        self.total_steps = config.total_steps(self.steps_per_epoch, self.world.size)
 
         if self.device.type == "cpu" and config.keep_freed_memory:
             keep_freed_memory()
@@ -88,7 +95,14 @@ class Trainer:
         self._G_step, self._D_step, self._D_for_g = (torch.compile(n) for n in steps) if config.compile else steps
         self.opt_g, self.opt_d = make_optimizers(self.G, self.D, self.config, self.device)
         self.labels = data.labels.to(self.device) if config.conditional else None  # small: kept on the device
-        self.precision = Precision(config.precision, self.device)
+        self.precision_name, self.precision_reason = config.precision, f"{config.precision} (as asked)"
+        if config.precision == "auto":
+            measure = step_timer(self.G, self.D, self.config, self.device, self.memory_format)
+            self.precision_name, self.precision_reason = choose_precision(self.device, measure)
+            if self.world.distributed:  # every rank trains in rank 0's choice
+                choice = distributed.broadcast(torch.tensor(PRECISIONS.index(self.precision_name)), self.world)
+                self.precision_name = PRECISIONS[int(choice)]
+        self.precision = Precision(self.precision_name, self.device)
         self.noise_rng = torch.Generator(self.device).manual_seed(config.seed + 1)
         fixed_rng = torch.Generator().manual_seed(config.seed + 2)
         fixed_noise = sample_noise(config.sample_count, self.spec.nz, config.noise, fixed_rng)
@@ -101,7 +115,10 @@ class Trainer:
         self._stop_requested = False  # set by the signal handler
         self._stopping = False  # under torchrun: a request that every rank knows of
         self._last_save = monotonic()
-        self._bar: tqdm | None = None
+        self._bar: tqdm | None = None  # the whole run: images seen, ETA, losses
+        self._epoch_bar: tqdm | None = None  # the current epoch
+        self._bar_read_at = monotonic()
+        self._notes: dict[str, str] = {}
         self.callbacks = default_callbacks(self.config) if callbacks is None else list(callbacks)
         if checkpoint is not None:
             self._restore(checkpoint)
@@ -131,6 +148,7 @@ class Trainer:
             "num_images": len(self.data),
             "world_size": self.world.size,
             "class_names": self.class_names,
+            "data": summarize(self.data),
             "saved_at": datetime.now().isoformat(timespec="seconds"),
         }
         divergence.check_weights({"G": self.G, "D": self.D}, self.step, self.run.root, self.run.last_checkpoint)
@@ -175,7 +193,7 @@ class Trainer:
         self.step += 1
 
     def fit(self) -> Trainer:
-        """Train until ``config.epochs`` epochs are complete; returns self."""
+        """Train until ``total_steps`` steps are done (``--steps``, ``--kimg`` or ``--epochs``); returns self."""
         cfg = self.config
         if self.world.is_main:
             self.run.prepare()
@@ -191,15 +209,21 @@ class Trainer:
         self._last_save = monotonic()
         self._notify("on_start")
         with self._graceful_interrupt(), self._progress_bar():
-            while self.epoch < cfg.epochs and not self._should_stop():
+            while not self._should_stop():
                 if self.batch_in_epoch == self.steps_per_epoch:
                     self._end_epoch()
                     continue
+                if self.step >= self.total_steps:
+                    break
                 self.train_batch(images, self._next_batch())
                 self._after_step()
                 self._notify("on_step")
         if self._should_stop():
             self._stop()
+        if self.batch_in_epoch:  # a --steps/--kimg length that ends inside an epoch
+            self._flush_metrics()
+            if self.world.is_main:
+                self.save()
         if self.world.is_main:
             self._save_samples(self.run.final_samples)
         self._notify("on_end")
@@ -225,15 +249,44 @@ class Trainer:
         """Progress, then logging and the timed save when they are due."""
         self.batch_in_epoch += 1
         self._bar.update(self.global_batch)
+        self._epoch_bar.update(1)
         if self.step % self.config.log_every == 0:
-            last = self._flush_metrics()
-            self._bar.set_postfix(step=self.step, loss_d=f"{last['loss_d']:.3f}", loss_g=f"{last['loss_g']:.3f}")
+            self._show_losses(self._flush_metrics())
             if self.world.distributed:  # ranks stop together, after the same step: requests are shared here
                 self._stopping = distributed.any_rank(self._stop_requested, self.world)
+        elif monotonic() - self._bar_read_at >= BAR_LOSSES_SECONDS:
+            # between flushes, the bar reads only the last step's losses, at most once a second: one host
+            # sync a second instead of one a step, so losses move in the bar without slowing a GPU run
+            self._show_losses(dict(zip(STAT_NAMES, self._pending[-1].tolist(), strict=True)))
         if self._save_due() and self.batch_in_epoch < self.steps_per_epoch:  # an epoch's end saves anyway
             self._flush_metrics()  # every step up to the checkpoint must be on disk before it
             self.save()
             self._last_save = monotonic()
+
+    def _show_losses(self, last: dict) -> None:
+        self._bar_read_at = monotonic()
+        losses = {
+            "loss_d": f"{last['loss_d']:.3f}",
+            "loss_g": f"{last['loss_g']:.3f}",
+            "D(G(z))": f"{last['d_g_z']:.2g}",
+        }
+        self._bar.set_postfix(step=self.step, **losses, **self._notes)
+
+    def note(self, key: str, text: str | None) -> None:
+        """Show (or with None, clear) a short note in the progress bar, e.g. a health warning."""
+        if text is None:
+            self._notes.pop(key, None)
+        else:
+            self._notes[key] = text
+
+    def overview(self) -> list[str]:
+        """What this process will do, for printing before it starts: length, a hint if short, precision."""
+        lines = [describe_length(self.total_steps, self.steps_per_epoch, self.config.batch_size)]
+        if self.step:
+            lines[0] += f", resuming at step {self.step:,}"
+        hint = short_run_hint(self.total_steps, self.steps_per_epoch, self.config.batch_size)
+        lines += [f"hint: {hint}"] if hint else []
+        return [*lines, f"precision: {self.precision_reason}"]
 
     def _save_due(self) -> bool:
         minutes = self.config.save_every_minutes
@@ -250,7 +303,8 @@ class Trainer:
             if self.config.checkpoint_every and self.epoch % self.config.checkpoint_every == 0:
                 self.save(self.run.epoch_checkpoint(self.epoch).name)
         self._last_save = monotonic()
-        self._bar.set_description(self._epoch_label())
+        self._epoch_bar.reset()
+        self._epoch_bar.set_description(self._epoch_label())
         self._notify("on_epoch_end")
 
     def _save_samples(self, path: Path) -> None:
@@ -291,24 +345,23 @@ class Trainer:
 
     # ---- surroundings --------------------------------------------------------------------
     def _epoch_label(self) -> str:
-        return f"epoch {min(self.epoch + 1, self.config.epochs)}/{self.config.epochs}"
+        epochs = math.ceil(self.total_steps / self.steps_per_epoch)
+        return f"epoch {min(self.epoch + 1, epochs)}/{epochs}"
 
     @contextmanager
     def _progress_bar(self):
+        """Two bars: the whole run (images seen, its ETA, the losses) and, below it, the current epoch's steps."""
         cfg = self.config
-        total = cfg.epochs * self.steps_per_epoch * self.global_batch
-        self._bar = tqdm(
-            total=total,
-            initial=(self.epoch * self.steps_per_epoch + self.batch_in_epoch) * self.global_batch,
-            desc=self._epoch_label(),
-            unit="img",
-            unit_scale=True,
-            disable=not cfg.progress or not self.world.is_main,
-            dynamic_ncols=True,
+        total = self.total_steps * self.global_batch
+        shown = cfg.progress and self.world.is_main
+        self._bar = progress_bar(total, "run", shown, initial=self.step * self.global_batch)
+        self._epoch_bar = progress_bar(
+            self.steps_per_epoch, self._epoch_label(), shown, unit="step", initial=self.batch_in_epoch
         )
         try:
             yield self._bar
         finally:
+            self._epoch_bar.close()
             self._bar.close()
 
     @contextmanager
@@ -352,10 +405,15 @@ def train(config: TrainConfig, data: ImageData | None = None, callbacks: list[Ca
     Under ``torchrun --max-restarts K``, a restarted job runs the same command again: when
     ``--out`` then holds a checkpoint, the run resumes from it instead of refusing.
     """
+    return start(config, data, callbacks).fit()
+
+
+def start(config: TrainConfig, data: ImageData | None = None, callbacks: list[Callback] | None = None) -> Trainer:
+    """A new run, ready to ``fit()``: what :func:`train` does before training (the CLI prints its overview)."""
     if config.out is not None and RunDir(config.out).last_checkpoint.exists():
         if distributed.restart_count() > 0:
             changes = {name: getattr(config, name) for name in RESUMABLE}
-            return resume(config.out, data=data, callbacks=callbacks, **changes)
+            return reopen(config.out, data=data, callbacks=callbacks, **changes)
         raise DCGANError(
             f"{config.out} already holds a run",
             f"continue it with {resume_command(Path(config.out))}, or choose another --out",
@@ -367,13 +425,20 @@ def train(config: TrainConfig, data: ImageData | None = None, callbacks: list[Ca
         data = load_training_data(config)
         if data.skipped:
             print(f"skipped {data.skipped} unreadable image files")
-    return Trainer(config.updated(out=str(run.root)), data, run.root, callbacks=callbacks).fit()
+    return Trainer(config.updated(out=str(run.root)), data, run.root, callbacks=callbacks)
 
 
 def resume(
     run_dir: str | Path, data: ImageData | None = None, callbacks: list[Callback] | None = None, **changes
 ) -> Trainer:
     """Continue the run in ``run_dir`` from its last checkpoint; ``changes`` may set RESUMABLE options."""
+    return reopen(run_dir, data, callbacks, **changes).fit()
+
+
+def reopen(
+    run_dir: str | Path, data: ImageData | None = None, callbacks: list[Callback] | None = None, **changes
+) -> Trainer:
+    """The run in ``run_dir`` at its last checkpoint, ready to ``fit()`` on: what :func:`resume` does first."""
     run_dir = Path(run_dir)
     if run_dir.is_file():
         folder = run_dir.parent.parent if run_dir.parent.name == "checkpoints" else run_dir.parent
@@ -402,9 +467,9 @@ def resume(
     if data is None:
         data = load_training_data(config)
     trainer = Trainer(config, data, run_dir, checkpoint=ckpt, callbacks=callbacks)
-    if trainer.epoch >= config.epochs:
+    if trainer.step >= trainer.total_steps:
         raise DCGANError(
-            f"{run_dir} has already trained {trainer.epoch} of {config.epochs} epochs",
-            "pass a larger --epochs to continue it",
+            f"{run_dir} has already trained {trainer.step:,} of {trainer.total_steps:,} steps",
+            "pass a larger --epochs, --steps or --kimg to continue it",
         )
-    return trainer.fit()
+    return trainer

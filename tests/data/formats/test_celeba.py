@@ -9,6 +9,7 @@ from PIL import Image
 from conftest import CELEBA_ATTRS, CELEBA_NAMES, shared_data, write_celeba
 from dcgan import DCGANError, load_dataset
 from dcgan.data.formats import celeba
+from dcgan.data.source import limit_rows
 
 
 @pytest.mark.parametrize("size", [(178, 218), (89, 109)])
@@ -81,8 +82,9 @@ def test_real_celeba_zip():
     data = load_dataset(path, resolution=64, limit=300)
     assert data.images.shape == (300, 3, 64, 64) and data.attributes.shape == (300, 40)
     assert data.attribute_names[:2] == ["5_o_Clock_Shadow", "Arched_Eyebrows"] and len(data.attribute_names) == 40
-    # the crop: the centred 54x54 (108/178 of 89 px) of image 000001, resized like fit_image does
-    with zipfile.ZipFile(path) as zf, zf.open("celeba/img_align_celeba/000001.jpg") as fh:
+    # the crop: the centred 54x54 (108/178 of 89 px) of the first image --limit picked, resized like fit_image does
+    first = limit_rows(None, 10_000, 300)[0]
+    with zipfile.ZipFile(path) as zf, zf.open(f"celeba/img_align_celeba/{first + 1:06d}.jpg") as fh:
         img = Image.open(fh).convert("RGB")
     expected = img.resize((64, 64), Image.Resampling.BICUBIC, box=(17.5, 27.5, 71.5, 81.5), reducing_gap=None)
     assert (data.images[0].permute(1, 2, 0).numpy() == np.asarray(expected)).all()

@@ -8,6 +8,7 @@ import torch
 
 from conftest import png_bytes, shared_data, write_images
 from dcgan import DCGANError, load_dataset
+from dcgan.data.formats.folder import class_labels
 
 
 def test_image_folder_of_mixed_modes_and_sizes_with_class_labels(tmp_path):
@@ -21,8 +22,10 @@ def test_image_folder_of_mixed_modes_and_sizes_with_class_labels(tmp_path):
     write_images(tmp_path / "imgs", specs)
     data = load_dataset(tmp_path / "imgs", resolution=16, channels=3)
     assert data.images.shape == (5, 3, 16, 16) and data.images.dtype == torch.uint8
-    assert data.class_names == ["cats", "dogs", "sub"]
-    assert data.labels.tolist() == [0, 0, 1, 1, 2]
+    assert data.class_names == ["cats", "dogs"]  # the folder under the root names the class, sub-folders too
+    assert data.labels.tolist() == [0, 0, 1, 1, 1]
+    innermost = load_dataset(tmp_path / "imgs", resolution=16, channels=3, class_folder="innermost", cache=False)
+    assert innermost.class_names == ["cats", "dogs", "sub"] and innermost.labels.tolist() == [0, 0, 1, 1, 2]
     grey = load_dataset(tmp_path / "imgs", resolution=32, channels=1)
     assert grey.images.shape == (5, 1, 32, 32)
     # 16-bit grey is rescaled, not clipped to white
@@ -93,3 +96,12 @@ def test_zip_bomb_member_is_refused(tmp_path):
     with pytest.raises(DCGANError, match=r"declares 272,629,760 bytes .* zip bomb"):
         load_dataset(tmp_path / "bomb.zip")
     assert time.perf_counter() - start < 30
+
+
+def test_classes_are_the_folders_under_the_root_past_shared_and_split_folders():
+    names = ["faces/train/smile/batch3/a.jpg", "faces/train/smile/b.jpg", "faces/train/frown/batch1/c.jpg"]
+    top = class_labels(names)
+    assert top["class_names"] == ["frown", "smile"] and top["labels"].tolist() == [1, 1, 0]
+    assert class_labels(names, "innermost")["class_names"] == ["batch1", "batch3", "smile"]
+    assert class_labels(["x/a.png", "x/b.png"]) == {}  # one folder: no classes
+    assert class_labels([]) == {}  # an empty folder (its error comes later, naming the folder)

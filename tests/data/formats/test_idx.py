@@ -9,6 +9,7 @@ import torch
 from conftest import shared_data
 from dcgan import DCGANError, load_dataset
 from dcgan.data.formats import idx
+from dcgan.data.source import limit_rows
 
 RNG = np.random.default_rng(0)
 OFFICIAL_TRAIN_COUNTS = [5923, 6742, 5958, 6131, 5842, 5421, 5918, 6265, 5851, 5949]
@@ -24,9 +25,12 @@ def test_real_mnist_idx_gz():
 
 
 def test_real_mnist_single_file_and_native_size():
-    data = load_dataset(shared_data("mnist") / "t10k-images-idx3-ubyte.gz", limit=100)
+    path = shared_data("mnist") / "t10k-images-idx3-ubyte.gz"
+    data, full = load_dataset(path, limit=100), load_dataset(path)
     assert data.images.shape == (100, 1, 32, 32)  # 28 rounds up to 32
-    assert data.labels[:3].tolist() == [7, 2, 1]
+    assert full.labels[:3].tolist() == [7, 2, 1]
+    rows = torch.from_numpy(limit_rows(full.labels.numpy(), len(full), 100))  # --limit: seeded, stratified
+    assert torch.equal(data.images, full.images[rows]) and torch.equal(data.labels, full.labels[rows])
 
 
 def _write_idx(path, array: np.ndarray, compress=True):

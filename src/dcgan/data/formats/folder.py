@@ -1,8 +1,10 @@
 """A folder or .zip of images (searched recursively); images under class folders get the folder name as label.
 
 Members of a zip are read in memory, never extracted; archives with unsafe member names or
-absurd sizes are refused. ``root/<class>/img.png`` gets the label ``<class>``;
-``archive.zip/inner/folder`` reads one folder of a zip.
+absurd sizes are refused. ``root/<class>/any/sub/folders/img.png`` gets the label ``<class>``: the
+folder directly under the dataset's root (folders every image shares, such as a zip's single
+top folder, and split folders such as ``train/`` are not classes); ``class_folder="innermost"``
+takes the folder holding each file instead. ``archive.zip/inner/folder`` reads one folder of a zip.
 """
 
 from __future__ import annotations
@@ -15,7 +17,7 @@ from pathlib import Path, PurePosixPath
 import numpy as np
 from PIL import Image
 
-from ...errors import DCGANError
+from ...errors import DCGANError, warn
 from ..imaging import DECODE_ERRORS, auto_resolution, decode_image, default_channels, fit_image
 from ..source import Source
 
@@ -148,9 +150,30 @@ def tree_source(
     return Source(len(names), resolution, channels, decode, description=description or str(tree.path), **meta)
 
 
-def class_labels(names: list[str]) -> dict:
-    """Labels from parent folder names, when there are at least two classes."""
-    parents = [PurePosixPath(n).parent.name for n in names]
+CLASS_FOLDERS = ("top", "innermost")
+SPLIT_FOLDERS = {"train", "test", "val", "valid", "validation", "extra"}  # folders that split a set, not classes
+
+
+def class_of(folders: tuple[str, ...], shared: int, class_folder: str) -> str:
+    """The class of a file in ``folders`` (root first), of which the first ``shared`` hold every image."""
+    if class_folder == "innermost":
+        return folders[-1] if folders else ""
+    below = [f for f in folders[shared:] if f not in SPLIT_FOLDERS]
+    return below[0] if below else ""
+
+
+def classes_of(names: list[str], class_folder: str = "top") -> list[str]:
+    """The class of each of ``names`` (see the module's docstring); "" for an image outside any class folder."""
+    folders = [PurePosixPath(n).parts[:-1] for n in names]
+    shared = 0
+    while folders and all(len(f) > shared + 1 and f[shared] == folders[0][shared] for f in folders):
+        shared += 1  # a folder every image is in (keeping at least one level for the classes)
+    return [class_of(f, shared, class_folder) for f in folders]
+
+
+def class_labels(names: list[str], class_folder: str = "top") -> dict:
+    """Labels from folder names, when there are at least two classes."""
+    parents = classes_of(names, class_folder)
     classes = sorted(set(parents))
     if len(classes) < 2:
         return {}
@@ -162,7 +185,9 @@ def detect(path: Path) -> bool:
     return path.is_dir() or is_zip(path) or split_zip_path(path) is not None or is_image_file(path)
 
 
-def open_source(path: Path, resolution: int | None, channels: int | None, split: str | None = None) -> Source:
+def open_source(
+    path: Path, resolution: int | None, channels: int | None, split: str | None = None, class_folder: str = "top"
+) -> Source:
     """Every image under ``path`` (folder, zip, folder in a zip, or one file), labelled by class folder.
 
     ``split`` keeps the images under a folder of that name (``cifar10/train/cat/1.png``).
@@ -170,10 +195,19 @@ def open_source(path: Path, resolution: int | None, channels: int | None, split:
     tree = Tree(path)
     names = [n for n in tree.files if is_image_file(n)]
     if split is not None:
+        unsplit = ["/".join(part for part in PurePosixPath(n).parts if part != split) for n in names]
+        every = set(classes_of(unsplit, class_folder))  # the classes of all splits together
         names = [n for n in names if split in PurePosixPath(n).parts[:-1]]
         if not names:
             raise DCGANError(f"no images under a folder named {split!r} in {path}", "check --split, or leave it out")
-    return tree_source(tree, names, resolution, channels, **class_labels(names))
+        # a split's names share the split folder, which classes_of skips, so their classes are named alike
+        lost = sorted(every - set(classes_of(names, class_folder)))
+        if len(every) > 1 and lost:
+            warn(
+                f"the {split!r} split of {path} has no images of {len(lost)} class(es): {', '.join(lost[:10])}",
+                "its labels are numbered without them; add images of those classes to it",
+            )
+    return tree_source(tree, names, resolution, channels, **class_labels(names, class_folder))
 
 
 def _first_readable(tree: Tree, names: list[str]) -> Image.Image:

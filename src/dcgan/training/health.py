@@ -1,0 +1,116 @@
+"""Whether a run is healthy, said while it trains: the failures a DCGAN shows without crashing.
+
+Two signs, each warned once when it appears (a ``warning:`` line in the log and a note in the
+progress bar, cleared when it passes):
+
+- **D wins outright**: D's loss stays near zero (it tells every fake from every real image), or
+  G's loss -log D(G(z)) stays very high; G then learns nothing useful. Common on small sets.
+- **Collapse**: the fixed-noise samples become alike. Measured as their diversity, the mean
+  pairwise distance of small thumbnails, as a share of the same measure on real images; a sharp
+  fall from its best so far is collapse under way.
+
+The third failure, divergence (a NaN or Inf loss), is not a warning: the loop itself stops the
+run before anything is saved (``divergence.py``), with or without this watch.
+
+Thresholds are fixed rules of thumb, not tuned to a dataset; the figures they were checked
+against are in docs/your-own-images.md.
+"""
+
+from __future__ import annotations
+
+import math
+from collections import deque
+from statistics import median
+from typing import TYPE_CHECKING
+
+import torch
+import torch.nn.functional as F
+
+from ..core.images import to_unit_range
+from ..core.sampling import generate
+from ..errors import warn
+from .callbacks import Callback
+
+if TYPE_CHECKING:
+    from .loop import Trainer
+
+D_LOSS_NEAR_ZERO = 0.05  # D's loss below this: real and fake told apart with near certainty
+G_LOSS_EXPLODED = 10.0  # G's loss above this: D(G(z)) below 5e-5
+WINDOW = 25  # steps a sign must last (median) before it is reported: within the first epoch of a small folder
+DIVERSITY_EVERY = 50  # steps between diversity measurements
+DIVERSITY_FALL = 0.5  # a fall below this share of the best diversity so far is collapse
+THUMBNAIL = 8  # side of the thumbnails the diversity compares: shapes and colours, not pixel noise
+
+
+def diversity(images: torch.Tensor) -> float:
+    """Mean pairwise Euclidean distance of ``THUMBNAIL``-side thumbnails of ``images`` (N, C, H, W) in [-1, 1].
+
+    Identical images give 0; the measure is only compared with itself on the same kind of images.
+    """
+    thumbs = F.adaptive_avg_pool2d(images.float(), THUMBNAIL).flatten(1)
+    return float(torch.pdist(thumbs).mean())
+
+
+class Health(Callback):
+    """Warns when D wins outright or the samples collapse.
+
+    ``window`` and ``every`` default to the module's constants (tests shorten them).
+    """
+
+    def __init__(self, window: int = WINDOW, every: int = DIVERSITY_EVERY):
+        self.window = window
+        self.every = every
+        self.recent: deque[dict] = deque(maxlen=window)
+        self.real_diversity = math.nan
+        self.best = 0.0  # best diversity so far, as a share of the real images'
+        self.history: list[tuple[int, float]] = []  # (step, diversity share) of every measurement
+        self.active: set[str] = set()  # signs present now (each warned once per appearance)
+        self._measured_at = -1
+
+    def on_start(self, trainer: Trainer) -> None:
+        rng = torch.Generator().manual_seed(trainer.config.seed)
+        real = trainer.data.images[torch.randperm(len(trainer.data), generator=rng)[: len(trainer.fixed_noise)]]
+        self.real_diversity = diversity(to_unit_range(real))
+
+    def on_metrics(self, trainer: Trainer, rows: list[dict]) -> None:
+        self.recent.extend(rows)
+        if len(self.recent) == self.window:
+            loss_d = median(r["loss_d"] for r in self.recent)
+            loss_g = median(r["loss_g"] for r in self.recent)
+            self._sign(
+                trainer,
+                "D wins",
+                loss_d < D_LOSS_NEAR_ZERO or loss_g > G_LOSS_EXPLODED,
+                f"D is winning outright: over the last {self.window} steps D's loss was {loss_d:.3f} and G's"
+                f" {loss_g:.1f} (median; D(G(z)) about {math.exp(-loss_g):.1g}), so G gets no useful gradient",
+                "this is usual on a set of a few thousand images: see docs/your-own-images.md (more images, or"
+                " keep training and watch the samples; a run that does not recover in a few hundred steps will not)",
+            )
+        if trainer.step - self._measured_at >= self.every:
+            self.measure(trainer)
+
+    def measure(self, trainer: Trainer) -> float:
+        """The fixed-noise samples' diversity as a share of the real images', checked for a sharp fall."""
+        self._measured_at = trainer.step
+        share = diversity(generate(trainer.G, trainer.fixed_noise)) / self.real_diversity
+        self.history.append((trainer.step, share))
+        self.best = max(self.best, share)
+        self._sign(
+            trainer,
+            "collapse",
+            share < DIVERSITY_FALL * self.best,
+            f"the samples are collapsing: their diversity fell to {share:.2f} of the real images'"
+            f" (best so far {self.best:.2f}), so G draws ever fewer distinct images",
+            "look at the latest samples; if they are alike, go back to an earlier checkpoint"
+            " (--checkpoint-every keeps them) or start again with more images",
+        )
+        return share
+
+    def _sign(self, trainer: Trainer, name: str, present: bool, problem: str, fix: str) -> None:
+        """Warn when a sign appears, note it in the bar while it lasts, clear the note when it passes."""
+        if present and name not in self.active:
+            self.active.add(name)
+            warn(f"step {trainer.step:,}: {problem}", fix)
+        elif not present and name in self.active:
+            self.active.discard(name)
+        trainer.note("health", ", ".join(sorted(self.active)) or None)

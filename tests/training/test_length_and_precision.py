@@ -1,0 +1,78 @@
+"""A run's length by steps, kimg or epochs, said up front; --precision auto picks what a measured probe shows faster."""
+
+import pytest
+import torch
+
+from conftest import blobs, tiny_config
+from dcgan import DCGANError, TrainConfig
+from dcgan.core.checkpoints import load_checkpoint
+from dcgan.training import loop, start, train
+from dcgan.training.autoprecision import choose_precision
+from dcgan.training.length import describe_length, short_run_hint
+
+
+def test_total_steps_from_steps_kimg_or_epochs():
+    assert TrainConfig(steps=500).total_steps(33) == 500
+    assert TrainConfig(kimg=64).total_steps(33) == 500  # 64,000 images / 128 per step
+    assert TrainConfig(kimg=1).total_steps(33) == 8  # 1,000 images: 7.8 batches, rounded up to whole ones
+    assert TrainConfig(epochs=8).total_steps(33) == 264  # the issue's small folder: 8 epochs of 33 steps
+    with pytest.raises(DCGANError, match="both set the run's length"):
+        TrainConfig(steps=10, kimg=1)
+    with pytest.raises(DCGANError, match="--kimg must be above 0"):
+        TrainConfig(kimg=0)
+
+
+def test_length_is_described_and_short_runs_get_a_hint():
+    assert (
+        describe_length(528, 33, 128) == "training 528 steps = 16 epochs of 33 steps = 67,584 images seen (batch 128)"
+    )
+    assert describe_length(50, 33, 128).startswith("training 50 steps = 1.5 epochs")
+    hint = short_run_hint(264, 33, 128)
+    assert "264 steps is far shorter" in hint and "--steps 2000" in hint and "--kimg 256" in hint
+    assert "--epochs 61" in hint  # 2000 steps / 33 per epoch, rounded up
+    assert short_run_hint(1000, 33, 128) is None and short_run_hint(5000, 33, 128) is None
+
+
+def test_steps_stop_mid_epoch_with_a_checkpoint_there(tmp_path):
+    data = blobs(128)  # 4 steps per epoch of 32
+    trainer = train(tiny_config(tmp_path, steps=6), data)
+    assert (trainer.step, trainer.epoch, trainer.batch_in_epoch) == (6, 1, 2)
+    meta = load_checkpoint(tmp_path / "run").meta
+    assert (meta["step"], meta["epoch"], meta["batch_in_epoch"]) == (6, 1, 2)
+    assert len((tmp_path / "run" / "metrics.jsonl").read_text().splitlines()) == 6
+    kimg = start(tiny_config(tmp_path, kimg=0.2, out=str(tmp_path / "k")), data)
+    assert kimg.total_steps == 7  # 200 images / 32 per step, rounded up
+    assert kimg.overview()[0] == "training 7 steps = 1.8 epochs of 4 steps = 224 images seen (batch 32)"
+
+
+def timings(fp32: float, bf16: float):
+    return lambda precision: {"fp32": fp32, "bf16": bf16}[precision]
+
+
+def test_auto_precision_takes_bf16_only_where_the_probe_shows_it_faster():
+    cpu = torch.device("cpu")
+    choice, why = choose_precision(cpu, timings(fp32=0.10, bf16=0.125))
+    assert choice == "fp32" and "100 ms in fp32 and 125 ms in bf16" in why and "0.80x" in why
+    choice, why = choose_precision(cpu, timings(fp32=0.15, bf16=0.10))
+    assert choice == "bf16" and "1.50x" in why
+
+    def no_bf16(precision):
+        if precision == "bf16":
+            raise RuntimeError("no bf16 kernel\nmore detail")
+        return 0.1
+
+    assert choose_precision(cpu, no_bf16) == ("fp32", "auto: fp32 (bf16 does not run here: no bf16 kernel)")
+    assert choose_precision(torch.device("cuda"), timings(1, 0.1))[0] == "fp32"
+
+
+def test_a_run_with_auto_precision_trains_in_what_the_probe_chose(tmp_path, monkeypatch):
+    asked = []
+
+    def stub(G, D, config, device, memory_format):
+        asked.append(config.batch_size)
+        return timings(fp32=0.010, bf16=0.020)  # bf16 slower here, as on a busy CPU without AMX
+
+    monkeypatch.setattr(loop, "step_timer", stub)
+    trainer = start(tiny_config(tmp_path, precision="auto"), blobs(64))
+    assert asked == [32] and trainer.precision_name == "fp32" and not trainer.precision.enabled
+    assert trainer.overview()[-1].startswith("precision: auto: fp32 (a step measured 10 ms in fp32 and 20 ms")
