@@ -116,7 +116,8 @@ def test_sigterm_and_sigint_checkpoint_and_print_a_working_resume_command(tmp_pa
     proc = subprocess.Popen(
         [sys.executable, "-m", "dcgan", *argv], cwd=tmp_path, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE
     )
-    assert proc.stdout.readline().decode().startswith("training in run")  # the run folder is printed first
+    printed = iter(proc.stdout.readline, b"")  # the data summary and overview, then the run folder, before any step
+    assert any(line.decode().startswith("training in run") for line in printed)
     metrics = tmp_path / "run" / "metrics.jsonl"
     for _ in range(600):  # until a step is done: starting takes seconds, more on a busy machine
         if metrics.exists() and metrics.stat().st_size:

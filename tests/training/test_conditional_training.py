@@ -1,7 +1,7 @@
 """Training a class-conditional DCGAN (--conditional): labels reach G and D, and G learns to draw the asked class.
 
-The real-MNIST version of the class check is the nearest-neighbour protocol in docs/metrics-conditional.md
-(a few CPU-minutes, too slow for the suite); here a tiny synthetic set whose classes are easy to see stands in.
+The real-MNIST version of the class check is the nearest-neighbour protocol in docs/metrics.md (class-conditional
+section; a few CPU-minutes, too slow for the suite); here a tiny synthetic set whose classes are easy to see stands in.
 """
 
 import numpy as np

@@ -44,4 +44,7 @@ def serve(checkpoints: list[str], host: str = "127.0.0.1", port: int = 8000, dev
     shown = sock.getsockname()
     print(f"dcgan explorer on http://{host if ':' not in host else f'[{host}]'}:{shown[1]}/ (Ctrl-C stops)", flush=True)
     config = uvicorn.Config(create_app(explorer), log_level="warning")
-    uvicorn.Server(config).run(sockets=[sock])
+    server = uvicorn.Server(config)
+    server.run(sockets=[sock])
+    if server.should_exit:  # stopped by Ctrl-C or SIGTERM: uvicorn re-raises the signal, but asyncio can swallow it
+        raise KeyboardInterrupt
