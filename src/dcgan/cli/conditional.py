@@ -3,12 +3,10 @@
 from __future__ import annotations
 
 import argparse
-import json
-from pathlib import Path
 
 from ..errors import DCGANError
 from ..metrics.nn_protocol import nn_protocol_files
-from .options import add_checkpoint, add_device
+from .options import add_checkpoint, add_device, write_json
 
 
 def _sizes(text: str) -> list[int]:
@@ -54,6 +52,6 @@ def run_nn_protocol(args: argparse.Namespace) -> int:
     print(f"1-NN test error on {report.test_size:,} real test images ({report.checkpoint})")
     print(report.table())
     if args.json:
-        Path(args.json).write_text(json.dumps(report.to_dict(), indent=2) + "\n")
+        write_json(args.json, report.to_dict())
         print(f"wrote {args.json}")
     return 0

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import json
 import time
 from pathlib import Path
 
@@ -20,7 +19,7 @@ from ..experiments.features import (
     random_discriminator,
 )
 from ..experiments.linear_probe import BASELINES, DEFAULT_C_GRID, PROTOCOLS, linear_probe, protocol_for
-from .options import add_checkpoint, add_device, add_limit, add_progress, add_seed, source_options
+from .options import add_checkpoint, add_device, add_limit, add_progress, add_seed, source_options, write_json
 
 
 def _layers(text: str | None) -> list[str] | None:
@@ -165,6 +164,5 @@ def run_linear_probe(args: argparse.Namespace) -> int:
         progress=args.progress,
     )
     print(report.table())
-    if args.json:
-        Path(args.json).write_text(json.dumps(report.to_dict(), indent=2) + "\n")
+    write_json(args.json, report.to_dict())
     return 0

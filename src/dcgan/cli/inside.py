@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 from pathlib import Path
 
@@ -16,7 +15,7 @@ from ..experiments.forgetting import detection_rates, forget, load_boxes
 from ..experiments.guided_backprop import feature_figure, visualise_features
 from ..experiments.latent import load_z, load_z_meta
 from ..experiments.memorisation import distance_plot, memorisation_check, split_held_out
-from .options import add_checkpoint, add_limit, add_progress, source_options
+from .options import add_checkpoint, add_limit, add_progress, source_options, write_json
 
 
 def _save(image, output: str) -> Path:
@@ -24,12 +23,6 @@ def _save(image, output: str) -> Path:
     path.parent.mkdir(parents=True, exist_ok=True)
     image.save(path)
     return path
-
-
-def _write_json(path: str | None, report: dict) -> None:
-    if path:
-        Path(path).write_text(json.dumps(report, indent=2) + "\n")
-        print(f"wrote {path}")
 
 
 def register_visualize_d(sub) -> None:
@@ -136,7 +129,7 @@ def run_forget(args: argparse.Namespace) -> int:
             f"{len(rates['after_random_maps_each'])} draws: {' '.join(f'{r:.3f}' for r in rates['after_random_maps_each'])})"
         )
     print(f"wrote {args.output}")
-    _write_json(args.json, report)
+    write_json(args.json, report)
     return 0
 
 
@@ -187,5 +180,5 @@ def run_nearest(args: argparse.Namespace) -> int:
             f"{s['median_ratio']:.2f} | {s['closer_than_p1']:.3f} |"
         )
     print(f"wrote {path} and {path.stem}-distances.png")
-    _write_json(args.json, {"checkpoint": str(checkpoint.path), **result.summary()})
+    write_json(args.json, {"checkpoint": str(checkpoint.path), **result.summary()})
     return 0

@@ -10,7 +10,6 @@ reads flags and writes files.
 from __future__ import annotations
 
 import argparse
-import json
 from pathlib import Path
 
 import torch
@@ -36,7 +35,7 @@ from ..experiments.attributes import (
 )
 from ..training import TrainConfig
 from ..training.loop import load_training_data
-from .options import add_checkpoint, add_device, add_progress, add_seed, add_source_options, source_options
+from .options import add_checkpoint, add_device, add_progress, add_seed, add_source_options, source_options, write_json
 
 
 def open_generator(path: str, device: str = "auto") -> tuple[Generator, str]:
@@ -217,7 +216,7 @@ def run_arithmetic(args: argparse.Namespace) -> int:
         extra = {"trial_outputs": torch.cat([r.outputs for r in runs]), "random": random_z}
         report = {"command": "arithmetic", "expression": args.expression, "concepts": values, "expect": args.expect}
         report |= {"trials": args.trials, "table": table}
-        out.with_suffix(".json").write_text(json.dumps(report, indent=2) + "\n")
+        write_json(out.with_suffix(".json"), report)
         _print_table(table, "outputs")
     zfile = latent.save_z(
         out.with_suffix(".safetensors"),
@@ -272,7 +271,7 @@ def run_direction(args: argparse.Namespace) -> int:
         table = measure_direction(G, _classifier(args), moved, strengths, args.expect)
         report = {"command": "direction", "positive": args.positive, "negative": args.negative}
         report |= {"expect": args.expect, "table": table}
-        out.with_suffix(".json").write_text(json.dumps(report, indent=2) + "\n")
+        write_json(out.with_suffix(".json"), report)
         _print_table(table, "strength")
     zfile = latent.save_z(out.with_suffix(".safetensors"), shown, extra, strengths=strengths.tolist())
     print(f"wrote {out} and {zfile}")

@@ -3,14 +3,12 @@
 from __future__ import annotations
 
 import argparse
-import json
-from pathlib import Path
 
 from ..metrics.classifier import train_classifier
 from ..metrics.evaluate import METRICS, evaluate, parse_metrics
 from ..metrics.inception import download_weights
 from ..metrics.networks import USAGE
-from .options import add_checkpoint, add_device, add_progress, add_source_options, source_options
+from .options import add_checkpoint, add_device, add_progress, add_source_options, source_options, write_json
 
 
 def register_evaluate(sub) -> None:
@@ -58,8 +56,7 @@ def run_evaluate(args: argparse.Namespace) -> int:
         progress=args.progress,
     )
     print(result.summary())
-    if args.json:
-        Path(args.json).write_text(json.dumps(result.to_dict(), indent=2) + "\n")
+    write_json(args.json, result.to_dict())
     return 0
 
 

@@ -10,11 +10,14 @@ unset options out of the parsed arguments (``argparse.SUPPRESS``), so a command 
 from __future__ import annotations
 
 import argparse
+import json
 import types
 import typing
 from dataclasses import fields
+from pathlib import Path
 
 from ..core.sampling import MAX_SEED
+from ..core.tensorfile import atomic_write
 from ..data import SourceOptions
 
 
@@ -108,3 +111,9 @@ def add_device(p: argparse.ArgumentParser) -> None:
 
 def add_progress(p: argparse.ArgumentParser) -> None:
     p.add_argument("--no-progress", dest="progress", action="store_false", help="hide progress bars")
+
+
+def write_json(path: str | Path | None, report: dict) -> None:
+    """A command's ``--json`` report: indented, written whole or not at all (nothing when ``path`` is None)."""
+    if path:
+        atomic_write(Path(path), (json.dumps(report, indent=2) + "\n").encode())
