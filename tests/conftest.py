@@ -40,7 +40,7 @@ def blobs(n: int = 256, resolution: int = 16, channels: int = 1, seed: int = 0) 
     disc = ((yy - cy) ** 2 + (xx - cx) ** 2 < r**2).astype(np.uint8) * 220 + 20
     images = np.repeat(disc[:, None], channels, axis=1)
     labels = torch.from_numpy((r[:, 0, 0] > resolution / 8).astype(np.int64))
-    return ImageData(torch.from_numpy(images), labels, ["small", "large"], "blobs")
+    return ImageData(torch.from_numpy(images), labels, ["small", "large"], source="blobs")
 
 
 def tiny_config(tmp_path: Path, **overrides) -> TrainConfig:

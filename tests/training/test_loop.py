@@ -165,3 +165,16 @@ def test_resume_errors(tmp_path):
 def test_too_few_images_for_a_batch(tmp_path):
     with pytest.raises(DCGANError, match="fewer than one batch"):
         train(tiny_config(tmp_path, batch_size=128), blobs(100))
+
+
+def test_a_relative_data_path_is_stored_absolute_so_the_run_resumes_from_anywhere(tmp_path, monkeypatch):
+    folder = tmp_path / "work" / "digits"
+    folder.mkdir(parents=True)
+    for i, image in enumerate(blobs(64).images):
+        Image.fromarray(image[0].numpy()).save(folder / f"{i}.png")
+    monkeypatch.chdir(tmp_path / "work")
+    train(tiny_config(tmp_path, data="digits", resolution=16, epochs=1))
+    stored = json.loads((tmp_path / "run" / "config.json").read_text())["data"]
+    assert stored == str(folder.resolve())
+    monkeypatch.chdir(tmp_path)  # elsewhere: the stored path still finds the images
+    assert resume(tmp_path / "run", epochs=2).step == 4

@@ -421,6 +421,8 @@ def start(config: TrainConfig, data: ImageData | None = None, callbacks: list[Ca
     run = RunDir(config.out) if config.out else RunDir.new()
     if distributed.env_world().is_main:
         run.prepare()  # a wrong --out fails now, not after the data is read and the networks built
+    if config.data and Path(config.data).expanduser().exists():  # stored absolute: the run works from any folder
+        config = config.updated(data=str(Path(config.data).expanduser().resolve()))
     if data is None:
         data = load_training_data(config)
         if data.skipped:
