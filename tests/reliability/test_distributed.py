@@ -1,5 +1,5 @@
 """Data-parallel training under torchrun: 2 CPU processes (gloo) with --sync-bn and 2 x 8 images per step
-learn the same weights as 1 process with batch 16, and only rank 0 writes."""
+learn the same weights as 1 process with batch 16, only rank 0 writes, and one process can resume the run."""
 
 from __future__ import annotations
 
@@ -68,3 +68,7 @@ def test_two_ranks_with_sync_bn_equal_one_process_with_the_global_batch(tmp_path
     initial = {f"G.{k}": v for k, v in Generator(one.spec).state_dict().items()}
     initial |= {f"D.{k}": v for k, v in Discriminator(one.spec).state_dict().items()}
     assert max((one.tensors[n].float() - initial[n].float()).abs().max().item() for n in weights) > 30 * TOLERANCE
+    # the two-process run goes on in one process (another world size): one more epoch, 48 / 8 = 6 steps of 8
+    assert main(["train", "--resume", str(tmp_path / "ddp"), "--epochs", "2", "--no-progress"]) == 0
+    resumed = load_checkpoint(tmp_path / "ddp")
+    assert (resumed.meta["world_size"], resumed.meta["epoch"], resumed.meta["step"]) == (1, 2, 3 + 6)

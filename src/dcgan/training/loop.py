@@ -80,7 +80,6 @@ class Trainer:
             )
         # the last partial batch is dropped: BatchNorm wants full batches
         self.steps_per_epoch = len(data) // self.global_batch
-        self.total_steps = config.total_steps(self.steps_per_epoch, self.world.size)
 
         if self.device.type == "cpu" and config.keep_freed_memory:
             keep_freed_memory()
@@ -170,6 +169,15 @@ class Trainer:
         self.epoch, self.batch_in_epoch, self.step = ckpt.meta["epoch"], ckpt.meta["batch_in_epoch"], ckpt.meta["step"]
         # another world size: continue at the global batch that holds the next unseen image (exact when it divides)
         self.batch_in_epoch = self.batch_in_epoch * ckpt.meta.get("world_size", 1) // self.world.size
+
+    @property
+    def total_steps(self) -> int:
+        """The step the run ends at: --steps or --kimg, or else the end of epoch --epochs, counted from where
+        the run is (a run resumed with another number of processes has another number of steps per epoch)."""
+        cfg = self.config
+        if cfg.steps is not None or cfg.kimg is not None:
+            return cfg.total_steps(self.steps_per_epoch, self.world.size)
+        return self.step + (cfg.epochs - self.epoch) * self.steps_per_epoch - self.batch_in_epoch
 
     # ---- the loop ----------------------------------------------------------------------
     def epoch_order(self, epoch: int) -> torch.Tensor:
@@ -281,10 +289,10 @@ class Trainer:
 
     def overview(self) -> list[str]:
         """What this process will do, for printing before it starts: length, a hint if short, precision."""
-        lines = [describe_length(self.total_steps, self.steps_per_epoch, self.config.batch_size)]
+        lines = [describe_length(self.total_steps, self.steps_per_epoch, self.global_batch)]
         if self.step:
             lines[0] += f", resuming at step {self.step:,}"
-        hint = short_run_hint(self.total_steps, self.steps_per_epoch, self.config.batch_size)
+        hint = short_run_hint(self.total_steps, self.steps_per_epoch, self.global_batch)
         lines += [f"hint: {hint}"] if hint else []
         return [*lines, f"precision: {self.precision_reason}"]
 
