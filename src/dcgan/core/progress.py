@@ -23,7 +23,7 @@ def progress_bar(
         initial=initial,
         desc=desc,
         unit=unit,
-        unit_scale=True,
+        unit_scale=unit == "img",  # 30.0k images; steps and items are counted as they are
         disable=not enabled,
         dynamic_ncols=True,
         leave=leave,

@@ -311,8 +311,9 @@ class Trainer:
             if self.config.checkpoint_every and self.epoch % self.config.checkpoint_every == 0:
                 self.save(self.run.epoch_checkpoint(self.epoch).name)
         self._last_save = monotonic()
-        self._epoch_bar.reset()
-        self._epoch_bar.set_description(self._epoch_label())
+        if self.step < self.total_steps:  # the last epoch's bar stays full
+            self._epoch_bar.reset()
+            self._epoch_bar.set_description(self._epoch_label())
         self._notify("on_epoch_end")
 
     def _save_samples(self, path: Path) -> None:
