@@ -83,3 +83,10 @@ def test_a_winning_discriminator_warns_once_and_clears_its_note():
     for _ in range(3):
         log(0.9, 1.5)
     assert notes["health"] is None and not health.active
+
+
+def test_a_conditional_run_is_watched_too(tmp_path):
+    """The diversity check draws the fixed noise as training does: a conditional G gets its labels."""
+    health = Health(window=1000, every=1)
+    train(tiny_config(tmp_path, conditional=True, epochs=1, log_every=1), blobs(64), callbacks=[health])
+    assert [step for step, _ in health.history] == [1, 2] and all(share > 0 for _, share in health.history)

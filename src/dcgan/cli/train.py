@@ -17,7 +17,7 @@ from ..core.progress import progress_bar
 from ..core.rundir import RunDir
 from ..core.sampling import class_index, class_rows, generate, sample_noise, seeded
 from ..core.tensorfile import check_writable_folder
-from ..data.summary import format_summary, summarize
+from ..data.summary import format_summary
 from ..errors import DCGANError
 from ..experiments.latent import save_sheet
 from ..training import TrainConfig, reopen, start
@@ -48,7 +48,7 @@ def run_train(args: argparse.Namespace) -> int:
     options = given(args, TrainConfig)
     trainer = reopen(args.resume, **options) if args.resume else start(TrainConfig(**options))
     if trainer.world.is_main:
-        print(format_summary(summarize(trainer.data), str(trainer.run_dir)))
+        print(format_summary(trainer.data_summary, str(trainer.run_dir)))
         print("\n".join(trainer.overview()), flush=True)
     trainer.fit()
     if trainer.world.is_main:

@@ -27,7 +27,6 @@ import torch
 import torch.nn.functional as F
 
 from ..core.images import to_unit_range
-from ..core.sampling import generate
 from ..errors import warn
 from .callbacks import Callback
 
@@ -92,7 +91,7 @@ class Health(Callback):
     def measure(self, trainer: Trainer) -> float:
         """The fixed-noise samples' diversity as a share of the real images', checked for a sharp fall."""
         self._measured_at = trainer.step
-        share = diversity(generate(trainer.G, trainer.fixed_noise)) / self.real_diversity
+        share = diversity(trainer.fixed_samples()) / self.real_diversity
         self.history.append((trainer.step, share))
         self.best = max(self.best, share)
         self._sign(

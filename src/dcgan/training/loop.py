@@ -67,9 +67,11 @@ class Trainer:
     ):
         self.config = config.fitted_to(data.resolution, data.channels)
         self.data = data
+        self.data_summary = summarize(data)  # printed at the start and kept in every checkpoint
         self.run = RunDir(run_dir)
-        self.world = distributed.setup(pick_device(config.device))
-        self.device = distributed.local_device(pick_device(config.device), self.world)
+        device = pick_device(config.device)
+        self.world = distributed.setup(device)
+        self.device = distributed.local_device(device, self.world)
         self.class_names = class_names_of(data) if config.conditional else []
         self.spec = self.config.model_spec(num_classes=len(self.class_names))
         self.global_batch = config.batch_size * self.world.size  # --batch-size is per replica
@@ -147,7 +149,7 @@ class Trainer:
             "num_images": len(self.data),
             "world_size": self.world.size,
             "class_names": self.class_names,
-            "data": summarize(self.data),
+            "data": self.data_summary,
             "saved_at": datetime.now().isoformat(timespec="seconds"),
         }
         divergence.check_weights({"G": self.G, "D": self.D}, self.step, self.run.root, self.run.last_checkpoint)
@@ -316,11 +318,15 @@ class Trainer:
             self._epoch_bar.set_description(self._epoch_label())
         self._notify("on_epoch_end")
 
+    def fixed_samples(self) -> torch.Tensor:
+        """G of the fixed noise (eval mode); a conditional G draws it for each class in turn."""
+        k = self.spec.num_classes
+        return generate(self.G, self.fixed_noise, class_rows(len(self.fixed_noise), k) if k else None)
+
     def _save_samples(self, path: Path) -> None:
-        """The fixed noise through G; a conditional G draws it for each class in turn, one row per class."""
+        """The fixed-noise grid; a conditional G's has one row per class."""
         n, k = len(self.fixed_noise), self.spec.num_classes
-        labels = class_rows(n, k) if k else None
-        save_grid(generate(self.G, self.fixed_noise, labels), path, math.ceil(n / k) if k else None)
+        save_grid(self.fixed_samples(), path, math.ceil(n / k) if k else None)
 
     def _stop(self) -> NoReturn:
         """After Ctrl-C or SIGTERM: checkpoint what the finished steps learned, then say how to go on."""

@@ -8,7 +8,8 @@
 Both use Adam(lr 2e-4, beta1 0.5); images are scaled to [-1, 1] and nothing else. The
 losses are written with ``softplus`` on D's logits, the numerically stable form of the
 sigmoid + cross-entropy above. A class-conditional pair sees the real batch's labels in every
-pass (the fake batch is drawn for the same labels, as the original code's MNIST model did). Step statistics stay on the device, so the step never waits
+pass (the fake batch is drawn for the same labels, as the original code's MNIST model did).
+Step statistics stay on the device, so the step never waits
 on the host; the loop reads them only every ``log_every`` steps.
 """
 
