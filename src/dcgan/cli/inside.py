@@ -7,6 +7,7 @@ import sys
 from pathlib import Path
 
 from ..core.checkpoints import load_checkpoint
+from ..core.images import save_image
 from ..core.sampling import sample_noise, seeded
 from ..errors import DCGANError
 from ..experiments.attributes import Condition, load_classifier
@@ -16,13 +17,6 @@ from ..experiments.guided_backprop import feature_figure, visualise_features
 from ..experiments.latent import load_z, load_z_meta
 from ..experiments.memorisation import distance_plot, memorisation_check, split_held_out
 from .options import add_checkpoint, add_limit, add_progress, source_options, write_json
-
-
-def _save(image, output: str) -> Path:
-    path = Path(output)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    image.save(path)
-    return path
 
 
 def register_visualize_d(sub) -> None:
@@ -53,7 +47,7 @@ def run_visualize_d(args: argparse.Namespace) -> int:
         name: visualise_features(D, images, args.layer, args.features, args.per_feature)
         for name, D in (("trained", trained), ("random", random_discriminator(trained.spec, args.seed)))
     }
-    path = _save(feature_figure(panels), args.output)
+    path = save_image(feature_figure(panels), args.output)
     for name, vis in panels.items():
         print(f"{name} D: maps {', '.join(map(str, vis.channels))}")
     print(f"wrote {path}")
@@ -113,7 +107,7 @@ def run_forget(args: argparse.Namespace) -> int:
             )
     result = forget(G, z, boxes, args.seed, args.most)
     report = result.summary()
-    _save(result.figure(args.show), args.output)
+    save_image(result.figure(args.show), args.output)
     a = result.activation
     print(f"{len(boxes)} cells, {sum(map(len, boxes.values()))} boxes; layer {result.layer}")
     print(f"dropped {len(result.dropped)} of {len(result.weights)} maps")
@@ -170,7 +164,7 @@ def run_nearest(args: argparse.Namespace) -> int:
     result = memorisation_check(
         G, D, training, held_out, args.samples, args.n, args.k, args.seed, checkpoint.noise, args.progress
     )
-    path = _save(result.montage(), args.output)
+    path = save_image(result.montage(), args.output)
     distance_plot(result.distances, path.with_name(path.stem + "-distances.png"))
     print(f"{len(training):,} training images, {len(held_out):,} held out, {args.samples} samples")
     print("| space | median generated | median held-out | ratio | generated closer than held-out 1% |")

@@ -19,7 +19,7 @@ import numpy as np
 import torch
 from PIL import Image
 
-from ..core.images import labelled_rows, to_uint8, to_unit_range
+from ..core.images import labelled_rows, to_uint8_tensor, to_unit_range
 from ..core.models import Discriminator, Generator
 from ..core.sampling import render, sample_noise, seeded
 from ..errors import DCGANError
@@ -120,8 +120,7 @@ def memorisation_check(
     """
     if samples < 1 or not 0 <= show <= samples or k < 1:
         raise DCGANError("need at least 1 sample, 1 neighbour, and no more samples shown than drawn")
-    generated = torch.from_numpy(to_uint8(render(G, sample_noise(samples, G.spec.nz, noise, seeded(seed)))))
-    generated = generated.permute(0, 3, 1, 2).contiguous()
+    generated = to_uint8_tensor(render(G, sample_noise(samples, G.spec.nz, noise, seeded(seed))))
     spec = G.spec
     extractors = {
         "pixels": pixel_extractor(spec.resolution, spec.channels),

@@ -32,6 +32,15 @@ PAPER_EPOCHS = {1: "figure 2 (1 epoch)", 5: "figure 3 (5 epochs)"}  # the epochs
 MAX_GRID_WIDTH = 512  # pixels; larger grids are downscaled
 LONG_RUN = 24  # epochs; beyond this, grids are halved again and compressed harder
 ROW_KEYS = ("step", "epoch", "kind")  # bookkeeping keys of a metric row, never plotted
+
+
+def numeric_items(row: dict) -> list[tuple[str, float]]:
+    """The values of a metric row worth a chart: numbers (not flags) other than the bookkeeping keys."""
+    return [
+        (k, v) for k, v in row.items() if k not in ROW_KEYS and isinstance(v, int | float) and not isinstance(v, bool)
+    ]
+
+
 TRAINING_PANELS = (("losses", ("loss_d", "loss_g"), None), ("D(x) and D(G(z))", ("d_x", "d_g_z"), (0.0, 1.0)))
 
 STYLE = """
@@ -65,11 +74,10 @@ def metric_panels(rows: list[dict]) -> list[tuple[str, dict[str, tuple[list, lis
         if "step" not in row:
             continue
         kind = row.get("kind", "training")
-        for key, value in row.items():
-            if key not in ROW_KEYS and isinstance(value, int | float) and not isinstance(value, bool):
-                xs, ys = series[kind, key]
-                xs.append(row["step"])
-                ys.append(float(value))
+        for key, value in numeric_items(row):
+            xs, ys = series[kind, key]
+            xs.append(row["step"])
+            ys.append(float(value))
     panels = []
     for title, keys, y_range in TRAINING_PANELS:
         lines = {key: series.pop(("training", key)) for key in keys if ("training", key) in series}

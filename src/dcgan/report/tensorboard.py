@@ -12,7 +12,7 @@ import numpy as np
 from torch import nn
 
 from ..errors import DCGANError
-from .html import ROW_KEYS
+from .html import numeric_items
 
 
 class TensorBoardWriter:
@@ -29,9 +29,8 @@ class TensorBoardWriter:
         """Every numeric key of metric rows, at the row's step (keys of rows with a ``kind`` under that kind)."""
         for row in rows:
             prefix = f"{row['kind']}/" if "kind" in row else ""
-            for key, value in row.items():
-                if key not in ROW_KEYS and isinstance(value, int | float) and not isinstance(value, bool):
-                    self.writer.add_scalar(prefix + key, value, row["step"])
+            for key, value in numeric_items(row):
+                self.writer.add_scalar(prefix + key, value, row["step"])
 
     def image(self, tag: str, grid: np.ndarray, step: int) -> None:
         """A (H, W, C) uint8 picture, such as an epoch's sample grid."""
