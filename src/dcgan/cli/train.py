@@ -115,14 +115,13 @@ def run_sample(args: argparse.Namespace) -> int:
         labels = class_rows(args.num, ckpt.spec.num_classes)
         nrow = nrow or math.ceil(args.num / ckpt.spec.num_classes)
     if args.separate:  # in chunks: -n may be large
-        count = 0
         with progress_bar(args.num, "sampling", args.progress) as bar:
             for start in range(0, args.num, SEPARATE_CHUNK):
                 part = slice(start, start + SEPARATE_CHUNK)
                 chunk = generate(G, z[part], None if labels is None else labels[part])
-                count += len(save_separate(chunk, output, first=start))
+                save_separate(chunk, output, first=start)
                 bar.update(len(chunk))
-        print(f"wrote {count} images to {args.output}/")
+        print(f"wrote {args.num} images to {args.output}/")
         return 0
     images = generate(G, z, labels, progress=args.progress)
     if args.sheet:

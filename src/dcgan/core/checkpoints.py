@@ -149,13 +149,13 @@ def resolve_checkpoint_path(path: str | Path) -> Path:
 
 # what every reader relies on: a file with the right format tag but without these is damaged
 REQUIRED_META = {"model": dict, "config": dict, "epoch": int, "batch_in_epoch": int, "step": int, "num_images": int}
+REQUIRED_META |= {"opt_g": dict, "opt_d": dict}
 REQUIRED_TENSORS = ("rng.noise", "fixed_noise")
 
 
 def check_complete(path: Path, tensors: dict, meta: dict) -> None:
     """One clear error naming the file for a checkpoint that lacks what training, sampling or info read."""
     missing = [key for key, kind in REQUIRED_META.items() if not isinstance(meta.get(key), kind)]
-    missing += [key for key in ("opt_g", "opt_d") if not isinstance(meta.get(key), dict)]
     missing += [name for name in REQUIRED_TENSORS if name not in tensors]
     if not missing and meta["config"].get("noise") not in NOISE_KINDS:
         missing.append("config.noise")

@@ -15,7 +15,6 @@ import torch
 from PIL import Image, ImageDraw, ImageFont
 
 from ..errors import DCGANError
-from .progress import tracked
 from .tensorfile import atomic_write, check_writable_file
 
 PADDING = 2  # pixels between grid cells
@@ -99,13 +98,10 @@ def save_grid(images: torch.Tensor, path: str | Path, nrow: int | None = None) -
     return save_image(to_pil(make_grid(images, nrow)), path)
 
 
-def save_separate(
-    images: torch.Tensor, folder: str | Path, stem: str = "sample", first: int = 0, progress: bool = False
-) -> list[Path]:
+def save_separate(images: torch.Tensor, folder: str | Path, stem: str = "sample", first: int = 0) -> list[Path]:
     """One PNG per image: ``folder/stem_0000.png`` ... (numbered from ``first``)."""
     folder = Path(folder)
-    pictures = tracked(enumerate(to_uint8(images)), len(images), "writing", progress, "img")
-    return [save_image(to_pil(arr), folder / f"{stem}_{first + i:04d}.png") for i, arr in pictures]
+    return [save_image(to_pil(arr), folder / f"{stem}_{first + i:04d}.png") for i, arr in enumerate(to_uint8(images))]
 
 
 def label_font(cell_height: int) -> ImageFont.ImageFont | ImageFont.FreeTypeFont:

@@ -12,6 +12,8 @@ from dataclasses import asdict, dataclass, field, fields, replace
 from ..core.models import ModelSpec
 from ..errors import DCGANError
 
+CLASS_FOLDERS = ("top", "innermost")  # which folder names an image folder's classes
+
 
 def option(default, help: str, **extra):
     """A dataclass field that is also a command-line flag: its ``help`` (and ``choices``) live here, once."""
@@ -64,7 +66,7 @@ class SourceOptions:
         "top",
         "which folder names an image folder's classes: 'top', the folder directly under the dataset root"
         " (faces/smile/batch3/x.jpg -> smile), or 'innermost', the folder holding each file (-> batch3)",
-        choices=("top", "innermost"),
+        choices=CLASS_FOLDERS,
     )
 
     def __post_init__(self) -> None:
@@ -76,7 +78,7 @@ class SourceOptions:
         if self.limit is not None and self.limit < 1:
             raise DCGANError(f"--limit must be at least 1, not {self.limit}")
         parse_where(self.where)  # a misspelt condition fails here, not after the data is read
-        if self.class_folder not in ("top", "innermost"):
+        if self.class_folder not in CLASS_FOLDERS:
             raise DCGANError(f"unknown --class-folder {self.class_folder!r}", "choose 'top' or 'innermost'")
 
     @classmethod

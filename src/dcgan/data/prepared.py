@@ -29,13 +29,17 @@ from .source import Source, decode_into
 FORMAT_VERSION = 1
 MANIFEST = "manifest.json"
 IMAGES, LABELS, ATTRIBUTES = "images.npy", "labels.npy", "attributes.npy"
-PARTIAL = ".partial-"
+PARTIAL = ".partial-"  # a folder being written: .<name>.partial-<host>-<pid>, renamed when complete
 # what readers of a manifest rely on (a hand-edited or damaged one is refused, not a KeyError later)
-REQUIRED = {"count": int, "resolution": int, "channels": int, "skipped": int, "class_names": (list, type(None))}
-REQUIRED |= {
+REQUIRED = {
+    "count": int,
+    "resolution": int,
+    "channels": int,
+    "skipped": int,
+    "class_names": (list, type(None)),
     "attribute_names": (list, type(None)),
     "description": str,
-}  # a folder being written: .<name>.partial-<host>-<pid>, renamed when complete
+}
 
 
 def detect(path: Path) -> bool:

@@ -150,7 +150,6 @@ def tree_source(
     return Source(len(names), resolution, channels, decode, description=description or str(tree.path), **meta)
 
 
-CLASS_FOLDERS = ("top", "innermost")
 SPLIT_FOLDERS = {"train", "test", "val", "valid", "validation", "extra"}  # folders that split a set, not classes
 
 
