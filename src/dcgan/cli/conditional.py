@@ -6,7 +6,7 @@ import argparse
 
 from ..errors import DCGANError
 from ..metrics.nn_protocol import nn_protocol_files
-from .options import add_checkpoint, add_device, write_json
+from .options import add_checkpoint, add_device, add_seed, write_json
 
 
 def _sizes(text: str) -> list[int]:
@@ -40,7 +40,7 @@ def register_nn_protocol(sub) -> None:
         "or t10k-* beside MNIST train-* files]",
     )
     p.add_argument("-n", "--num", default="1000,10000", help="comma-separated sample counts N [default: 1000,10000]")
-    p.add_argument("--seed", type=int, default=0, help="seed for z and the real subsets [default: 0]")
+    add_seed(p, "seed for z and the real subsets")
     p.add_argument("--json", metavar="OUT.json", help="also write the report as JSON")
     add_device(p)
     p.set_defaults(run=run_nn_protocol)

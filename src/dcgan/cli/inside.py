@@ -16,7 +16,7 @@ from ..experiments.forgetting import detection_rates, forget, load_boxes
 from ..experiments.guided_backprop import feature_figure, visualise_features
 from ..experiments.latent import load_z, load_z_meta
 from ..experiments.memorisation import distance_plot, memorisation_check, split_held_out
-from .options import add_checkpoint, add_limit, add_progress, source_options, write_json
+from .options import add_checkpoint, add_limit, add_progress, add_seed, source_options, write_json
 
 
 def register_visualize_d(sub) -> None:
@@ -33,7 +33,7 @@ def register_visualize_d(sub) -> None:
     p.add_argument("--layer", help="a discriminator block, e.g. down3 [default: the last convolutional layer]")
     p.add_argument("--features", type=int, default=6, help="feature maps shown per network [default: 6]")
     p.add_argument("--per-feature", type=int, default=8, help="top images per feature map [default: 8]")
-    p.add_argument("--seed", type=int, default=0, help="seed of the random D [default: 0]")
+    add_seed(p, "seed of the random D")
     add_limit(p)
     p.set_defaults(run=run_visualize_d)
 
@@ -70,7 +70,7 @@ def register_forget(sub) -> None:
     p.add_argument("--classifier", metavar="FILE", help="an attribute classifier (dcgan attribute-classifier)")
     p.add_argument("--detect", metavar="CONDITION", help="the object as a classifier condition, e.g. Eyeglasses")
     p.add_argument("--held-out", type=int, default=300, help="fresh samples for the detection rate [default: 300]")
-    p.add_argument("--seed", type=int, default=1, help="seed of those samples and of the negatives [default: 1]")
+    add_seed(p, "seed of those samples and of the negatives", default=1)
     p.add_argument(
         "--most", type=int, help="drop at most this many maps, the largest weights [default: every positive one]"
     )
@@ -144,7 +144,7 @@ def register_nearest(sub) -> None:
     p.add_argument("-k", type=int, default=3, help="nearest training images shown per space [default: 3]")
     p.add_argument("--held-out-data", metavar="PATH", help="real images the generator never saw (e.g. a test split)")
     p.add_argument("--held-out", type=int, default=500, help="images of --data held out otherwise [default: 500]")
-    p.add_argument("--seed", type=int, default=0, help="seed of the samples and the held-out split [default: 0]")
+    add_seed(p, "seed of the samples and the held-out split")
     p.add_argument("--json", metavar="OUT.json", help="also write the summary as JSON")
     add_limit(p)
     add_progress(p)

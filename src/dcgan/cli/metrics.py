@@ -8,7 +8,7 @@ from ..metrics.classifier import train_classifier
 from ..metrics.evaluate import METRICS, evaluate, parse_metrics
 from ..metrics.inception import download_weights
 from ..metrics.networks import USAGE
-from .options import add_checkpoint, add_device, add_progress, add_source_options, source_options, write_json
+from .options import add_checkpoint, add_device, add_progress, add_seed, add_source_options, source_options, write_json
 
 
 def register_evaluate(sub) -> None:
@@ -24,7 +24,7 @@ def register_evaluate(sub) -> None:
     p.add_argument("--metrics", default=",".join(METRICS), help=f"comma-separated among {','.join(METRICS)}")
     p.add_argument("--n", type=int, default=10_000, help="generated and real images [default: 10000]")
     p.add_argument("--k", type=int, default=3, help="neighbours of the precision/recall radii [default: 3]")
-    p.add_argument("--seed", type=int, default=0, help="seed of z, the real sample and KID's subsets [default: 0]")
+    add_seed(p, "seed of z, the real sample and KID's subsets")
     p.add_argument("--batch-size", type=int, default=256, help="images per forward pass [default: 256]")
     p.add_argument("--json", metavar="OUT.json", help="also write the figures as JSON")
     p.add_argument(
@@ -41,7 +41,7 @@ def register_evaluate(sub) -> None:
 def run_evaluate(args: argparse.Namespace) -> int:
     metrics = parse_metrics(args.metrics)  # a misspelt name fails before anything is loaded
     if args.download_inception:
-        print(f"Inception weights at {download_weights(progress=args.progress)}")
+        print(f"Inception weights at {download_weights()}")
     result = evaluate(
         args.checkpoint,
         args.real,
@@ -73,7 +73,7 @@ def register_train_classifier(sub) -> None:
     p.add_argument("--batch-size", type=int, default=128, help="[default: 128]")
     p.add_argument("--lr", type=float, default=1e-3, help="Adam learning rate [default: 0.001]")
     p.add_argument("--width", type=int, default=32, help="channels of the first stage (then 2x, 4x) [default: 32]")
-    p.add_argument("--seed", type=int, default=0, help="[default: 0]")
+    add_seed(p, "seed of the split, initialisation and order")
     add_source_options(p)
     add_device(p)
     add_progress(p)

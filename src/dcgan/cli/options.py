@@ -41,9 +41,9 @@ def bounded_int(low: int, high: int | None = None):
 seed_value = bounded_int(0, MAX_SEED)
 
 
-def add_seed(p: argparse.ArgumentParser, help: str) -> None:
+def add_seed(p: argparse.ArgumentParser, help: str, default: int = 0) -> None:
     """``--seed``, the same validated range in every command."""
-    p.add_argument("--seed", type=seed_value, default=0, help=f"{help} [default: 0]")
+    p.add_argument("--seed", type=seed_value, default=default, help=f"{help} [default: {default}]")
 
 
 def _flag_type(hint) -> type:

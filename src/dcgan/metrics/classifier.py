@@ -16,11 +16,11 @@ from pathlib import Path
 import torch
 import torch.nn.functional as F
 from torch import nn
-from tqdm import tqdm
 
 from ..core.device import pick_device
 from ..core.features import Extractor
 from ..core.images import resized_unit_range
+from ..core.progress import progress_bar
 from ..core.sampling import seeded
 from ..core.tensorfile import load_tensors, save_tensors
 from ..data import ImageData, SourceOptions, load_dataset
@@ -121,7 +121,7 @@ def train_classifier(
     test, train = order[:n_test], order[n_test:]
     opt = torch.optim.Adam(net.parameters(), lr=lr)
     rng = seeded(seed + 1)
-    bar = tqdm(total=epochs * len(train), desc="train-classifier", unit="img", disable=not progress, leave=False)
+    bar = progress_bar(epochs * len(train), "train-classifier", progress, leave=False)
     for _ in range(epochs):
         net.train()
         for idx in train[torch.randperm(len(train), generator=rng)].split(batch_size):

@@ -163,14 +163,13 @@ def evaluate(
         raise DCGANError(f"--n must be at least 2, not {n}")
     ckpt = load_checkpoint(checkpoint)
     dev = pick_device(device)
-    extractor = feature_network(features, ckpt.path, dev)
+    extractor = feature_network(features, ckpt, dev)
     G = ckpt.network("G").to(dev)
     spec = G.spec
     options = replace(options or SourceOptions(), resolution=spec.resolution, channels=spec.channels)
     data = load_dataset(real, options, progress=progress, cache=True)
     real_feats = timed_features(extractor, sample_images(data.images, n, seed), batch_size, progress)
-    noise = ckpt.meta.get("config", {}).get("noise", "normal")
-    fake_feats = timed_features(extractor, generated_images(G, n, seed, noise), batch_size, progress)
+    fake_feats = timed_features(extractor, generated_images(G, n, seed, ckpt.noise), batch_size, progress)
     return Evaluation(
         features=extractor.name,
         values=score(real_feats.values, fake_feats.values, names, k, seed),

@@ -219,7 +219,7 @@ def load_inception(path: str | Path | None = None) -> FIDInception:
     return net.eval()
 
 
-def download_weights(dest: Path | None = None, progress: bool = True) -> Path:
+def download_weights(dest: Path | None = None) -> Path:
     """Fetch the weights file (only when the user asks), check the hash in its name, return its path."""
     import urllib.request  # only this explicit request ever touches the network
 

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import torch
 
-from ..core.checkpoints import load_checkpoint
+from ..core.checkpoints import Checkpoint, load_checkpoint
 from ..core.features import Extractor, discriminator_extractor
 from ..errors import DCGANError
 from .classifier import domain_extractor
@@ -34,8 +34,11 @@ def parse_features(spec: str) -> tuple[str, str | None]:
     return kind, path or None
 
 
-def feature_network(spec: str, checkpoint: str | Path | None = None, device: str | torch.device = "cpu") -> Extractor:
-    """The extractor ``spec`` names; a bare ``discriminator`` takes D from ``checkpoint``."""
+def feature_network(
+    spec: str, checkpoint: Checkpoint | str | Path | None = None, device: str | torch.device = "cpu"
+) -> Extractor:
+    """The extractor ``spec`` names; a bare ``discriminator`` takes D from ``checkpoint`` (a path, or one
+    already loaded, which is not read again)."""
     kind, path = parse_features(spec)
     if kind == "inception":
         return inception_extractor(path, device)
@@ -44,5 +47,6 @@ def feature_network(spec: str, checkpoint: str | Path | None = None, device: str
     source = path or checkpoint
     if source is None:
         raise DCGANError("--features discriminator needs a checkpoint", "write discriminator:CHECKPOINT")
-    D = load_checkpoint(source).network("D")
-    return discriminator_extractor(D, name=f"discriminator:{source} (section-5 features)", device=device)
+    ckpt = source if isinstance(source, Checkpoint) else load_checkpoint(source)
+    shown = source.path if isinstance(source, Checkpoint) else source
+    return discriminator_extractor(ckpt.network("D"), name=f"discriminator:{shown} (section-5 features)", device=device)

@@ -20,11 +20,11 @@ from sklearn.neighbors import KNeighborsClassifier
 
 from ..core.checkpoints import load_checkpoint
 from ..core.device import pick_device
-from ..core.images import to_uint8
 from ..core.models import Generator
-from ..core.sampling import generate, sample_noise, seeded
+from ..core.sampling import seeded
 from ..data import ImageData, default_test_split, load_dataset
 from ..errors import DCGANError
+from .evaluate import generated_images
 
 GENERATED, REAL = "DCGAN samples", "real training images"
 
@@ -73,10 +73,7 @@ def one_nn_error(train_x: np.ndarray, train_y: np.ndarray, test_x: np.ndarray, t
 
 def conditional_samples(G: Generator, n: int, noise: str = "normal", seed: int = 0) -> tuple[torch.Tensor, np.ndarray]:
     """``n`` samples of a conditional G as uint8 (N, C, H, W), the classes in turn (n / K each), and their labels."""
-    labels = torch.arange(n) % G.spec.num_classes
-    z = sample_noise(n, G.spec.nz, noise, seeded(seed))
-    images = torch.from_numpy(to_uint8(generate(G, z, labels))).permute(0, 3, 1, 2)
-    return images, labels.numpy()
+    return generated_images(G, n, seed, noise), (torch.arange(n) % G.spec.num_classes).numpy()
 
 
 def nn_protocol(

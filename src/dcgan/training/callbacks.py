@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from ..core.rundir import EVAL
+from ..core.rundir import EVAL, STEP
 from .plots import plot_losses
 
 if TYPE_CHECKING:
@@ -42,7 +42,9 @@ class LossPlot(Callback):
     """Redraws ``loss.png`` from the metrics file after every epoch (with a quality panel once evaluations exist)."""
 
     def on_epoch_end(self, trainer: Trainer) -> None:
-        plot_losses(trainer.run.read_metrics(), trainer.run.loss_plot, trainer.run.read_metrics(EVAL))
+        rows = trainer.run.read_metrics(None)  # the file once: training steps and quality evaluations
+        steps = [row for row in rows if row.get("kind", STEP) == STEP]
+        plot_losses(steps, trainer.run.loss_plot, [row for row in rows if row.get("kind") == EVAL])
 
     def on_end(self, trainer: Trainer) -> None:
         if trainer.config.evaluates:  # the final evaluation comes after the last epoch's plot

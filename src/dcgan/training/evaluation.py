@@ -16,9 +16,10 @@ from typing import TYPE_CHECKING
 
 from tqdm import tqdm
 
+from ..core.features import extract
 from ..core.rundir import BEST, EVAL
 from ..data import load_dataset
-from ..metrics.evaluate import generated_images, lower_is_better, sample_images, score, timed_features
+from ..metrics.evaluate import generated_images, lower_is_better, sample_images, score
 from ..metrics.networks import feature_network
 from .callbacks import Callback
 
@@ -39,7 +40,7 @@ class QualityEvaluation(Callback):
             real = load_dataset(
                 cfg.eval_real, resolution=spec.resolution, channels=spec.channels, cache=cfg.cache
             ).images
-        self.real = timed_features(self.extractor, sample_images(real, cfg.eval_n, cfg.seed), progress=False).values
+        self.real = extract(self.extractor, sample_images(real, cfg.eval_n, cfg.seed), progress=False)
         previous = trainer.run.read_metrics(EVAL)  # a resumed run goes on from its own history
         self.lower = lower_is_better(cfg.eval_metric)
         values = [row[cfg.eval_metric] for row in previous]
@@ -75,7 +76,7 @@ class QualityEvaluation(Callback):
         wall_s, cpu_s = self._training_seconds()
         start = (time.perf_counter(), time.process_time())
         fake = generated_images(trainer.G, cfg.eval_n, cfg.seed, cfg.noise)
-        values = score(self.real, timed_features(self.extractor, fake, progress=False).values, seed=cfg.seed)
+        values = score(self.real, extract(self.extractor, fake, progress=False), seed=cfg.seed)
         self.eval_time[0] += time.perf_counter() - start[0]
         self.eval_time[1] += time.process_time() - start[1]
         value = values[cfg.eval_metric]
