@@ -85,11 +85,16 @@ def atomic_write(path: Path, data: bytes) -> None:
             Path(tmp).unlink(missing_ok=True)
 
 
-def save_tensors(path: str | Path, tensors: dict[str, torch.Tensor], meta: dict, key: str = META_KEY) -> Path:
-    """Write ``tensors`` (copied to the CPU, contiguous) and ``meta`` (JSON-able) to ``path`` atomically."""
-    path = Path(path)
+def encode_tensors(tensors: dict[str, torch.Tensor], meta: dict, key: str = META_KEY) -> bytes:
+    """The container's bytes: ``tensors`` (copied to the CPU, contiguous) and ``meta`` (JSON-able)."""
     flat = {name: t.detach().cpu().contiguous() for name, t in tensors.items()}
-    atomic_write(path, st_save(flat, metadata={key: json.dumps(meta)}))
+    return st_save(flat, metadata={key: json.dumps(meta)})
+
+
+def save_tensors(path: str | Path, tensors: dict[str, torch.Tensor], meta: dict, key: str = META_KEY) -> Path:
+    """Write :func:`encode_tensors` of ``tensors`` and ``meta`` to ``path`` atomically."""
+    path = Path(path)
+    atomic_write(path, encode_tensors(tensors, meta, key))
     return path
 
 

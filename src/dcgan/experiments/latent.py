@@ -19,7 +19,7 @@ from PIL import Image
 from ..core.images import labelled_rows, numbered_grid, save_image
 from ..core.models import Generator
 from ..core.sampling import render, seeded
-from ..core.tensorfile import load_tensors, save_tensors
+from ..core.tensorfile import atomic_write, encode_tensors, load_tensors
 from ..errors import DCGANError
 
 Z_KEY = "z"  # the addressable tensor of every z file: one row per image, in figure order
@@ -184,11 +184,18 @@ def along(z: torch.Tensor, vector: torch.Tensor, strengths: torch.Tensor) -> tor
     return z[:, None, :] + strengths.to(z.dtype)[None, :, None] * vector
 
 
-def save_z(path: str | Path, z: torch.Tensor, extra: dict[str, torch.Tensor] | None = None, **meta) -> Path:
-    """Write ``z`` (N, nz) under the key ``z`` (plus any ``extra`` tensors and JSON ``meta``) as safetensors."""
+def z_bytes(z: torch.Tensor, extra: dict[str, torch.Tensor] | None = None, **meta) -> bytes:
+    """A z file's bytes: ``z`` (N, nz) under the key ``z``, plus any ``extra`` tensors and JSON ``meta``."""
     tensors = {Z_KEY: z, **(extra or {})}
     # copies: callers pass views of one another (a figure's rows and the whole), which safetensors refuses
-    return save_tensors(path, {k: v.detach().float().clone() for k, v in tensors.items()}, meta, key=META_KEY)
+    return encode_tensors({k: v.detach().float().clone() for k, v in tensors.items()}, meta, key=META_KEY)
+
+
+def save_z(path: str | Path, z: torch.Tensor, extra: dict[str, torch.Tensor] | None = None, **meta) -> Path:
+    """Write :func:`z_bytes` to ``path`` atomically."""
+    path = Path(path)
+    atomic_write(path, z_bytes(z, extra, **meta))
+    return path
 
 
 def parse_indices(spec: str, count: int) -> list[int]:

@@ -9,7 +9,6 @@ is JSON ``{"error": ..., "fix": ...}`` that the page shows as a message.
 from __future__ import annotations
 
 import base64
-import tempfile
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -24,7 +23,7 @@ from fastapi.staticfiles import StaticFiles
 from pydantic import BaseModel, ConfigDict, Field
 
 from ..errors import DCGANError
-from ..experiments.latent import save_z
+from ..experiments.latent import z_bytes
 from .explorer import Explorer, grid_png, png, safe_stem
 
 STATIC = Path(__file__).parent / "static"
@@ -188,8 +187,7 @@ def create_app(explorer: Explorer, limits: Limits = LIMITS) -> FastAPI:
         if len({len(row) for row in req.z}) != 1:
             raise DCGANError("the rows of z have different lengths", "send rows of one checkpoint's nz numbers")
         name = safe_stem(req.name) + ".safetensors"
-        with tempfile.TemporaryDirectory() as folder:
-            data = save_z(Path(folder) / name, torch.tensor(req.z), **req.meta).read_bytes()
+        data = z_bytes(torch.tensor(req.z), **req.meta)
         headers = {"Content-Disposition": f'attachment; filename="{name}"'}
         return Response(data, media_type="application/octet-stream", headers=headers)
 
