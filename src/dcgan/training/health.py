@@ -27,6 +27,7 @@ import torch
 import torch.nn.functional as F
 
 from ..core.images import to_unit_range
+from ..core.rundir import STEP
 from ..errors import warn
 from .callbacks import Callback
 
@@ -72,7 +73,7 @@ class Health(Callback):
         self.real_diversity = diversity(to_unit_range(real))
 
     def on_metrics(self, trainer: Trainer, rows: list[dict]) -> None:
-        self.recent.extend(rows)
+        self.recent.extend(row for row in rows if row.get("kind", STEP) == STEP)  # not quality evaluations
         if len(self.recent) == self.window:
             loss_d = median(r["loss_d"] for r in self.recent)
             loss_g = median(r["loss_g"] for r in self.recent)
@@ -91,7 +92,7 @@ class Health(Callback):
     def measure(self, trainer: Trainer) -> float:
         """The fixed-noise samples' diversity as a share of the real images', checked for a sharp fall."""
         self._measured_at = trainer.step
-        share = diversity(trainer.fixed_samples()) / self.real_diversity
+        share = diversity(trainer.fixed_samples(trainer.G)) / self.real_diversity  # the raw G: the game
         self.history.append((trainer.step, share))
         self.best = max(self.best, share)
         self._sign(
