@@ -6,8 +6,8 @@ import torch
 from conftest import blobs, tiny_config
 from dcgan import DCGANError, TrainConfig
 from dcgan.core.checkpoints import load_checkpoint
-from dcgan.training import loop, start, train
-from dcgan.training.autoprecision import choose_precision
+from dcgan.training import autoprecision, loop, start, train
+from dcgan.training.autoprecision import PROBE_STEPS, choose_precision, probe_batch
 from dcgan.training.length import describe_length, short_run_hint
 
 
@@ -45,15 +45,24 @@ def test_steps_stop_mid_epoch_with_a_checkpoint_there(tmp_path):
     assert kimg.overview()[0] == "training 7 steps = 1.8 epochs of 4 steps = 224 images seen (batch 32)"
 
 
-def timings(fp32: float, bf16: float):
-    return lambda precision: {"fp32": fp32, "bf16": bf16}[precision]
+def timings(fp32: float, bf16: float, calls: list | None = None):
+    def time_step(precision):
+        if calls is not None:
+            calls.append(precision)
+        return {"fp32": fp32, "bf16": bf16}[precision]
+
+    return time_step
+
+
+def native():
+    return True, "native bf16"
 
 
 def test_auto_precision_takes_bf16_only_where_the_probe_shows_it_faster():
     cpu = torch.device("cpu")
-    choice, why = choose_precision(cpu, timings(fp32=0.10, bf16=0.125))
-    assert choice == "fp32" and "100 ms in fp32 and 125 ms in bf16" in why and "0.80x" in why
-    choice, why = choose_precision(cpu, timings(fp32=0.15, bf16=0.10))
+    choice, why = choose_precision(cpu, timings(fp32=0.10, bf16=0.11), native)
+    assert choice == "fp32" and "100 ms in fp32 and 110 ms in bf16" in why and "0.91x" in why
+    choice, why = choose_precision(cpu, timings(fp32=0.15, bf16=0.10), native)
     assert choice == "bf16" and "1.50x" in why
 
     def no_bf16(precision):
@@ -61,11 +70,37 @@ def test_auto_precision_takes_bf16_only_where_the_probe_shows_it_faster():
             raise RuntimeError("no bf16 kernel\nmore detail")
         return 0.1
 
-    assert choose_precision(cpu, no_bf16) == ("fp32", "auto: fp32 (bf16 does not run here: no bf16 kernel)")
-    assert choose_precision(torch.device("cuda"), timings(1, 0.1))[0] == "fp32"
+    assert choose_precision(cpu, no_bf16, native) == ("fp32", "auto: fp32 (bf16 does not run here: no bf16 kernel)")
+    assert choose_precision(torch.device("cuda"), timings(1, 0.1), native)[0] == "fp32"
 
 
-def test_a_run_with_auto_precision_trains_in_what_the_probe_chose(tmp_path, monkeypatch):
+def test_the_probe_times_no_bf16_on_a_cpu_without_bf16_units():
+    calls = []
+    lacking = (False, "this CPU has no bf16 units")
+    choice, why = choose_precision(torch.device("cpu"), timings(0.1, 0.01, calls), lambda: lacking)
+    assert (choice, calls) == ("fp32", []) and "no bf16 units; bf16 was not timed" in why
+
+
+def test_the_probe_stops_as_soon_as_bf16_is_clearly_losing():
+    calls = []
+    choice, _ = choose_precision(torch.device("cpu"), timings(0.1, 2.5, calls), native)
+    assert choice == "fp32" and calls == ["fp32", "bf16", "fp32", "bf16"]  # warm-ups, then one timed pair
+    calls.clear()
+    choose_precision(torch.device("cpu"), timings(0.1, 0.05, calls), native)
+    assert calls.count("bf16") == 1 + PROBE_STEPS  # a winning bf16 gets every timed step
+
+
+def test_native_bf16_asks_the_cpu_flags(monkeypatch):
+    monkeypatch.setattr(autoprecision, "cpuinfo", lambda field: "fpu sse2 avx avx2 fma")  # an AVX2-only CPU
+    assert autoprecision.native_bf16()[0] is False  # whatever oneDNN says, the flags show no bf16 arithmetic
+
+
+def test_probe_steps_cost_a_small_batch():
+    assert probe_batch(32, 128) == 32 and probe_batch(64, 128) == 8 and probe_batch(256, 128) == 2
+    assert probe_batch(16, 20) == 20  # never more than the run's own batch
+
+
+def test_a_run_with_auto_precision_trains_in_what_the_probe_chose_and_a_resume_reuses_it(tmp_path, monkeypatch):
     asked = []
 
     def stub(G, D, config, device, memory_format):
@@ -73,6 +108,15 @@ def test_a_run_with_auto_precision_trains_in_what_the_probe_chose(tmp_path, monk
         return timings(fp32=0.010, bf16=0.020)  # bf16 slower here, as on a busy CPU without AMX
 
     monkeypatch.setattr(loop, "step_timer", stub)
-    trainer = start(tiny_config(tmp_path, precision="auto"), blobs(64))
+    monkeypatch.setattr(autoprecision, "native_bf16", native)
+    monkeypatch.setattr(loop, "choose_precision", lambda device, t: choose_precision(device, t, native))
+    trainer = start(tiny_config(tmp_path, precision="auto", steps=3), blobs(64))
     assert asked == [32] and trainer.precision_name == "fp32" and not trainer.precision.enabled
-    assert trainer.overview()[-1].startswith("precision: auto: fp32 (a step measured 10 ms in fp32 and 20 ms")
+    assert trainer.overview()[-1].startswith("precision: auto: fp32 (a probe step measured 10 ms in fp32 and 20 ms")
+    trainer.fit()
+    resumed = loop.reopen(tmp_path / "run", data=blobs(64), steps=5)
+    assert asked == [32] and resumed.precision_name == "fp32"  # the same machine: no second probe
+    assert resumed.overview()[-1].endswith("[measured before this resume]")
+    monkeypatch.setattr(loop, "machine_key", lambda device: "another machine")
+    loop.reopen(tmp_path / "run", data=blobs(64), steps=5)
+    assert asked == [32, 32]  # another machine probes again
