@@ -68,21 +68,24 @@ def torchscript_bytes(G: Generator, meta: dict) -> bytes:
     return buf.getvalue()
 
 
-def export_generator(checkpoint: str | Path, fmt: str, out: str | Path) -> Path:
-    """Write the generator of ``checkpoint`` (file or run folder) to ``out`` as ``fmt`` (onnx or torchscript)."""
+def export_generator(checkpoint: str | Path, fmt: str, out: str | Path, generator: str = "auto") -> Path:
+    """Write the generator of ``checkpoint`` (file or run folder; ``generator``: 'auto', 'ema' or 'raw') to ``out``
+    as ``fmt`` (onnx or torchscript)."""
     if fmt not in FORMATS:
         raise DCGANError(f"unknown export format {fmt!r}", f"choose one of {', '.join(FORMATS)}")
     ckpt = load_checkpoint(checkpoint)
+    name = ckpt.generator_name(generator)
     meta = {
         "checkpoint": str(ckpt.path),
         "model": ckpt.meta["model"],
         "config": ckpt.meta["config"],
         "epoch": ckpt.meta["epoch"],
         "step": ckpt.meta["step"],
+        "generator": "averaged (--ema)" if name != "G" else "raw",
         "input": "z (batch, nz), " + ("N(0, 1)" if ckpt.noise == "normal" else "U[-1, 1]"),
         "output": "images (batch, channels, height, width) in [-1, 1]",
     }
-    G = ckpt.network("G")
+    G = ckpt.network(name)
     data = onnx_bytes(G, meta) if fmt == "onnx" else torchscript_bytes(G, meta)
     out = Path(out)
     atomic_write(out, data)

@@ -56,7 +56,7 @@ def test_evaluation_changes_nothing_in_the_training(tmp_path, classifier):
 @pytest.mark.parametrize(
     ("overrides", "message"),
     [
-        ({"eval_every": 5}, "needs a feature network"),
+        ({"eval_every": 5, "data": "a/folder"}, "needs a feature network"),  # no --data: the bundled judge
         ({"eval_every_minutes": 1.0, "eval_features": "discriminator"}, "different D"),
         ({"eval_every": 5, "eval_features": "vgg"}, "unknown feature network"),
         ({"eval_every": 5, "eval_features": "domain:x", "eval_metric": "is"}, "no metric value called 'is'"),

@@ -26,7 +26,7 @@ def register_nn_protocol(sub) -> None:
         description="Fit a 1-nearest-neighbour classifier on N labelled samples of a class-conditional generator,"
         " classify the real test set, and compare with 1-NN fitted on N random real training images.",
     )
-    add_checkpoint(p, help="a checkpoint of a run trained with --conditional (file or run folder)")
+    add_checkpoint(p, help="a checkpoint of a run trained with --conditional (file or run folder)", generator=True)
     p.add_argument(
         "--data",
         required=True,
@@ -48,7 +48,9 @@ def register_nn_protocol(sub) -> None:
 
 def run_nn_protocol(args: argparse.Namespace) -> int:
     sizes = _sizes(args.num)
-    report = nn_protocol_files(args.checkpoint, args.data, args.test_data, sizes, args.seed, args.device)
+    report = nn_protocol_files(
+        args.checkpoint, args.data, args.test_data, sizes, args.seed, args.device, args.generator
+    )
     print(f"1-NN test error on {report.test_size:,} real test images ({report.checkpoint})")
     print(report.table())
     if args.json:

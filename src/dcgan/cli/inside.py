@@ -63,7 +63,7 @@ def register_forget(sub) -> None:
         "the boxed cells again. With --classifier and --detect, also count how often the object is recognised "
         "on --held-out fresh samples before and after.",
     )
-    add_checkpoint(p)
+    add_checkpoint(p, generator=True)
     p.add_argument("--sheet", required=True, metavar="SHEET.safetensors", help="z file of dcgan sample --sheet")
     p.add_argument("--boxes", required=True, metavar="BOXES.json", help='{"boxes": {"CELL": [[x0, y0, x1, y1]]}}')
     p.add_argument("-o", "--output", required=True, metavar="FORGET.png", help="the boxed cells, before and after")
@@ -85,7 +85,7 @@ def run_forget(args: argparse.Namespace) -> int:
     if args.held_out < 1 or any(v is not None and v < 1 for v in (args.show, args.most)):
         raise DCGANError("--held-out, --show and --most must be at least 1")
     checkpoint = load_checkpoint(args.checkpoint)
-    G = checkpoint.network("G")
+    G = checkpoint.generator(args.generator)
     z = load_z(args.sheet)
     if z.shape[1] != G.spec.nz:
         raise DCGANError(
@@ -136,7 +136,7 @@ def register_nearest(sub) -> None:
         "with those of held-out real images (--held-out-data, or a random --held-out of --data left out of the "
         "reference set). A median ratio far below 1 means the generator copies training images.",
     )
-    add_checkpoint(p)
+    add_checkpoint(p, generator=True)
     p.add_argument("--data", required=True, metavar="PATH", help="the training images")
     p.add_argument("-n", type=int, default=16, help="samples shown in the montage [default: 16]")
     p.add_argument("-o", "--output", required=True, metavar="NN.png", help="the montage; NN-distances.png beside it")
@@ -153,7 +153,7 @@ def register_nearest(sub) -> None:
 
 def run_nearest(args: argparse.Namespace) -> int:
     checkpoint = load_checkpoint(args.checkpoint)
-    G, D = checkpoint.network("G"), checkpoint.network("D")
+    G, D = checkpoint.generator(args.generator), checkpoint.network("D")
     limit = source_options(args).limit
     training = load_images_for(G.spec, args.data, limit).images
     if args.held_out_data:

@@ -18,7 +18,7 @@ def register_evaluate(sub) -> None:
         description="Generate --n images from seeded z, take --n random real images, and compare them in the "
         "feature space of --features. Every figure names the network it was computed with.",
     )
-    add_checkpoint(p)
+    add_checkpoint(p, generator=True)
     p.add_argument("--real", required=True, metavar="DATA", help="the real images (any dataset --data reads)")
     p.add_argument("--features", default="discriminator", metavar="NET", help=f"{USAGE} [default: discriminator]")
     p.add_argument("--metrics", default=",".join(METRICS), help=f"comma-separated among {','.join(METRICS)}")
@@ -54,6 +54,7 @@ def run_evaluate(args: argparse.Namespace) -> int:
         batch_size=args.batch_size,
         device=args.device,
         progress=args.progress,
+        generator=args.generator,
     )
     print(result.summary())
     write_json(args.json, result.to_dict())

@@ -16,6 +16,7 @@ import typing
 from dataclasses import fields
 from pathlib import Path
 
+from ..core.checkpoints import GENERATORS
 from ..core.sampling import MAX_SEED
 from ..core.tensorfile import atomic_write
 from ..data import SourceOptions
@@ -96,12 +97,27 @@ def add_limit(p: argparse.ArgumentParser) -> None:
     add_source_options(p, ["limit"])
 
 
-def add_checkpoint(p: argparse.ArgumentParser, required: bool = True, help: str | None = None) -> None:
+def add_checkpoint(
+    p: argparse.ArgumentParser, required: bool = True, help: str | None = None, generator: bool = False
+) -> None:
+    """--checkpoint; with ``generator``, also --generator: which of the checkpoint's generators to draw from."""
     p.add_argument(
         "--checkpoint",
         required=required,
         metavar="PATH",
         help=help or "a .safetensors checkpoint or a run folder (its last checkpoint)",
+    )
+    if generator:
+        add_generator(p)
+
+
+def add_generator(p: argparse.ArgumentParser) -> None:
+    p.add_argument(
+        "--generator",
+        choices=GENERATORS,
+        default="auto",
+        help="'ema': the averaged G of a run trained with --ema; 'raw': the G the game trained (the paper's);"
+        " 'auto': the averaged one where the run kept it [default: auto]",
     )
 
 

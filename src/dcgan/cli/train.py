@@ -65,7 +65,7 @@ def register_sample(sub) -> None:
         help="draw samples from a trained generator",
         description="Generate images from a checkpoint (file or run folder).",
     )
-    add_checkpoint(p)
+    add_checkpoint(p, generator=True)
     p.add_argument(
         "-n",
         "--num",
@@ -106,7 +106,7 @@ def run_sample(args: argparse.Namespace) -> int:
     # the output is checked before the checkpoint is read and anything generated
     (check_writable_folder if args.separate else check_image_output)(output)
     ckpt = load_checkpoint(args.checkpoint)
-    G = ckpt.network("G").to(pick_device(args.device))
+    G = ckpt.generator(args.generator).to(pick_device(args.device))
     z = sample_noise(args.num, ckpt.spec.nz, ckpt.noise, seeded(args.seed))
     labels, nrow = None, args.nrow
     if args.class_ is not None:

@@ -7,7 +7,7 @@ import argparse
 from ..core.device import pick_device
 from ..export import FORMATS, export_generator
 from ..report import write_report
-from .options import add_checkpoint, add_device
+from .options import add_checkpoint, add_device, add_generator
 
 
 def register_report(sub) -> None:
@@ -32,14 +32,14 @@ def register_export(sub) -> None:
         description="Write the generator (z in, images in [-1, 1] out, any batch size, the checkpoint's config in "
         "the metadata) as an ONNX or TorchScript file.",
     )
-    add_checkpoint(p)
+    add_checkpoint(p, generator=True)
     p.add_argument("--format", required=True, choices=FORMATS, help="onnx or torchscript")
     p.add_argument("-o", "--output", required=True, help="the file to write")
     p.set_defaults(run=run_export)
 
 
 def run_export(args: argparse.Namespace) -> int:
-    print(f"wrote {export_generator(args.checkpoint, args.format, args.output)}")
+    print(f"wrote {export_generator(args.checkpoint, args.format, args.output, args.generator)}")
     return 0
 
 
@@ -57,6 +57,7 @@ def register_serve(sub) -> None:
         metavar="PATH",
         help="a .safetensors checkpoint or a run folder (its last and every epoch checkpoint); repeatable",
     )
+    add_generator(p)
     p.add_argument("--host", default="127.0.0.1", help="address to listen on [default: 127.0.0.1, this machine only]")
     p.add_argument("--port", type=int, default=8000, help="port to listen on (0: any free one) [default: 8000]")
     add_device(p)
@@ -66,5 +67,5 @@ def register_serve(sub) -> None:
 def run_serve(args: argparse.Namespace) -> int:
     from ..serve import serve  # FastAPI takes about a second to import: only this command pays for it
 
-    serve(args.checkpoint, args.host, args.port, pick_device(args.device))
+    serve(args.checkpoint, args.host, args.port, pick_device(args.device), args.generator)
     return 0

@@ -1,6 +1,6 @@
 """Full-state checkpoints: every tensor in one safetensors file, metadata in its header.
 
-A checkpoint holds G and D (weights and BatchNorm statistics), both Adam states, the
+A checkpoint holds G and D (weights and BatchNorm statistics), with ``--ema`` the averaged G, both Adam states, the
 fixed sampling noise, RNG states, the run's config and its progress. Putting the metadata
 in the safetensors header keeps a checkpoint one file, so one atomic rename (write a
 temporary file, fsync, rename, fsync the folder) publishes it whole: a crash or Ctrl-C
@@ -25,6 +25,8 @@ from .sampling import NOISE_KINDS
 from .tensorfile import atomic_write, load_tensors, save_tensors
 
 FORMAT = "dcgan-checkpoint-1"
+AVERAGE = "G_ema"  # the averaged generator's prefix, in checkpoints that have one
+GENERATORS = ("auto", "ema", "raw")  # what --generator takes: 'auto' is the average when the run kept one
 
 
 def _flatten_optimizer(prefix: str, opt: torch.optim.Optimizer, tensors: dict, meta: dict) -> None:
@@ -59,10 +61,11 @@ def save_checkpoint(
     opt_d: torch.optim.Optimizer,
     extra_tensors: dict[str, torch.Tensor],
     meta: dict,
+    G_ema: Generator | None = None,
 ) -> None:
-    """Write a full training state; ``meta`` holds config and progress (JSON-able)."""
-    tensors = {f"G.{k}": v for k, v in G.state_dict().items()}
-    tensors |= {f"D.{k}": v for k, v in D.state_dict().items()}
+    """Write a full training state; ``meta`` holds config and progress (JSON-able); ``G_ema``: the averaged G."""
+    nets = {"G": G, "D": D} | ({AVERAGE: G_ema} if G_ema is not None else {})
+    tensors = {f"{name}.{k}": v for name, net in nets.items() for k, v in net.state_dict().items()}
     tensors |= extra_tensors
     meta = {"format": FORMAT, "model": G.spec.to_dict(), **meta}
     _flatten_optimizer("opt_g", opt_g, tensors, meta)
@@ -112,14 +115,35 @@ class Checkpoint:
         return self.meta["config"]["noise"]
 
     def network(self, prefix: str) -> Generator | Discriminator:
-        """G or D ("G"/"D") rebuilt from the checkpoint's own architecture, weights loaded, in eval mode.
+        """G, its average or D ("G"/"G_ema"/"D") rebuilt from the checkpoint's own architecture, weights loaded,
+        in eval mode.
 
         The weights come back channels_last (NHWC), whatever layout the run trained in: sampling
         is faster that way on CPU (docs/benchmarks.md), and any input layout works.
         """
-        net = {"G": Generator, "D": Discriminator}[prefix](self.spec)
+        net = Discriminator(self.spec) if prefix == "D" else Generator(self.spec)
         self.load_model(prefix, net)
         return net.to(memory_format=torch.channels_last).eval()
+
+    @property
+    def has_average(self) -> bool:
+        """Whether the run kept an averaged G (``--ema``) beside the raw one (its config says; the header suffices)."""
+        return bool(self.meta.get("config", {}).get("ema"))
+
+    def generator_name(self, which: str = "auto") -> str:
+        """The checkpoint's G that ``which`` means: "G_ema" for 'ema', or for 'auto' when the run kept an
+        average; "G" for 'raw', or for 'auto' without one."""
+        if which not in GENERATORS:
+            raise DCGANError(f"unknown generator {which!r}", f"choose one of {', '.join(GENERATORS)}")
+        if which == "ema" and not self.has_average:
+            raise DCGANError(
+                f"checkpoint {self.path} holds no averaged generator", "train with --ema, or use --generator raw"
+            )
+        return AVERAGE if which == "ema" or (which == "auto" and self.has_average) else "G"
+
+    def generator(self, which: str = "auto") -> Generator:
+        """The G that ``which`` names (see :meth:`generator_name`), in eval mode."""
+        return self.network(self.generator_name(which))
 
     def load_optimizer(self, prefix: str, opt: torch.optim.Optimizer) -> None:
         try:
@@ -181,6 +205,7 @@ def load_checkpoint(path: str | Path) -> Checkpoint:
     return Checkpoint(path, tensors, meta)
 
 
-def load_generator(path: str | Path, device: str | torch.device = "cpu") -> Generator:
-    """A trained generator, in eval mode, from a checkpoint file or run folder."""
-    return load_checkpoint(path).network("G").to(device)
+def load_generator(path: str | Path, device: str | torch.device = "cpu", which: str = "auto") -> Generator:
+    """A trained generator, in eval mode, from a checkpoint file or run folder: the averaged one where the run
+    kept it (``which='raw'``: the last iterate the game trained)."""
+    return load_checkpoint(path).generator(which).to(device)

@@ -25,6 +25,7 @@ from .tensorfile import atomic_write, check_writable_folder
 LAST = "last.safetensors"
 BEST = "best.safetensors"
 STEP, EVAL = "step", "eval"  # the kinds of metrics rows
+RAW = "_raw"  # in an eval row of a run with an averaged G: the suffix of the raw G's values ("fid_raw", ...)
 
 
 @dataclass(frozen=True)

@@ -163,7 +163,7 @@ def load_classifier(path: str | Path) -> DomainClassifier:
     return DomainClassifier(net.eval(), {k: v for k, v in meta.items() if k != "format"})  # as trained
 
 
-def domain_extractor(path: str | Path, device: str | torch.device = "cpu") -> Extractor:
+def domain_extractor(path: str | Path, device: str | torch.device = "cpu", name: str | None = None) -> Extractor:
     """The penultimate layer of a trained domain classifier, for uint8 images of any size and channels."""
     clf = load_classifier(path)
     net = clf.net.to(device)
@@ -172,4 +172,4 @@ def domain_extractor(path: str | Path, device: str | torch.device = "cpu") -> Ex
         with torch.inference_mode():
             return net.body(clf.inputs(batch).to(device)).float().cpu()
 
-    return Extractor(f"domain:{path} ({clf.meta['source'] or 'unnamed data'})", FEATURES, fn)
+    return Extractor(name or f"domain:{path} ({clf.meta['source'] or 'unnamed data'})", FEATURES, fn)

@@ -155,16 +155,18 @@ def evaluate(
     batch_size: int = 256,
     device: str = "auto",
     progress: bool = True,
+    generator: str = "auto",
 ) -> Evaluation:
-    """Score the generator of ``checkpoint`` against ``n`` random images of ``real`` (``None``: the bundled MNIST
-    sample) with the feature network ``features`` (see :mod:`dcgan.metrics.networks`)."""
+    """Score the generator of ``checkpoint`` (``generator``: 'auto', 'ema' or 'raw', see
+    :meth:`~dcgan.core.checkpoints.Checkpoint.generator`) against ``n`` random images of ``real`` (``None``: the
+    bundled MNIST sample) with the feature network ``features`` (see :mod:`dcgan.metrics.networks`)."""
     names = parse_metrics(metrics)
     if n < 2:
         raise DCGANError(f"--n must be at least 2, not {n}")
     ckpt = load_checkpoint(checkpoint)
     dev = pick_device(device)
     extractor = feature_network(features, ckpt, dev)
-    G = ckpt.network("G").to(dev)
+    G = ckpt.generator(generator).to(dev)
     spec = G.spec
     options = replace(options or SourceOptions(), resolution=spec.resolution, channels=spec.channels)
     data = load_dataset(real, options, progress=progress, cache=True)

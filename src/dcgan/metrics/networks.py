@@ -2,6 +2,7 @@
 
     inception[:WEIGHTS.pth]      the FID standard's Inception-v3 (weights from the cache, or that file)
     domain:PATH                  a classifier from ``dcgan train-classifier`` (its folder or file)
+    domain                       the one bundled with the package, trained on MNIST (the default run's judge)
     discriminator[:CHECKPOINT]   D's section-5 features: of the evaluated checkpoint, or of a fixed one
 
 Every figure is reported with the extractor's name, since scores from different networks are
@@ -10,6 +11,7 @@ not comparable.
 
 from __future__ import annotations
 
+from importlib import resources
 from pathlib import Path
 
 import torch
@@ -21,7 +23,13 @@ from .classifier import domain_extractor
 from .inception import inception_extractor
 
 KINDS = ("inception", "domain", "discriminator")
-USAGE = "inception[:WEIGHTS.pth], domain:CLASSIFIER_DIR or discriminator[:CHECKPOINT]"
+USAGE = "inception[:WEIGHTS.pth], domain:CLASSIFIER_DIR, domain (the bundled MNIST one) or discriminator[:CHECKPOINT]"
+BUNDLED_DOMAIN = "domain"  # no folder: the domain network shipped in the package, trained on all 60,000 MNIST digits
+
+
+def bundled_domain_path() -> Path:
+    """The MNIST domain classifier shipped inside the package (how it was trained: docs/metrics.md)."""
+    return Path(str(resources.files("dcgan") / "assets" / "mnist-domain"))
 
 
 def parse_features(spec: str) -> tuple[str, str | None]:
@@ -29,8 +37,6 @@ def parse_features(spec: str) -> tuple[str, str | None]:
     kind, _, path = spec.partition(":")
     if kind not in KINDS:
         raise DCGANError(f"unknown feature network {spec!r}", f"use {USAGE}")
-    if kind == "domain" and not path:
-        raise DCGANError("--features domain needs the classifier's folder", "e.g. domain:runs/mnist-classifier")
     return kind, path or None
 
 
@@ -43,6 +49,8 @@ def feature_network(
     if kind == "inception":
         return inception_extractor(path, device)
     if kind == "domain":
+        if path is None:
+            return domain_extractor(bundled_domain_path(), device, name="domain (bundled, trained on MNIST)")
         return domain_extractor(path, device)
     source = path or checkpoint
     if source is None:

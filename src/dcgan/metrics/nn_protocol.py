@@ -119,13 +119,15 @@ def nn_protocol_files(
     sizes: Sequence[int] = (1000, 10000),
     seed: int = 0,
     device: str = "auto",
+    generator: str = "auto",
 ) -> NNProtocolReport:
-    """:func:`nn_protocol` from a checkpoint and dataset paths, read at the generator's resolution and channels.
+    """:func:`nn_protocol` from a checkpoint (its ``generator``: 'auto', 'ema' or 'raw') and dataset paths, read at
+    the generator's resolution and channels.
 
     ``test_data`` defaults to the training data's usual test split (MNIST's t10k files, a sibling test folder).
     """
     ckpt = load_checkpoint(checkpoint)
-    G = ckpt.network("G").to(pick_device(device))
+    G = ckpt.generator(generator).to(pick_device(device))
     spec = ckpt.spec
     if not spec.num_classes:
         raise DCGANError(

@@ -23,7 +23,7 @@ from pathlib import Path
 import torch
 from PIL import Image
 
-from ..core.rundir import RunDir
+from ..core.rundir import RAW, RunDir
 from ..core.tensorfile import atomic_write
 from ..errors import DCGANError
 from .charts import line_chart
@@ -83,7 +83,10 @@ def metric_panels(rows: list[dict]) -> list[tuple[str, dict[str, tuple[list, lis
         lines = {key: series.pop(("training", key)) for key in keys if ("training", key) in series}
         if lines:
             panels.append((title, lines, y_range))
-    panels += [(key if kind == "training" else f"{kind}: {key}", {key: xy}, None) for (kind, key), xy in series.items()]
+    grouped: dict[tuple[str, str], dict] = defaultdict(dict)  # "fid_raw" beside "fid": the raw and averaged G
+    for (kind, key), xy in series.items():
+        grouped[kind, key.removesuffix(RAW)][key] = xy
+    panels += [(key if kind == "training" else f"{kind}: {key}", lines, None) for (kind, key), lines in grouped.items()]
     return panels
 
 

@@ -78,13 +78,14 @@ def grid_png(images: torch.Tensor, nrow: int | None = None) -> bytes:
 class Explorer:
     """Named checkpoints and the latent-space operations on them."""
 
-    def __init__(self, paths: list[str | Path], device: str | torch.device = "cpu"):
+    def __init__(self, paths: list[str | Path], device: str | torch.device = "cpu", generator: str = "auto"):
         self.sources = {s.name: s for s in find_checkpoints(paths)}
         if not self.sources:
             raise DCGANError("no checkpoint to explore", "pass --checkpoint RUN_DIR or a .safetensors file")
         for source in self.sources.values():  # a wrong file fails here, at start, not later in the page
-            self._header(source.path)
+            self._header(source.path).generator_name(generator)
         self.device = torch.device(device)
+        self.generator = generator  # 'auto', 'ema' or 'raw': which of each checkpoint's generators is explored
         self._loaded: OrderedDict[str, tuple[Checkpoint, Generator]] = OrderedDict()
 
     def describe(self) -> list[dict]:
@@ -108,9 +109,10 @@ class Explorer:
             raise DCGANError(f"no checkpoint named {name!r}", f"choose one of {', '.join(self.sources)}")
         if name not in self._loaded:
             ckpt = self._header(self.sources[name].path)
-            names = [f"G.{key}" for key in Generator(ckpt.spec).state_dict()]
+            prefix = ckpt.generator_name(self.generator)
+            names = [f"{prefix}.{key}" for key in Generator(ckpt.spec).state_dict()]
             ckpt.tensors = load_tensors(ckpt.path, *NOT_A_CHECKPOINT, names=names)[0]
-            self._loaded[name] = (ckpt, ckpt.network("G").to(self.device))
+            self._loaded[name] = (ckpt, ckpt.network(prefix).to(self.device))
             while len(self._loaded) > KEEP_LOADED:
                 self._loaded.popitem(last=False)
         self._loaded.move_to_end(name)

@@ -37,9 +37,12 @@ def bind(host: str, port: int) -> socket.socket:
     return sock
 
 
-def serve(checkpoints: list[str], host: str = "127.0.0.1", port: int = 8000, device: str = "cpu") -> None:
-    """Serve the explorer on ``checkpoints`` until Ctrl-C; prints the address to open."""
-    explorer = Explorer(checkpoints, device)
+def serve(
+    checkpoints: list[str], host: str = "127.0.0.1", port: int = 8000, device: str = "cpu", generator: str = "auto"
+) -> None:
+    """Serve the explorer on ``checkpoints`` (their ``generator``: 'auto', 'ema' or 'raw') until Ctrl-C; prints the
+    address to open."""
+    explorer = Explorer(checkpoints, device, generator)
     sock = bind(host, port)
     shown = sock.getsockname()
     print(f"dcgan explorer on http://{host if ':' not in host else f'[{host}]'}:{shown[1]}/ (Ctrl-C stops)", flush=True)

@@ -19,7 +19,7 @@ from ..data import SourceOptions
 from ..data.options import option
 from ..errors import DCGANError
 from ..metrics.evaluate import lower_is_better
-from ..metrics.networks import parse_features
+from ..metrics.networks import BUNDLED_DOMAIN, parse_features
 
 # Base widths of each preset; see ModelSpec.widths for how they grow with depth.
 PRESETS: dict[str, dict[str, int]] = {
@@ -137,6 +137,16 @@ class TrainConfig:
     )
     eval_n: int = option(2000, "generated and real images per evaluation")
     eval_real: str | None = option(None, "real images to compare with (default: the training data)")
+    # an averaged G beside the raw one (training/averaging.py); D and G train exactly as without it
+    ema: float = option(
+        0.0,
+        "also keep an exponential moving average of G's weights with this half-life in thousands of images (kimg,"
+        " as StyleGAN's G_ema; e.g. 10); samples, evaluations and every command then use it unless told"
+        " --generator raw (0: off, the paper's G only)",
+    )
+    ema_rampup: float = option(
+        0.05, "while the run is young, the average's half-life is at most this share of the images seen (0: off)"
+    )
     # watching the run (training/health.py): warnings while it trains (a NaN/Inf loss stops it regardless)
     health: bool = option(True, "warn when D wins outright or the samples collapse")
 
@@ -164,6 +174,8 @@ class TrainConfig:
             raise DCGANError(f"unknown noise {self.noise!r}", "choose 'normal' or 'uniform'")
         if not (self.lr > 0 and 0 <= self.beta1 < 1 and 0 <= self.beta2 < 1):
             raise DCGANError("Adam needs lr > 0 and betas in [0, 1)", "check --lr, --beta1 and --beta2")
+        if self.ema < 0 or not 0 <= self.ema_rampup <= 1 or not math.isfinite(self.ema):
+            raise DCGANError("--ema must be 0 (off) or a half-life in kimg, --ema-rampup between 0 and 1")
         self._check_evaluation()
         if self.resolution is not None:
             ModelSpec(resolution=self.resolution)  # the networks' sizes, checked before any data is read
@@ -178,6 +190,8 @@ class TrainConfig:
             raise DCGANError("--eval-every and --eval-every-minutes must be 0 or more, --eval-n at least 4")
         if not self.evaluates:
             return
+        if self.eval_features is None and self.data is None:  # the bundled MNIST sample has a bundled judge
+            self.eval_features = BUNDLED_DOMAIN
         if self.eval_features is None:
             raise DCGANError(
                 "evaluating during training needs a feature network",

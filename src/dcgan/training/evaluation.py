@@ -6,7 +6,8 @@ fixed random sample of the real data in a fixed feature network (``metrics/``), 
 images seen, the training's wall-clock and process CPU seconds (evaluations excluded), and the
 metric values. The best checkpoint by ``eval_metric`` is kept as ``checkpoints/best.safetensors``.
 The generated images come from a seeded z of their own and G in eval mode, so watching changes
-nothing in the run.
+nothing in the run. With ``--ema`` the averaged G is scored (and picks the best checkpoint), and the raw G
+on the same z beside it, its values named ``fid_raw`` etc.: one run gives both curves.
 """
 
 from __future__ import annotations
@@ -17,7 +18,8 @@ from typing import TYPE_CHECKING
 from tqdm import tqdm
 
 from ..core.features import extract
-from ..core.rundir import BEST, EVAL
+from ..core.models import Generator
+from ..core.rundir import BEST, EVAL, RAW
 from ..data import load_dataset
 from ..metrics.evaluate import generated_images, lower_is_better, sample_images, score
 from ..metrics.networks import feature_network
@@ -71,12 +73,18 @@ class QualityEvaluation(Callback):
         cpu = time.process_time() - self.started[1] - self.eval_time[1] + self.clock_offset[1]
         return wall, cpu
 
+    def _score(self, trainer: Trainer, G: Generator) -> dict[str, float]:
+        cfg = trainer.config
+        fake = generated_images(G, cfg.eval_n, cfg.seed, cfg.noise)
+        return score(self.real, extract(self.extractor, fake, progress=False), seed=cfg.seed)
+
     def evaluate(self, trainer: Trainer) -> dict:
+        """Score the G that samples come from; with an averaged G, also the raw one, on the same z."""
         cfg = trainer.config
         wall_s, cpu_s = self._training_seconds()
         start = (time.perf_counter(), time.process_time())
-        fake = generated_images(trainer.G, cfg.eval_n, cfg.seed, cfg.noise)
-        values = score(self.real, extract(self.extractor, fake, progress=False), seed=cfg.seed)
+        values = self._score(trainer, trainer.sampling_generator)
+        raw = {f"{k}{RAW}": v for k, v in self._score(trainer, trainer.G).items()} if trainer.average else {}
         self.eval_time[0] += time.perf_counter() - start[0]
         self.eval_time[1] += time.process_time() - start[1]
         value = values[cfg.eval_metric]
@@ -91,7 +99,9 @@ class QualityEvaluation(Callback):
             "eval_s": time.perf_counter() - start[0],
             "features": self.extractor.name,
             "n": cfg.eval_n,
+            "generator": "ema" if trainer.average else "raw",
             **values,
+            **raw,
             "best": better,
         }
         if better:

@@ -22,7 +22,7 @@ from typing import NoReturn
 import torch
 from tqdm import tqdm
 
-from ..core.checkpoints import Checkpoint, load_checkpoint, save_checkpoint
+from ..core.checkpoints import AVERAGE, Checkpoint, load_checkpoint, save_checkpoint
 from ..core.device import keep_freed_memory, pick_device
 from ..core.images import save_grid, to_unit_range
 from ..core.models import Discriminator, Generator
@@ -33,7 +33,8 @@ from ..data import ImageData, load_dataset
 from ..data.summary import summarize
 from ..errors import DCGANError
 from . import distributed, divergence
-from .autoprecision import choose_precision, step_timer
+from .autoprecision import choose_precision, machine_key, step_timer
+from .averaging import GeneratorAverage
 from .callbacks import Callback, default_callbacks
 from .config import PRECISIONS, RESUMABLE, TrainConfig
 from .invocation import resume_command
@@ -96,14 +97,8 @@ class Trainer:
         self._G_step, self._D_step, self._D_for_g = (torch.compile(n) for n in steps) if config.compile else steps
         self.opt_g, self.opt_d = make_optimizers(self.G, self.D, self.config, self.device)
         self.labels = data.labels.to(self.device) if config.conditional else None  # small: kept on the device
-        self.precision_name, self.precision_reason = config.precision, f"{config.precision} (as asked)"
-        if config.precision == "auto":
-            measure = step_timer(self.G, self.D, self.config, self.device, self.memory_format)
-            self.precision_name, self.precision_reason = choose_precision(self.device, measure)
-            if self.world.distributed:  # every rank trains in rank 0's choice
-                choice = distributed.broadcast(torch.tensor(PRECISIONS.index(self.precision_name)), self.world)
-                self.precision_name = PRECISIONS[int(choice)]
-        self.precision = Precision(self.precision_name, self.device)
+        # the averaged G: a shadow of the raw one, never part of the game (training/averaging.py)
+        self.average = GeneratorAverage(self.G, config.ema, config.ema_rampup, config.noise) if config.ema else None
         self.noise_rng = torch.Generator(self.device).manual_seed(config.seed + 1)
         fixed_rng = torch.Generator().manual_seed(config.seed + 2)
         fixed_noise = sample_noise(config.sample_count, self.spec.nz, config.noise, fixed_rng)
@@ -123,6 +118,26 @@ class Trainer:
         self.callbacks = default_callbacks(self.config) if callbacks is None else list(callbacks)
         if checkpoint is not None:
             self._restore(checkpoint)
+        self._choose_precision(checkpoint)
+
+    def _choose_precision(self, checkpoint: Checkpoint | None) -> None:
+        """The precision asked for; for ``auto``, the probe's choice (kept in the checkpoint, so a resume on the
+        same machine reuses it), the same on every rank."""
+        cfg = self.config
+        self.precision_name, self.precision_reason = cfg.precision, f"{cfg.precision} (as asked)"
+        if cfg.precision == "auto":
+            self.probe = (checkpoint.meta.get("precision_probe") if checkpoint else None) or {}
+            if self.probe.get("machine") != machine_key(self.device):
+                measure = step_timer(self.G, self.D, cfg, self.device, self.memory_format)
+                choice, reason = choose_precision(self.device, measure)
+                self.probe = {"machine": machine_key(self.device), "choice": choice, "reason": reason}
+            else:
+                self.probe["reason"] = self.probe["reason"].split(" [", 1)[0] + " [measured before this resume]"
+            self.precision_name, self.precision_reason = self.probe["choice"], self.probe["reason"]
+            if self.world.distributed:  # every rank trains in rank 0's choice
+                choice = distributed.broadcast(torch.tensor(PRECISIONS.index(self.precision_name)), self.world)
+                self.precision_name = PRECISIONS[int(choice)]
+        self.precision = Precision(self.precision_name, self.device)
 
     @property
     def run_dir(self) -> Path:
@@ -151,9 +166,11 @@ class Trainer:
             "class_names": self.class_names,
             "data": self.data_summary,
             "saved_at": datetime.now().isoformat(timespec="seconds"),
+            **({"precision_probe": self.probe} if self.config.precision == "auto" else {}),
         }
         divergence.check_weights({"G": self.G, "D": self.D}, self.step, self.run.root, self.run.last_checkpoint)
-        save_checkpoint(path, self.G, self.D, self.opt_g, self.opt_d, rng, meta)
+        G_ema = self.average.calibrated(self.config.batch_size) if self.average else None
+        save_checkpoint(path, self.G, self.D, self.opt_g, self.opt_d, rng, meta, G_ema)
         return path
 
     def _restore(self, ckpt: Checkpoint) -> None:
@@ -164,6 +181,12 @@ class Trainer:
             )
         ckpt.load_model("G", self.G)
         ckpt.load_model("D", self.D)
+        if self.average is not None:
+            if not ckpt.has_average:
+                raise DCGANError(
+                    f"checkpoint {ckpt.path} holds no averaged G although the run has --ema", "start a new run"
+                )
+            self.average.load(ckpt.part(AVERAGE))
         ckpt.load_optimizer("opt_g", self.opt_g)
         ckpt.load_optimizer("opt_d", self.opt_d)
         self.noise_rng.set_state(ckpt.tensors["rng.noise"])
@@ -201,6 +224,8 @@ class Trainer:
         )
         self._pending.append(stats)
         self.step += 1
+        if self.average is not None:
+            self.average.update(self.step * self.global_batch, self.global_batch)
 
     def fit(self) -> Trainer:
         """Train until ``total_steps`` steps are done (``--steps``, ``--kimg`` or ``--epochs``); returns self."""
@@ -318,10 +343,17 @@ class Trainer:
             self._epoch_bar.set_description(self._epoch_label())
         self._notify("on_epoch_end")
 
-    def fixed_samples(self) -> torch.Tensor:
-        """G of the fixed noise (eval mode); a conditional G draws it for each class in turn."""
+    @property
+    def sampling_generator(self) -> Generator:
+        """The G that samples and checkpoints' users see by default: the average where the run keeps one."""
+        return self.average.calibrated(self.config.batch_size) if self.average else self.G
+
+    def fixed_samples(self, G: Generator | None = None) -> torch.Tensor:
+        """``G`` (default: :attr:`sampling_generator`) of the fixed noise, in eval mode; a conditional G draws
+        it for each class in turn."""
         k = self.spec.num_classes
-        return generate(self.G, self.fixed_noise, class_rows(len(self.fixed_noise), k) if k else None)
+        G = self.sampling_generator if G is None else G
+        return generate(G, self.fixed_noise, class_rows(len(self.fixed_noise), k) if k else None)
 
     def _save_samples(self, path: Path) -> None:
         """The fixed-noise grid; a conditional G's has one row per class."""

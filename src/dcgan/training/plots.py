@@ -10,6 +10,8 @@ matplotlib.use("Agg")  # files only: works on headless machines
 import matplotlib.pyplot as plt
 import numpy as np
 
+from ..core.rundir import RAW
+
 
 def _smooth(values: np.ndarray, window: int) -> np.ndarray:
     if len(values) < window or window < 2:
@@ -22,7 +24,12 @@ def plot_quality(ax: plt.Axes, quality: list[dict]) -> None:
     minutes = np.array([r["cpu_s"] for r in quality]) / 60
     main = "fid" if "fid" in quality[0] else "kid" if "kid" in quality[0] else None
     if main:
-        ax.plot(minutes, [r[main] for r in quality], "o-", color="black", label=main)
+        averaged = f"{main}{RAW}" in quality[0]
+        ax.plot(
+            minutes, [r[main] for r in quality], "o-", color="black", label=f"{main}, averaged G" if averaged else main
+        )
+        if averaged:
+            ax.plot(minutes, [r[f"{main}{RAW}"] for r in quality], "o--", color="grey", label=f"{main}, raw G")
         ax.set_ylabel(main)
         ax.legend(loc="upper left")
     if "precision" in quality[0]:
