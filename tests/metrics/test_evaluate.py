@@ -64,8 +64,7 @@ def test_classifier_and_network_errors(tmp_path):
         load_classifier(tmp_path)
     with pytest.raises(DCGANError, match="unknown feature network"):
         feature_network("vgg")
-    with pytest.raises(DCGANError, match="classifier's folder"):
-        feature_network("domain")
+    assert feature_network("domain").name == "domain (bundled, trained on MNIST)"  # no folder: the bundled one
     with pytest.raises(DCGANError, match="needs a checkpoint"):
         feature_network("discriminator")
     with pytest.raises(DCGANError, match="at least 2 generated"):

@@ -38,10 +38,11 @@ from ..training.loop import load_training_data
 from .options import add_checkpoint, add_device, add_progress, add_seed, add_source_options, source_options, write_json
 
 
-def open_generator(args: argparse.Namespace) -> tuple[Generator, str]:
-    """The G that --generator names (eval mode) from --checkpoint, and the kind of noise it was trained on."""
-    ckpt = load_checkpoint(args.checkpoint)
-    return ckpt.generator(args.generator).to(pick_device(args.device)), ckpt.noise
+def open_generator(path: str, device: str = "auto", which: str = "auto") -> tuple[Generator, str]:
+    """The G that ``which`` names (eval mode; see --generator) from a checkpoint file or run folder, and the kind
+    of noise it was trained on."""
+    ckpt = load_checkpoint(path)
+    return ckpt.generator(which).to(pick_device(device)), ckpt.noise
 
 
 def _add_common(p: argparse.ArgumentParser, output: str) -> None:
@@ -135,7 +136,7 @@ def register_interpolate(sub) -> None:
 
 
 def run_interpolate(args: argparse.Namespace) -> int:
-    G, noise = open_generator(args)
+    G, noise = open_generator(args.checkpoint, args.device, args.generator)
     if args.z:
         points = torch.cat([latent.load_z(ref) for ref in args.z])
     else:
@@ -198,7 +199,7 @@ def run_arithmetic(args: argparse.Namespace) -> int:
         raise DCGANError("--trials must be at least 1 and --noise-samples 0 or more")
     if args.trials > 1 and not args.expect:
         raise DCGANError("--trials repeats a measurement", "add --expect CONDITION, or drop --trials")
-    G, noise = open_generator(args)
+    G, noise = open_generator(args.checkpoint, args.device, args.generator)
     groups = _exemplars(args, G, noise, values, args.trials)
     first = latent.vector_arithmetic(
         args.expression, {name: z[0] for name, z in groups.items()}, args.noise_samples, args.noise_scale, args.seed
@@ -258,7 +259,7 @@ def run_direction(args: argparse.Namespace) -> int:
         raise DCGANError(f"cannot read --strengths {args.strengths!r}", "write numbers like -1,0,1,2") from None
     if args.num < 1 or args.rows < 1:
         raise DCGANError("-n and --rows must be at least 1")
-    G, noise = open_generator(args)
+    G, noise = open_generator(args.checkpoint, args.device, args.generator)
     ends = _exemplars(args, G, noise, {"positive": args.positive, "negative": args.negative})
     vector = latent.direction(ends["positive"][0], ends["negative"][0])
     start = sample_noise(args.num, G.spec.nz, noise, seeded(args.seed + 1))
