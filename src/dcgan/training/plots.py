@@ -31,6 +31,8 @@ def plot_quality(ax: plt.Axes, quality: list[dict]) -> None:
         if averaged:
             ax.plot(minutes, [r[f"{main}{RAW}"] for r in quality], "o--", color="grey", label=f"{main}, raw G")
         ax.set_ylabel(main)
+        if main == "fid":  # from hundreds early on to a few units: a log scale keeps late gains visible
+            ax.set_yscale("log")
         ax.legend(loc="upper left")
     if "precision" in quality[0]:
         twin = ax.twinx()
