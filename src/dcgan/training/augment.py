@@ -79,16 +79,17 @@ def _per_image(values: torch.Tensor, like: torch.Tensor) -> torch.Tensor:
 def color(images: torch.Tensor, draws: Draws, on: torch.Tensor) -> torch.Tensor:
     """Brightness + [-0.5, 0.5), saturation x [0, 2), contrast x [0.5, 1.5), per image (on [-1, 1] images)."""
     brightness, saturation, contrast = draws.uniform(3).unbind(1)
-    images = images + _per_image((brightness - 0.5) * on, images)
-    grey = images.mean(1, keepdim=True)
-    images = (images - grey) * _per_image(1 + (2 * saturation - 1) * on, images) + grey
-    mean = images.mean((1, 2, 3), keepdim=True)
-    return (images - mean) * _per_image(1 + (contrast - 0.5) * on, images) + mean
+    out = images + _per_image(brightness - 0.5, images)
+    grey = out.mean(1, keepdim=True)
+    out = (out - grey) * _per_image(2 * saturation, images) + grey
+    mean = out.mean((1, 2, 3), keepdim=True)
+    out = (out - mean) * _per_image(contrast + 0.5, images) + mean
+    return torch.where(on.view(-1, 1, 1, 1), out, images)  # the images left alone stay bit for bit the same
 
 
 def _shift(u: torch.Tensor, limit: int, on: torch.Tensor) -> torch.Tensor:
-    """Whole-pixel shifts in [-limit, limit] from uniform numbers; 0 where ``on`` is 0."""
-    return ((u * (2 * limit + 1)).floor().long() - limit) * on.long()
+    """Whole-pixel shifts in [-limit, limit] from uniform numbers; 0 where ``on`` is False."""
+    return ((u * (2 * limit + 1)).floor().long() - limit) * on
 
 
 def translation(images: torch.Tensor, draws: Draws, on: torch.Tensor) -> torch.Tensor:
@@ -114,13 +115,13 @@ def cutout(images: torch.Tensor, draws: Draws, on: torch.Tensor) -> torch.Tensor
         start = (centre * side).floor().long()[:, None] - size // 2
         pixels = torch.arange(side, device=images.device)
         inside.append((pixels >= start) & (pixels < start + size))
-    cut = inside[0][:, :, None] & inside[1][:, None, :] & on.bool()[:, None, None]
+    cut = inside[0][:, :, None] & inside[1][:, None, :] & on[:, None, None]
     return images * (~cut).to(images.dtype)[:, None]
 
 
 def flip(images: torch.Tensor, draws: Draws, on: torch.Tensor) -> torch.Tensor:
     """Mirror half of the images left to right."""
-    mirrored = (draws.uniform() < 0.5) & on.bool()
+    mirrored = (draws.uniform() < 0.5) & on
     return torch.where(mirrored.view(-1, 1, 1, 1), images.flip(3), images)
 
 
@@ -190,7 +191,7 @@ class Augment:
         rows = slice(self.world.rank * per_rank, (self.world.rank + 1) * per_rank)
         draws = Draws(self.generator, per_rank * self.world.size, rows)
         for name in self.policy:
-            on = (draws.uniform() < self.p).float()  # drawn whatever p is: the stream's position never depends on it
+            on = draws.uniform() < self.p  # drawn whatever p is: the stream's position never depends on it
             images = TRANSFORMS[name](images, draws, on)
         return images
 
