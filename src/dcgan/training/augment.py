@@ -32,8 +32,8 @@ less work. The speed comparison is in the module's benchmark notes (docs/your-ow
 
 Under torchrun every rank draws the numbers for the global batch and keeps its own rows, as z is
 drawn (training/distributed.py): the generator state is the same on every rank, N ranks augment
-exactly as one process with the global batch would, and the r_t accumulator is summed over the
-ranks before p moves, so all ranks agree on p.
+exactly as one process with the global batch would, and r_t is averaged over the ranks every
+step, so all ranks agree on p.
 """
 
 from __future__ import annotations
@@ -155,13 +155,17 @@ class AdaptiveP:
         self.signs = torch.zeros(2, device=device)  # (sum of the steps' mean sign D(x), steps) since the last move
 
     def observe(self, p: torch.Tensor, d_x_sign: torch.Tensor, step: int) -> torch.Tensor:
-        """Accumulate one step's mean sign of D's real logits; returns p, moved at every ``ADA_INTERVAL``-th step."""
-        self.signs = self.signs + torch.stack([d_x_sign.float(), torch.ones_like(d_x_sign, dtype=torch.float)])
+        """Accumulate one step's mean sign of D's real logits; returns p, moved at every ``ADA_INTERVAL``-th step.
+
+        The mean is over every rank's real images (an all-reduce of one number each step), so the
+        accumulator, like p, is the same on all ranks and rank 0's checkpoint holds the whole of it.
+        """
+        mean = distributed.sum_over_ranks(d_x_sign.float(), self.world) / self.world.size
+        self.signs = self.signs + torch.stack([mean, torch.ones_like(mean)])
         if step % ADA_INTERVAL:
             return p
-        total = distributed.sum_over_ranks(self.signs, self.world)  # every rank's real images: one p for all
+        r_t = self.signs[0] / self.signs[1]
         self.signs = torch.zeros_like(self.signs)
-        r_t = total[0] / total[1]
         return (p + torch.sign(r_t - self.target) * self.step).clamp(0, 1)
 
 
