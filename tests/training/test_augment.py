@@ -132,5 +132,16 @@ def test_an_augmented_conditional_bf16_channels_last_run_trains_and_resumes(tmp_
     rows = metrics(run)
     assert all(torch.isfinite(torch.tensor([r["loss_d"], r["loss_g"]])).all() for r in rows)
     assert all(0 <= r.get("augment_p", 1) <= 1 for r in rows)
+    assert (">augment_p<" in (run.run_dir / "report.html").read_text()) == (mode == "ada")  # p charted in the report
     resumed = resume(run.run_dir, data=data, epochs=2)
     assert resumed.step == 8 and resumed.G.spec.num_classes == 2
+
+
+def test_ada_while_p_stays_zero_trains_exactly_as_the_paper(tmp_path):
+    """p = 0 leaves every image as it is, and the augmentation's own random stream touches no other."""
+    data = blobs(128, channels=3)
+    paper = train(tiny_config(tmp_path / "a", epochs=1), data)
+    ada = train(tiny_config(tmp_path / "b", epochs=1, augment="ada", ada_target=0.99), data)  # D never that sure here
+    rows = metrics(ada)
+    assert [row.pop("augment_p") for row in rows] == [0.0] * len(rows)
+    assert rows == metrics(paper)
