@@ -83,6 +83,8 @@ def test_the_configured_speed_and_the_bad_options(tmp_path):
     augment = make_augment(config, torch.device("cpu"), SINGLE, global_batch=32)
     assert augment.adaptive.step == pytest.approx(0.5)  # 4 steps of 32 = 128 images: half of 256
     assert make_augment(tiny_config(tmp_path), torch.device("cpu"), SINGLE, 32) is None  # the paper
+    with pytest.raises(DCGANError, match="holds no augmentation state"):  # a checkpoint that lost it
+        augment.load_state({"rng.augment": augment.generator.get_state()})
     for bad in ({"augment_policy": "color,zoom"}, {"augment_policy": ""}, {"ada_target": 1.0}, {"ada_kimg": 0}):
         with pytest.raises(DCGANError):
             tiny_config(tmp_path, augment="ada", **bad)
