@@ -350,12 +350,12 @@ class Trainer:
         self._pending.clear()
         first = self.step - len(values) + 1
         divergence.check_losses(values, first, self.run.root, self.run.last_checkpoint)  # on every rank: all stop
-        augment = (self.augment.logged() if self.augment else []) or [{}] * len(values)  # ADA's p after each step
+        extras = (self.augment.logged() if self.augment else []) or [{}] * len(values)  # ADA's p after each step
         if not self.world.is_main:  # rank 0 logs its own replica's statistics
             return dict(zip(STAT_NAMES, values[-1], strict=True))
         rows = [
             {"step": first + i, "epoch": self.epoch + 1, **dict(zip(STAT_NAMES, v, strict=True)), **extra}
-            for i, (v, extra) in enumerate(zip(values, augment, strict=True))
+            for i, (v, extra) in enumerate(zip(values, extras, strict=True))
         ]
         self.log(rows)
         return rows[-1]
