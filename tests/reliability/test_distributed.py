@@ -3,6 +3,7 @@ learn the same weights as 1 process with batch 16, only rank 0 writes, and one p
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import sys
@@ -14,6 +15,7 @@ from PIL import Image
 from conftest import blobs
 from dcgan import Discriminator, Generator, load_checkpoint
 from dcgan.cli import main
+from dcgan.core.checkpoints import Checkpoint
 
 SRC = Path(__file__).resolve().parents[2] / "src"
 TINY = [
@@ -49,6 +51,13 @@ def torchrun(nproc: int, args: list[str], timeout: float = 240) -> subprocess.Co
     )
 
 
+def largest_weight_difference(ddp: Checkpoint, one: Checkpoint) -> float:
+    weights = [name for name in one.tensors if name.startswith(("G.", "D."))]
+    worst = max((ddp.tensors[n].float() - one.tensors[n].float()).abs().max().item() for n in weights)
+    print(f"largest weight difference, 2 ranks x 8 vs 1 x 16: {worst:.1e}")
+    return worst
+
+
 def test_two_ranks_with_sync_bn_equal_one_process_with_the_global_batch(tmp_path):
     data = write_blobs(tmp_path / "data", 48)  # 3 steps of 16
     common = ["train", "--data", str(data), "--resolution", "16", "--epochs", "1", *TINY]
@@ -61,9 +70,7 @@ def test_two_ranks_with_sync_bn_equal_one_process_with_the_global_batch(tmp_path
     assert ddp.meta["step"] == one.meta["step"] == 3 and ddp.meta["world_size"] == 2
     assert torch.equal(ddp.tensors["fixed_noise"], one.tensors["fixed_noise"])
     weights = [name for name in one.tensors if name.startswith(("G.", "D."))]
-    worst = max((ddp.tensors[n].float() - one.tensors[n].float()).abs().max().item() for n in weights)
-    print(f"largest weight difference, 2 ranks x 8 vs 1 x 16: {worst:.1e}")
-    assert worst < TOLERANCE
+    assert largest_weight_difference(ddp, one) < TOLERANCE
     torch.manual_seed(0)  # the initial weights, as the trainer draws them: training moved them far beyond the tolerance
     initial = {f"G.{k}": v for k, v in Generator(one.spec).state_dict().items()}
     initial |= {f"D.{k}": v for k, v in Discriminator(one.spec).state_dict().items()}
@@ -72,3 +79,34 @@ def test_two_ranks_with_sync_bn_equal_one_process_with_the_global_batch(tmp_path
     assert main(["train", "--resume", str(tmp_path / "ddp"), "--epochs", "2", "--no-progress"]) == 0
     resumed = load_checkpoint(tmp_path / "ddp")
     assert (resumed.meta["world_size"], resumed.meta["epoch"], resumed.meta["step"]) == (1, 2, 3 + 6)
+
+
+def test_two_ranks_augment_their_rows_and_agree_on_ada_p_as_one_process_with_the_global_batch(tmp_path):
+    """--augment ada: every rank augments its rows of the global batch, and p moves on r_t summed over the ranks."""
+    data = write_blobs(tmp_path / "data", 96)  # 6 steps of 16; p moves after step 4
+    augment = [
+        "--augment",
+        "ada",
+        "--ada-kimg",
+        "0.128",
+        "--ada-target",
+        "0.05",
+        "--augment-policy",
+        "color,translation,cutout,flip",
+    ]
+    common = ["train", "--data", str(data), "--resolution", "16", "--epochs", "1", "--log-every", "1", *augment, *TINY]
+    ran = torchrun(2, [*common, "--batch-size", "8", "--sync-bn", "--out", str(tmp_path / "ddp")])
+    assert ran.returncode == 0, ran.stderr[-3000:]
+    torch.set_num_threads(1)
+    assert main([*common, "--batch-size", "16", "--out", str(tmp_path / "one")]) == 0
+    ddp, one = load_checkpoint(tmp_path / "ddp"), load_checkpoint(tmp_path / "one")
+    assert largest_weight_difference(ddp, one) < TOLERANCE
+    for name in ("rng.augment", "augment.p"):
+        assert torch.equal(ddp.tensors[name], one.tensors[name]), name
+    # r_t's accumulator since the last move of p (steps 5 and 6): the mean over all ranks' images, in rank 0's checkpoint
+    torch.testing.assert_close(ddp.tensors["augment.signs"], one.tensors["augment.signs"])
+    p = [
+        [json.loads(row)["augment_p"] for row in (run / "metrics.jsonl").read_text().splitlines()]
+        for run in (tmp_path / "ddp", tmp_path / "one")
+    ]
+    assert p[0] == p[1] and p[0][3] != 0  # one p for all ranks, moved at step 4
