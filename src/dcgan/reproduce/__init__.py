@@ -18,14 +18,25 @@ from pathlib import Path
 
 from ..errors import DCGANError
 from ..training import Callback
+from ..training.distributed import env_world
 from .data import default_data_root
-from .page import gather, write_page
+from .page import PAGE, gather, write_page
 from .plan import estimate_hours, plan
 from .recipes import RECIPES, SCALES, Recipe
 from .stages import run_stage, stage_folder
 from .work import Context
 
-__all__ = ["RECIPES", "SCALES", "default_data_root", "estimate_hours", "gather", "plan", "recipe", "reproduce"]
+__all__ = [
+    "RECIPES",
+    "SCALES",
+    "context",
+    "default_data_root",
+    "estimate_hours",
+    "gather",
+    "plan",
+    "recipe",
+    "reproduce",
+]
 
 
 def recipe(name: str) -> Recipe:
@@ -72,6 +83,11 @@ def reproduce(
     stages = r.stages(ctx)
     for index, stage in enumerate(stages, 1):
         ctx.stage_folders[stage.name] = stage_folder(ctx.results, index, stage)
+    if not env_world().is_main:  # under torchrun: the other processes only help to train
+        for stage in stages:
+            if stage.trains:
+                run_stage(ctx.stage_folders[stage.name], stage, lambda _: None)
+        return ctx.results / PAGE
     try:
         for stage in stages:
             run_stage(ctx.stage_folders[stage.name], stage, log)

@@ -122,12 +122,12 @@ class Recipe:
 
 
 def _train(name: str, dataset: str, about: str) -> Stage:
-    return Stage(name, lambda ctx, folder: train_stage(ctx, folder, name, dataset, PAPER_EPOCHS), about)
+    return Stage(name, lambda ctx, folder: train_stage(ctx, folder, name, dataset, PAPER_EPOCHS), about, trains=True)
 
 
 def _bind(ctx: Context, stages: list[Stage]) -> list[Stage]:
     """The stages with the context bound: each then only needs its folder."""
-    return [Stage(s.name, partial(s.work, ctx), s.about) for s in stages]
+    return [Stage(s.name, partial(s.work, ctx), s.about, s.trains) for s in stages]
 
 
 def mnist_stages(ctx: Context) -> list[Stage]:

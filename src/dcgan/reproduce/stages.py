@@ -50,6 +50,7 @@ class Stage:
     name: str
     work: Callable[[Path], Outcome]
     about: str = ""
+    trains: bool = False  # a training stage: under torchrun every process runs it, the rest only the first
 
 
 def stage_folder(results: Path, index: int, stage: Stage) -> Path:
@@ -68,7 +69,8 @@ def read_done(folder: Path) -> dict | None:
 
 
 def session_seconds(folder: Path) -> float:
-    """Seconds of work recorded for a stage over all its sessions (a session killed by -9 records none)."""
+    """Seconds of work recorded for a stage over all its sessions (a session killed by -9 records none);
+    under torchrun every process records its own, so this counts process-hours (GPU-hours)."""
     if not (folder / SESSIONS).is_file():
         return 0.0
     total = 0.0
