@@ -164,8 +164,9 @@ def gather(folders: list[str | Path], out: str | Path, scale: str = "cpu") -> Pa
     lines = [
         "# The paper, reproduced",
         "",
-        "Each section is one recipe of `dcgan reproduce` (see README), gathered by "
-        f"`dcgan results FOLDER... -o {out}`. Paper numbers are from Radford, Metz & Chintala (ICLR 2016).",
+        "Each section is one recipe of `dcgan reproduce` ([reproduce.md](reproduce.md): what each recipe does,"
+        f" its scales and expected hours), gathered by `dcgan results FOLDER... -o {out}`. Paper numbers are from"
+        " Radford, Metz & Chintala (ICLR 2016); `MISSED` marks a target the run did not reach.",
         "",
     ]
     for name, r in RECIPES.items():
@@ -173,7 +174,8 @@ def gather(folders: list[str | Path], out: str | Path, scale: str = "cpu") -> Pa
         lines += [f"## {name}: {r.title}", ""]
         if key is None:
             hours = estimate_hours(r, scale)
-            lines += [f"**Not yet run at --scale {scale}.** Expected about {hours:.1f} hours on a 2-core laptop CPU:", "",
+            lines += [f"**Not yet run at --scale {scale}.** Expected about {hours:.1f} hours on a 2-core laptop CPU in fp32"
+                      " (about a third of that in bf16 on a CPU with AMX):", "",
                       f"    dcgan reproduce {name} --scale {scale}", ""]  # fmt: skip
             continue
         folder, info = found[key]

@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from ..training.options_file import read_options
-from .recipes import REFERENCE_STEP_SECONDS, RELATIVE_STEP, Recipe
+from .recipes import CONDITIONAL_COST, REFERENCE_STEP_SECONDS, RELATIVE_STEP, Recipe
 from .stages import read_done, stage_folder
 from .work import Context
 
@@ -29,8 +29,9 @@ def training_steps(r: Recipe, scale: str, options: dict) -> int:
 
 def step_seconds(options: dict) -> float:
     """Seconds of one step on the reference 2-core laptop CPU (fp32), from the table of measured ratios."""
-    key = (options.get("resolution") or 64, options.get("preset", "small"), bool(options.get("conditional")))
-    return REFERENCE_STEP_SECONDS * RELATIVE_STEP[key] * options.get("batch_size", 128) / 128
+    relative = RELATIVE_STEP[options.get("resolution") or 64, options.get("preset", "small")]
+    relative *= CONDITIONAL_COST if options.get("conditional") else 1.0
+    return REFERENCE_STEP_SECONDS * relative * options.get("batch_size", 128) / 128
 
 
 def estimate_hours(r: Recipe, scale: str) -> float:

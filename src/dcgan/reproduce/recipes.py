@@ -92,17 +92,13 @@ SETTINGS: dict[str, dict] = {
     },
 }
 
-# Seconds of one training step (batch 128, fp32) relative to a 64x64 `small` step, measured single-threaded
-# on this project's machine (64 small RGB 7.83 s, 32 small gray 1.64, the same conditional 1.87, 32 paper RGB 4.58);
-# a 64x64 `small` step takes about 3 s on a 2-core laptop CPU (AMD EPYC, AVX2, fp32), the reference here.
+# Seconds of one training step (batch 128, fp32) relative to a 64x64 `small` step, measured single-threaded on
+# this project's machine: 64 small RGB 7.83 s, 64 paper RGB 23.55, 32 paper RGB 4.58, 32 small grayscale 1.64, the
+# same conditional 1.87 (x1.14). A 64x64 `small` step takes about 3 s on a 2-core laptop CPU (AMD EPYC with AVX2,
+# fp32): the reference of the stated hours. bf16 on a Xeon with AMX takes about a third of that.
 REFERENCE_STEP_SECONDS = 3.0
-RELATIVE_STEP = {  # (resolution, preset, conditional) -> step time relative to a 64x64 `small` step
-    (32, "small", False): 0.21,
-    (32, "small", True): 0.24,
-    (64, "small", False): 1.0,
-    (32, "paper", False): 0.585,
-    (64, "paper", False): 4.0,
-}
+RELATIVE_STEP = {(32, "small"): 0.21, (64, "small"): 1.0, (32, "paper"): 0.585, (64, "paper"): 3.0}
+CONDITIONAL_COST = 1.14
 
 
 @dataclass(frozen=True)
