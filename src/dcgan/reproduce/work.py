@@ -461,7 +461,13 @@ def memorisation_stage(ctx: Context, folder: Path, dataset: str) -> Outcome:
     distance_plot(result.distances, folder / "nearest-distances.png")
     summary = result.summary()
     _write_json(folder / "nearest.json", summary)
-    outcome = Outcome()
+    outcome = Outcome(
+        notes=[
+            f"the held-out images are {s['held_out']} random training images left out of the reference set (as dcgan"
+            " nearest does without --held-out-data); G saw them in training, so a G that copied exactly those would"
+            " go unnoticed"
+        ]
+    )
     outcome.figure("nearest.png", "samples and their nearest training images (pixels, D features)", "section 4.1")
     outcome.figure("nearest-distances.png", "distances to the training set: samples against held-out real images")
     columns = ["space", "median generated", "median held-out", "ratio", "closer than held-out 1%"]
