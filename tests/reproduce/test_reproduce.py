@@ -3,6 +3,10 @@
 from __future__ import annotations
 
 import json
+import os
+import signal
+import subprocess
+import sys
 
 import pytest
 import torch
@@ -110,6 +114,43 @@ def test_resumed_training_equals_straight_training(finished, tmp_path):
     resumed = load_file(out / "02-train" / "run" / "checkpoints" / "last.safetensors")
     straight = load_file(tmp_path / "straight" / "checkpoints" / "last.safetensors")
     assert all(torch.equal(resumed[k], straight[k]) for k in resumed if k.startswith("G."))
+
+
+KILL_MID_EPOCH = """
+import os, signal, sys
+from dcgan.reproduce import reproduce
+from dcgan.training import Callback
+
+class KillNine(Callback):
+    def on_step(self, trainer):
+        if trainer.step == 12:  # inside epoch 2 of 5: the epoch-1 checkpoint is the last one
+            os.kill(os.getpid(), signal.SIGKILL)
+
+reproduce("mnist", "test", sys.argv[1], sys.argv[2], progress=False, callbacks=[KillNine()])
+"""
+
+
+def test_kill_9_inside_training_then_the_same_result(finished, tmp_path):
+    """kill -9 in the middle of an epoch: the rerun continues from the last checkpoint and ends with exactly
+    the model of the recipe interrupted elsewhere (the fixture's), to the bit."""
+    name, out, _, _, _ = finished
+    if name != "mnist":
+        pytest.skip("checked once")
+    killed = subprocess.run(
+        [sys.executable, "-c", KILL_MID_EPOCH, str(tmp_path / "results"), str(SHARED_DATA)],
+        env=os.environ | {"PYTHONPATH": os.pathsep.join(sys.path)},
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert killed.returncode == -signal.SIGKILL, killed.stderr
+    train = tmp_path / "results" / "02-train"
+    assert not (train / DONE).exists() and (train / "run" / "checkpoints" / "last.safetensors").exists()
+    reproduce(name, "test", tmp_path / "results", SHARED_DATA, progress=False, log=lambda _: None)
+    for stage in ("02-train", "03-train-conditional"):
+        ours = load_file(tmp_path / "results" / stage / "run" / "checkpoints" / "last.safetensors")
+        theirs = load_file(out / stage / "run" / "checkpoints" / "last.safetensors")
+        assert all(torch.equal(ours[k], theirs[k]) for k in ours if k.startswith(("G.", "D.")))
 
 
 def test_experiments_measure_with_a_classifier_that_finds_exemplars(finished, monkeypatch):
