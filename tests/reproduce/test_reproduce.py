@@ -2,14 +2,19 @@
 
 from __future__ import annotations
 
+import io
 import json
 import os
 import signal
 import subprocess
 import sys
 
+import lmdb
+import numpy as np
 import pytest
+import scipy.io
 import torch
+from PIL import Image
 from safetensors.torch import load_file
 
 from conftest import SHARED_DATA
@@ -214,3 +219,37 @@ def test_plan_lists_the_stages(tmp_path, capsys):
     assert main(["reproduce", "mnist", "--plan", "--out", str(tmp_path), "--data-root", str(SHARED_DATA)]) == 0
     out = capsys.readouterr().out
     assert "about" in out and "01-data" in out and "04-nn-protocol" in out and "train-conditional.json" in out
+
+
+def _write_svhn(folder) -> None:
+    """SVHN's .mat layout; each digit a different brightness, so the classes differ."""
+    rng = np.random.default_rng(0)
+    folder.mkdir(parents=True)
+    for split, n in (("train", 500), ("test", 100)):
+        y = rng.integers(1, 11, n)  # 10 stands for the digit 0, as in the official files
+        x = (rng.integers(0, 40, (32, 32, 3, n)) + 20 * y).astype(np.uint8)
+        scipy.io.savemat(folder / f"{split}_32x32.mat", {"X": x, "y": y[:, None].astype(np.uint8)})
+
+
+def _write_lsun(folder, count: int = 200) -> None:
+    """An LMDB of JPEG bedrooms-to-be: smooth gradients and noise, LSUN's 40-character keys."""
+    rng = np.random.default_rng(0)
+    env = lmdb.open(str(folder), map_size=1 << 25)
+    with env.begin(write=True) as txn:
+        for i in range(count):
+            image = np.linspace(0, 200, 48)[None, :, None] + rng.integers(0, 50, (40, 48, 3))
+            buf = io.BytesIO()
+            Image.fromarray(image.astype(np.uint8)).save(buf, "JPEG", quality=90)
+            txn.put(f"{i:040x}".encode(), buf.getvalue())
+    env.close()
+
+
+def test_svhn_and_lsun_run_where_their_data_is(tmp_path):
+    root = tmp_path / "data"
+    _write_svhn(root / "svhn")
+    (root / "lsun").mkdir()
+    _write_lsun(root / "lsun" / "bedroom_train_lmdb")
+    for name, paper in (("svhn", "22.48% error"), ("lsun", "figure 5")):
+        page = reproduce(name, "test", tmp_path / name, root, progress=False, log=lambda _: None)
+        assert json.loads((tmp_path / name / "results.json").read_text())["complete"]
+        assert paper in page.read_text()
