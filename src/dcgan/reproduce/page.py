@@ -94,11 +94,6 @@ def _figure_html(folder: Path, figure: dict) -> str:
     )
 
 
-def _shown(figures: list[dict]) -> list[dict]:
-    """The figures worth showing: images with a caption (outputs such as JSON tables are listed, not shown)."""
-    return [f for f in figures if f["caption"]]
-
-
 def build_page(r: Recipe, ctx: Context, stages: list[Stage]) -> tuple[str, dict]:
     info = summary(r, ctx, stages)
     results = [res for s in info["stages"] if s["done"] for res in s["results"]]
@@ -121,7 +116,7 @@ def build_page(r: Recipe, ctx: Context, stages: list[Stage]) -> tuple[str, dict]
         options = folder / "options.json"
         if options.is_file():
             parts.append(f"<p>Trained with <code>dcgan train --config {escape(str(options))}</code>.</p>")
-        parts += [_figure_html(folder, f) for f in _shown(entry["figures"])]
+        parts += [_figure_html(folder, f) for f in entry["figures"]]
         for table in entry["tables"]:
             title = table["title"] + (f" (paper: {table['paper']})" if table["paper"] else "")
             parts += [f"<h3>{escape(title)}</h3>", _html_table(table["columns"], table["rows"])]
@@ -196,7 +191,7 @@ def _md_section(folder: Path, info: dict, images: Path, base: Path) -> list[str]
         for table in s["tables"]:
             title = table["title"] + (f" (paper: {table['paper']})" if table["paper"] else "")
             lines += [f"**{title}**", "", *_md_table(table["columns"], table["rows"]), ""]
-        for figure in _shown(s["figures"]):
+        for figure in s["figures"]:
             mime, data = grid_image(folder / s["folder"] / figure["file"], 0)
             target = images / (f"{s['folder']}-{Path(figure['file']).stem}" + IMAGE_SUFFIX[mime])
             target.parent.mkdir(parents=True, exist_ok=True)

@@ -34,7 +34,7 @@ from .work import (
 )
 
 SCALES = ("test", "cpu", "paper")
-PAPER_EPOCHS = {1: "figure 2 (1 epoch)", 5: "figure 3 (5 epochs)"}  # the epochs whose samples the paper shows
+PAPER_EPOCHS = {1: "figure 2 (LSUN, 1 epoch)", 5: "figure 3 (LSUN, 5 epochs)"}  # the epochs the paper shows
 
 SETTINGS: dict[str, dict] = {
     "test": {

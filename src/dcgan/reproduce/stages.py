@@ -35,12 +35,13 @@ class Outcome:
     results: list[dict] = field(default_factory=list)  # {"what", "paper_ref", "paper", "ours", "target", "met"}
     compute: dict = field(default_factory=dict)  # steps, images seen, ... (seconds are added by the runner)
     notes: list[str] = field(default_factory=list)
+    files: list[str] = field(default_factory=list)  # other outputs: tables as JSON, checkpoints, z files
 
     def figure(self, file: str | Path, caption: str, paper: str = "") -> None:
         self.figures.append({"file": str(file), "caption": caption, "paper": paper})
 
     def outputs(self) -> list[str]:
-        return [f["file"] for f in self.figures]
+        return [f["file"] for f in self.figures] + self.files
 
 
 @dataclass(frozen=True)
