@@ -85,6 +85,10 @@ def _compute_rows(stages: list[dict]) -> list[list]:
 COMPUTE_COLUMNS = ["stage", "steps", "images seen", "hours", "precision", "device", "done"]
 
 
+def total_hours(stages: list[dict]) -> float:
+    return sum(s.get("compute", {}).get("seconds", 0) for s in stages) / 3600
+
+
 def _figure_html(folder: Path, figure: dict) -> str:
     mime, data = grid_image(folder / figure["file"], 0)
     caption = figure["caption"] + (f" (paper: {figure['paper']})" if figure["paper"] else "")
@@ -106,6 +110,8 @@ def build_page(r: Recipe, ctx: Context, stages: list[Stage]) -> tuple[str, dict]
         _html_table(RESULT_COLUMNS, _result_rows(results)) if results else "<p>No result yet.</p>",
         "<h2>Stages and compute</h2>",
         _html_table(COMPUTE_COLUMNS, _compute_rows(info["stages"])),
+        f"<p>{total_hours(info['stages']):.2f} hours in all, on the machine below (under torchrun: summed over the"
+        " processes).</p>",
     ]
     for stage, entry in zip(stages, info["stages"], strict=True):
         parts.append(f"<h2>{escape(entry['folder'])}: {escape(stage.about)}</h2>")
@@ -199,7 +205,8 @@ def _md_section(folder: Path, info: dict, images: Path, base: Path) -> list[str]
             paper = f" (paper: {figure['paper']})" if figure["paper"] else ""
             lines += [f"![{figure['caption']}]({target.relative_to(base)})", "", f"*{figure['caption']}{paper}*", ""]
         lines += [f"Note: {note}" for note in s["notes"]]
-    lines += ["Compute:", "", *_md_table(COMPUTE_COLUMNS, _compute_rows(info["stages"])), ""]
+    hours = total_hours(info["stages"])
+    lines += [f"Compute, {hours:.2f} hours in all:", "", *_md_table(COMPUTE_COLUMNS, _compute_rows(info["stages"])), ""]
     machine = info["machine"]
     lines += [f"Machine: {machine['CPU']}, GPU {machine['GPU']}, torch {machine['torch']}.", ""]
     return lines

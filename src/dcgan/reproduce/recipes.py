@@ -117,8 +117,9 @@ class Recipe:
         return SETTINGS[scale] | self.settings.get(scale, {})
 
 
-def _train(name: str, dataset: str, about: str) -> Stage:
-    return Stage(name, lambda ctx, folder: train_stage(ctx, folder, name, dataset, PAPER_EPOCHS), about, trains=True)
+def _train(name: str, dataset: str, about: str, shown: dict[int, str] = PAPER_EPOCHS) -> Stage:
+    """A training stage; ``shown``: the epochs whose samples the page sets beside a figure of the paper."""
+    return Stage(name, lambda ctx, folder: train_stage(ctx, folder, name, dataset, shown), about, trains=True)
 
 
 def _bind(ctx: Context, stages: list[Stage]) -> list[Stage]:
@@ -133,7 +134,7 @@ def mnist_stages(ctx: Context) -> list[Stage]:
             Stage("data", lambda c, f: prepare_data(c, f, [("train", "mnist"), ("train-conditional", "mnist")]),
                   "decode MNIST once into the cache"),
             _train("train", "mnist", "train a DCGAN on MNIST: samples after 1 and 5 epochs"),
-            _train("train-conditional", "mnist", "train a class-conditional DCGAN on MNIST (the appendix's model)"),
+            _train("train-conditional", "mnist", "train a class-conditional DCGAN on MNIST (the appendix's model)", {}),
             Stage("nn-protocol", nn_protocol_stage, "the appendix's 1-NN table: conditional samples against real"),
         ],
     )  # fmt: skip

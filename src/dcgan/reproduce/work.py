@@ -140,15 +140,19 @@ def train_stage(ctx: Context, folder: Path, stage: str, dataset: str, epochs_sho
                                "batch": batch, **last})  # fmt: skip
     for epoch, paper in epochs_shown.items():
         if epoch < meta["epoch"]:
-            outcome.figure(run.epoch_samples(epoch).relative_to(folder), f"samples after {epoch} epoch(s)", paper)
+            outcome.figure(run.epoch_samples(epoch).relative_to(folder), f"samples after {_epochs(epoch)}", paper)
     outcome.figure(
         run.epoch_samples(meta["epoch"]).relative_to(folder),
-        f"samples after {meta['epoch']} epochs ({meta['step']:,} steps)",
+        f"samples after {_epochs(meta['epoch'])} ({meta['step']:,} steps)",
         epochs_shown.get(meta["epoch"], ""),
     )
     outcome.files.append("options.json")
     outcome.files.append(CHECKPOINT)
     return outcome
+
+
+def _epochs(n: int) -> str:
+    return f"{n} epoch" + ("s" if n != 1 else "")
 
 
 def _finished(meta: dict) -> bool:
