@@ -192,6 +192,12 @@ def test_gather_writes_markdown_and_small_figures(finished, tmp_path):
     assert images and all(p.stat().st_size < 300_000 for p in images)
 
 
+def test_a_folder_holds_one_recipe_at_one_scale(finished):
+    name, out, _, _, _ = finished
+    with pytest.raises(DCGANError, match=f"holds the {name} recipe at scale test"):
+        reproduce(name, "cpu", out, SHARED_DATA, progress=False)
+
+
 def test_missing_data_is_one_clear_message(tmp_path, capsys):
     with pytest.raises(DCGANError) as caught:
         reproduce("svhn", "test", tmp_path / "out", tmp_path)

@@ -13,6 +13,7 @@ This package sits above the experiments and below the command line: ``dcgan repr
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable
 from pathlib import Path
 
@@ -20,7 +21,7 @@ from ..errors import DCGANError
 from ..training import Callback
 from ..training.distributed import env_world
 from .data import default_data_root
-from .page import PAGE, gather, write_page
+from .page import PAGE, SUMMARY, gather, write_page
 from .plan import estimate_hours, plan
 from .recipes import RECIPES, SCALES, Recipe
 from .stages import run_stage, stage_folder
@@ -79,6 +80,7 @@ def reproduce(
 ) -> Path:
     """Run (or continue) the recipe ``name`` at ``scale``; returns its results page."""
     r, ctx = context(name, scale, out, data_root, device=device, progress=progress, callbacks=callbacks)
+    _refuse_other_recipe(ctx)
     ctx.results.mkdir(parents=True, exist_ok=True)
     stages = r.stages(ctx)
     for index, stage in enumerate(stages, 1):
@@ -96,3 +98,16 @@ def reproduce(
         page = write_page(r, ctx, stages)
     log(f"results page: {page}")
     return page
+
+
+def _refuse_other_recipe(ctx: Context) -> None:
+    """A folder holds one recipe at one scale: another's stages would count as done and be skipped."""
+    try:
+        held = json.loads((ctx.results / SUMMARY).read_text())
+    except (OSError, ValueError):
+        return
+    if (held.get("recipe"), held.get("scale")) != (ctx.recipe, ctx.scale):
+        raise DCGANError(
+            f"{ctx.results} holds the {held.get('recipe')} recipe at scale {held.get('scale')}",
+            "choose another --out for this one",
+        )
