@@ -190,6 +190,8 @@ def test_gather_writes_markdown_and_small_figures(finished, tmp_path):
     assert PAPER_NUMBERS[name][0] in text
     images = list((tmp_path / "results" / name).iterdir())
     assert images and all(p.stat().st_size < 300_000 for p in images)
+    assert main(["results", str(out), "-o", str(tmp_path / "cli.md")]) == 0
+    assert f"## {name}:" in (tmp_path / "cli.md").read_text()
 
 
 def test_a_folder_holds_one_recipe_at_one_scale(finished):

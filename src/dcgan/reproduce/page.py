@@ -54,6 +54,10 @@ def summary(r: Recipe, ctx: Context, stages: list[Stage]) -> dict:
     }
 
 
+def _expected(hours: float) -> str:
+    return "a few minutes" if hours < 0.1 else f"about {hours:.1f} hours"
+
+
 def _met(value: bool | None) -> str:
     return {True: "met", False: "MISSED", None: ""}[value]
 
@@ -105,7 +109,7 @@ def build_page(r: Recipe, ctx: Context, stages: list[Stage]) -> tuple[str, dict]
         f"<h1>{escape(r.title)}</h1>",
         f"<p>Radford, Metz &amp; Chintala (ICLR 2016), reproduced by <code>{escape(info['command'])}</code> "
         f"at scale <b>{ctx.scale}</b>: {'complete' if info['complete'] else 'not finished yet (run it again to continue)'}."
-        f" Expected time at this scale: about {info['expected_hours']} hours on a 2-core laptop CPU in fp32.</p>",
+        f" Expected time at this scale: {_expected(info['expected_hours'])} on a 2-core laptop CPU in fp32.</p>",
         "<h2>Results beside the paper</h2>",
         _html_table(RESULT_COLUMNS, _result_rows(results)) if results else "<p>No result yet.</p>",
         "<h2>Stages and compute</h2>",
