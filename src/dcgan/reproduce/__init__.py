@@ -20,6 +20,7 @@ from pathlib import Path
 from ..errors import DCGANError
 from ..training import Callback
 from ..training.distributed import env_world
+from ..training.invocation import program
 from .data import default_data_root
 from .page import PAGE, SUMMARY, gather, write_page
 from .plan import estimate_hours, plan
@@ -94,6 +95,9 @@ def reproduce(
         for stage in stages:
             run_stage(ctx.stage_folders[stage.name], stage, log)
             write_page(r, ctx, stages)
+    except KeyboardInterrupt:  # the recipe continues as a whole (a training stage's own hint names its run)
+        again = f"{program()} reproduce {name} --scale {scale} --out {ctx.results}"
+        raise KeyboardInterrupt(f"stopped; continue with: {again}") from None
     finally:  # also after Ctrl-C or an error: the page shows what is done so far
         page = write_page(r, ctx, stages)
     log(f"results page: {page}")
