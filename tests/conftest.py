@@ -20,7 +20,8 @@ from dcgan import ImageData, TrainConfig
 from dcgan.cli import main
 from dcgan.data.formats import celeba
 
-SHARED_DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data"
+# ../shared/data beside the checkout, or where $DCGAN_DATA points (as dcgan reproduce looks for it)
+SHARED_DATA = Path(os.environ.get("DCGAN_DATA") or Path(__file__).resolve().parents[1].parent / "shared" / "data")
 
 
 def shared_data(name: str) -> Path:

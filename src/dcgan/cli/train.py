@@ -22,6 +22,7 @@ from ..errors import DCGANError
 from ..experiments.latent import save_sheet
 from ..training import TrainConfig, reopen, start
 from ..training.config import RESUMABLE
+from ..training.options_file import config_from
 from .options import add_checkpoint, add_device, add_field_flags, add_progress, add_seed, bounded_int, given
 
 MAX_SAMPLES = 100_000  # -n: 100,000 images is already minutes of work; a typo such as 1e9 would need 400 GB
@@ -37,6 +38,12 @@ def register_train(sub) -> None:
     )
     add_field_flags(p, TrainConfig)
     p.add_argument(
+        "--config",
+        metavar="FILE.json",
+        help='read options from a JSON object of them (keys as in a run\'s config.json, e.g. "batch_size": 64; '
+        "a run's own config.json works too); flags given here override the file",
+    )
+    p.add_argument(
         "--resume",
         metavar="RUN_DIR",
         help=f"continue the run in RUN_DIR from its last checkpoint (only {', '.join(sorted(RESUMABLE))} may change)",
@@ -46,7 +53,9 @@ def register_train(sub) -> None:
 
 def run_train(args: argparse.Namespace) -> int:
     options = given(args, TrainConfig)
-    trainer = reopen(args.resume, **options) if args.resume else start(TrainConfig(**options))
+    if args.resume and args.config:
+        raise DCGANError("--resume continues a run with its own config, so --config has nothing to set", "drop one")
+    trainer = reopen(args.resume, **options) if args.resume else start(config_from(args.config, **options))
     if trainer.world.is_main:
         print(format_summary(trainer.data_summary, str(trainer.run_dir)))
         print("\n".join(trainer.overview()), flush=True)
