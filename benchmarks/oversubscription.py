@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import argparse
 import contextlib
-import json
 import os
 import statistics
 import subprocess
@@ -24,7 +23,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from .common import ROOT
+from .common import ROOT, write_report
 
 SETTINGS = {  # what each setting adds to the environment
     "spinning (GNU OpenMP's own default)": {"GOMP_SPINCOUNT": "300000"},
@@ -137,12 +136,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--out", default=str(ROOT / "benchmarks" / "results" / "oversubscription"), help="stem")
     args = parser.parse_args(argv)
     report = measure(args)
-    out = Path(args.out)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    out.with_suffix(".json").write_text(json.dumps(report, indent=2) + "\n")
-    table = markdown(report)
-    out.with_suffix(".md").write_text(table)
-    print(table)
+    write_report(args.out, report, markdown(report))
     return 0
 
 

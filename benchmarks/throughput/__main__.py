@@ -9,7 +9,7 @@ import tempfile
 from pathlib import Path
 
 from .. import throughput
-from ..common import ROOT
+from ..common import ROOT, write_report
 from .data import CIFAR_ZIP, image_folder
 from .ours import startup_seconds
 from .plan import configurations, conv_limits, interleave, scaling_configurations
@@ -87,12 +87,7 @@ def main(argv: list[str] | None = None) -> int:
         "sampling": sampling,
         "startup_s": startup_seconds(1 if args.quick else 3),
     }
-    out = Path(args.out)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    out.with_suffix(".json").write_text(json.dumps(report, indent=2) + "\n")
-    table = markdown(report)
-    out.with_suffix(".md").write_text(table)
-    print(table)
+    write_report(args.out, report, markdown(report))
     return 0
 
 
