@@ -23,7 +23,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from .common import ROOT, write_report
+from .common import ROOT, cpu_model, write_report
 
 SETTINGS = {  # what each setting adds to the environment
     "spinning (GNU OpenMP's own default)": {"GOMP_SPINCOUNT": "300000"},
@@ -105,11 +105,6 @@ def measure(args: argparse.Namespace) -> dict:
             }
         )
     return {"settings": vars(args) | {"lscpu": cpu_model(), "cores": os.cpu_count()}, "rows": rows}
-
-
-def cpu_model() -> str:
-    lines = subprocess.run(["lscpu"], capture_output=True, text=True, check=False).stdout.splitlines()
-    return next((line.split(":", 1)[1].strip() for line in lines if line.startswith("Model name")), "unknown")
 
 
 def markdown(report: dict) -> str:
