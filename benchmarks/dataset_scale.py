@@ -62,7 +62,7 @@ def disk_mb(path: Path) -> float:
 
 
 def run_measured(args: list[str], env: dict) -> dict:
-    """``python -m dcgan ARGS`` in a fresh process: wall seconds, peak RSS and peak anonymous memory (MB)."""
+    """``python -m dcgan ARGS`` in a fresh process: wall and CPU seconds, peak RSS and peak anonymous memory (MB)."""
     start = time.perf_counter()
     with tempfile.TemporaryFile() as log:
         proc = subprocess.Popen([sys.executable, "-m", "dcgan", *args], env=env, stdout=log, stderr=log)
@@ -79,8 +79,21 @@ def run_measured(args: list[str], env: dict) -> dict:
             raise RuntimeError(f"dcgan {' '.join(args)} failed:\n{log.read().decode()[-3000:]}")
     return {
         "seconds": time.perf_counter() - start,
+        "cpu_s": usage.ru_utime + usage.ru_stime,
         "peak_rss_mb": usage.ru_maxrss / 1024,
         "peak_anon_mb": anon[0] / 1024,
+    }
+
+
+def _timed(fn, *args) -> dict:
+    """Time a step run in this process (its memory is not measured)."""
+    wall, cpu = time.perf_counter(), time.process_time()
+    fn(*args)
+    return {
+        "seconds": time.perf_counter() - wall,
+        "cpu_s": time.process_time() - cpu,
+        "peak_rss_mb": 0,
+        "peak_anon_mb": 0,
     }
 
 
@@ -107,22 +120,14 @@ def measure_size(count: int, work: Path, env: dict) -> list[dict]:
         row = {"path": path, "images": count, **result, "disk_mb": disk_mb(written) if written else 0.0}
         rows.append(row)
         print(
-            f"  N={count:>9,} {path:26s} {row['seconds']:8.1f} s  RSS {row['peak_rss_mb']:7.0f} MB"
+            f"  N={count:>9,} {path:26s} {row['seconds']:8.1f} s  CPU {row['cpu_s']:7.1f} s  RSS {row['peak_rss_mb']:7.0f} MB"
             f"  anon {row['peak_anon_mb']:7.0f} MB  disk {row['disk_mb']:8.1f} MB",
             flush=True,
         )
 
     folder, archive, prepared, run = root / "images", root / "images.zip", root / "prepared", root / "run"
-    start = time.perf_counter()
-    generate_folder(folder, count)
-    record(
-        "generate the JPEG folder",
-        {"seconds": time.perf_counter() - start, "peak_rss_mb": 0, "peak_anon_mb": 0},
-        folder,
-    )
-    start = time.perf_counter()
-    write_zip(folder, archive)
-    record("zip it (stored)", {"seconds": time.perf_counter() - start, "peak_rss_mb": 0, "peak_anon_mb": 0}, archive)
+    record("generate the JPEG folder", _timed(generate_folder, folder, count), folder)
+    record("zip it (stored)", _timed(write_zip, folder, archive), archive)
     common = ["--no-progress"]
     record("prepare (folder)", run_measured(["prepare", str(folder), "-o", str(prepared), *common], env), prepared)
     from_zip = root / "prepared-zip"
@@ -151,13 +156,16 @@ def measure_size(count: int, work: Path, env: dict) -> list[dict]:
 
 def markdown(report: dict) -> str:
     sizes = report["settings"]["sizes"]
-    head = " | ".join(f"N={n:,}: s / RSS MB / anon MB / disk MB" for n in sizes)
+    head = " | ".join(f"N={n:,}: s / CPU s / RSS MB / anon MB / disk MB" for n in sizes)
     lines = [f"| path | {head} |", "| --- |" + " --- |" * len(sizes)]
     for path in dict.fromkeys(row["path"] for row in report["rows"]):
         cells = []
         for n in sizes:
             r = next(r for r in report["rows"] if r["path"] == path and r["images"] == n)
-            cells.append(f"{r['seconds']:.1f} / {r['peak_rss_mb']:.0f} / {r['peak_anon_mb']:.0f} / {r['disk_mb']:.0f}")
+            cells.append(
+                f"{r['seconds']:.1f} / {r['cpu_s']:.1f} / {r['peak_rss_mb']:.0f} / {r['peak_anon_mb']:.0f}"
+                f" / {r['disk_mb']:.0f}"
+            )
         lines.append(f"| {path} | {' | '.join(cells)} |")
     return "\n".join(lines) + "\n"
 
