@@ -27,7 +27,7 @@ from .source import Source
 HASH_SIDE = 32
 PCA_SAMPLE = 20_000
 MIN_VARIANCE_SHARE = 0.01  # a component must carry 1% of the first one's variance to give a bit
-CHUNK = 4096
+CHUNK = 1024  # images per pass: their float copies are the bulk of the memory dedup needs
 
 
 def grey_thumbnails(images: torch.Tensor) -> np.ndarray:

@@ -23,7 +23,7 @@ import numpy as np
 import torch
 
 from ..errors import DCGANError
-from .formats.folder import split_zip_path
+from .formats.folder import files_under, split_zip_path
 from .source import Source, decode_into
 
 FORMAT_VERSION = 1
@@ -49,14 +49,14 @@ def detect(path: Path) -> bool:
 def fingerprint(path: Path) -> dict:
     """Path, size, file count and a digest of every file's (name, size, mtime): changes when the data does."""
     path = (split_zip_path(path) or (path,))[0].resolve()
-    files = sorted(p for p in path.rglob("*") if p.is_file()) if path.is_dir() else [path]
+    files = ((name, entry.stat()) for name, entry in files_under(path)) if path.is_dir() else [(path.name, path.stat())]
     digest = hashlib.sha256()
-    size = 0
-    for p in files:
-        st = p.stat()
+    size = count = 0
+    for name, st in files:
         size += st.st_size
-        digest.update(f"{p.relative_to(path) if path.is_dir() else p.name}\0{st.st_size}\0{st.st_mtime_ns}\n".encode())
-    return {"path": str(path), "files": len(files), "bytes": size, "digest": digest.hexdigest()}
+        count += 1
+        digest.update(f"{name}\0{st.st_size}\0{st.st_mtime_ns}\n".encode())
+    return {"path": str(path), "files": count, "bytes": size, "digest": digest.hexdigest()}
 
 
 def write_prepared(source: Source, out: Path, skip_bad: bool, progress: bool, provenance: dict) -> Path:
