@@ -151,7 +151,8 @@ def memorisation_check(
     for space, extractor in extractors.items():
         # one pass over the reference set answers both the generated samples and the held-out images
         queries = torch.cat([torch.from_numpy(extract(extractor, x, progress=False)) for x in (generated, held_out)])
-        found_d, found_i = nearest(queries, ImageFeatures(extractor, training, training_rows), k, progress=progress)
+        references = ImageFeatures(extractor, training, training_rows)
+        found_d, found_i = nearest(queries, references, k, chunk=1024, progress=progress)  # 50 MB of 64x64 pixels
         distances.append(NearestDistances(space, found_d[:samples, 0], found_d[samples:, 0]))
         shown = found_i[:show] if training_rows is None else training_rows[found_i[:show]]
         neighbours[space] = to_unit_range(training[shown])
