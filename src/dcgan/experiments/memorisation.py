@@ -29,6 +29,7 @@ from ..errors import DCGANError
 from .features import conv_layers, discriminator_extractor, extract, pixel_extractor
 
 CANDIDATES = 8  # per query, re-ranked exactly
+RERANK_QUERIES = 64  # queries re-ranked together: 64 x 8 candidates of 64x64 RGB pixels are 25 MB
 
 
 class ImageFeatures:
@@ -67,8 +68,12 @@ def nearest(
         best_i = torch.cat([best_i, torch.arange(start, start + len(refs)).expand(len(queries), -1)], 1)
         best_d, order = best_d.topk(min(keep, best_d.shape[1]), dim=1, largest=False)
         best_i = best_i.gather(1, order)
-    candidates = torch.as_tensor(references[best_i.flatten().numpy()]).flatten(1).float()
-    exact = (candidates.reshape(*best_i.shape, -1) - queries[:, None]).square().sum(-1).sqrt()
+    exact = torch.empty(best_i.shape)
+    for start in range(0, len(queries), RERANK_QUERIES):  # a block of queries' candidates at a time
+        rows = best_i[start : start + RERANK_QUERIES]
+        candidates = torch.as_tensor(references[rows.flatten().numpy()]).flatten(1).float()
+        block = candidates.reshape(*rows.shape, -1) - queries[start : start + RERANK_QUERIES, None]
+        exact[start : start + RERANK_QUERIES] = block.square().sum(-1).sqrt()
     exact, order = exact.sort(dim=1, stable=True)
     return exact[:, :k], best_i.gather(1, order)[:, :k]
 
