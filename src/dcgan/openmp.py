@@ -16,10 +16,13 @@ WAIT_POLICY = "PASSIVE"
 USER_SETTINGS = ("OMP_WAIT_POLICY", "GOMP_SPINCOUNT")
 
 
-def choose_wait_policy() -> None:
-    """Ask for sleeping idle threads unless the user chose how they wait (a no-op once torch has loaded)."""
-    if not any(name in os.environ for name in USER_SETTINGS):
-        os.environ["OMP_WAIT_POLICY"] = WAIT_POLICY
+def choose_wait_policy() -> bool:
+    """Ask for sleeping idle threads unless the user chose how they wait (a no-op once torch has loaded);
+    whether this chose (child processes inherit the choice)."""
+    if any(name in os.environ for name in USER_SETTINGS):
+        return False
+    os.environ["OMP_WAIT_POLICY"] = WAIT_POLICY
+    return True
 
 
-choose_wait_policy()
+CHOSEN_HERE = choose_wait_policy()
