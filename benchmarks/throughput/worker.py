@@ -44,7 +44,7 @@ def run_worker(cfg: dict) -> dict:
     """``worker(cfg)`` in a fresh ``python -m benchmarks.throughput --worker`` process; its result."""
     env = dict(os.environ)
     if cfg["kind"] == "baseline" and openmp.CHOSEN_HERE:  # the reference waits as OpenMP does by default
-        env.pop("OMP_WAIT_POLICY")
+        env.pop("OMP_WAIT_POLICY", None)
     proc = subprocess.run(
         [sys.executable, "-m", "benchmarks.throughput", "--worker", json.dumps(cfg)],
         capture_output=True,
