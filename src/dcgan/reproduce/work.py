@@ -172,7 +172,7 @@ def nn_protocol_stage(ctx: Context, folder: Path) -> Outcome:
     read = {"resolution": spec.resolution, "channels": spec.channels}
     train = load_dataset(train_path, limit=s.get("nn_train_limit"), **read)
     test = load_dataset(default_test_split(train_path), limit=s.get("nn_test_limit"), **read)
-    report = nn_protocol(ckpt.network("G"), ckpt.class_names, train, test, s["nn_sizes"], ckpt.noise, seed=0)
+    report = nn_protocol(ckpt.generator(), ckpt.class_names, train, test, s["nn_sizes"], ckpt.noise, seed=0)
     _write_json(folder / "nn-protocol.json", report.to_dict())
     outcome = Outcome()
     sizes = sorted({row.n for row in report.rows})
@@ -276,7 +276,7 @@ def classifier_stage(ctx: Context, folder: Path) -> Outcome:
 
 def _generator(ctx: Context):
     ckpt = load_checkpoint(ctx.checkpoint())
-    return ckpt.network("G"), ckpt.noise
+    return ckpt.generator(), ckpt.noise
 
 
 def walk_stage(ctx: Context, folder: Path) -> Outcome:
@@ -406,7 +406,7 @@ def forget_stage(ctx: Context, folder: Path) -> Outcome:
     and count smiles on fresh samples before and after, beside as many random maps dropped."""
     s = ctx.settings
     ckpt = load_checkpoint(ctx.checkpoint())
-    G = ckpt.network("G")
+    G = ckpt.generator()
     clf = load_classifier(ctx.stage_folders["classifier"] / "classifier.safetensors")
     z = sample_noise(s["sheet"], G.spec.nz, ckpt.noise, seeded(0))
     images = render(G, z)
@@ -459,7 +459,7 @@ def memorisation_stage(ctx: Context, folder: Path, dataset: str) -> Outcome:
     """Section 4.1: nearest training images of samples, against held-out real images."""
     s = ctx.settings
     ckpt = load_checkpoint(ctx.checkpoint())
-    G, D = ckpt.network("G"), ckpt.network("D")
+    G, D = ckpt.generator(), ckpt.network("D")
     training = load_images_for(G.spec, ctx.data[dataset][0], s["real_limit"]).images
     held, rest = split_held_out(len(training), s["held_out"], 0)
     result = memorisation_check(G, D, training[rest], training[held], s["held_out"], 16, 3, 0, ckpt.noise)

@@ -100,7 +100,9 @@ def train_step(
         p.requires_grad_(False)
     try:
         with precision.autocast():
-            loss_g = F.softplus(-(D_for_g or D)(seen(fake), labels).float()).mean()  # non-saturating: -log D(G(z))
+            loss_g = F.softplus(
+                -(D if D_for_g is None else D_for_g)(seen(fake), labels).float()
+            ).mean()  # non-saturating: -log D(G(z))
         precision.minimize(loss_g, opt_g, "G")
     finally:
         for p in trainable:
