@@ -57,14 +57,15 @@ def machine_key(device: torch.device) -> str:
 def choose_precision(
     device: torch.device,
     time_step: Callable[[str], float] | None = None,
-    support: Callable[[], tuple[bool, str]] = native_bf16,
+    support: Callable[[], tuple[bool, str]] | None = None,
 ) -> tuple[str, str]:
-    """The precision ``auto`` means on ``device``, and why; ``time_step(precision)`` times one step."""
+    """The precision ``auto`` means on ``device``, and why; ``time_step(precision)`` times one step;
+    ``support()`` says whether the CPU has bf16 units (default :func:`native_bf16`)."""
     if device.type != "cpu":
         return "fp32", f"auto on {device.type}: fp32 (the default off the CPU)"
     if time_step is None:
         return "fp32", "auto: fp32 (nothing to measure)"
-    native, why = support()
+    native, why = (support or native_bf16)()
     if not native:
         return "fp32", f"auto: fp32 ({why}; bf16 was not timed)"
     times: dict[str, list[float]] = {"fp32": [], "bf16": []}
