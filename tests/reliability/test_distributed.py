@@ -11,7 +11,7 @@ from pathlib import Path
 import torch
 from PIL import Image
 
-from conftest import blobs
+from conftest import HANG, blobs
 from dcgan import Discriminator, Generator, load_checkpoint
 from dcgan.cli import main
 
@@ -40,7 +40,7 @@ def write_blobs(folder: Path, n: int) -> Path:
     return folder
 
 
-def torchrun(nproc: int, args: list[str], timeout: float = 240) -> subprocess.CompletedProcess:
+def torchrun(nproc: int, args: list[str], timeout: float = HANG) -> subprocess.CompletedProcess:
     env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(SRC), os.environ.get("PYTHONPATH", "")])}
     env |= {"OMP_NUM_THREADS": "1", "DCGAN_DIST_TIMEOUT": "60"}
     command = [sys.executable, "-m", "torch.distributed.run", "--standalone", f"--nproc-per-node={nproc}"]

@@ -31,7 +31,7 @@ from dcgan.data import prepare_dataset
 from dcgan.experiments.latent import load_z, save_z
 
 EXAMPLES = int(os.environ.get("DCGAN_FUZZ_EXAMPLES", "25"))  # per loader
-MAX_SECONDS = 20.0  # one load of a few KB: longer is a hang
+MAX_SECONDS = 60.0  # one load of a few KB: well under a second on idle cores, seconds at load 4; a minute is a hang
 MAX_GROWTH_KB = 2**20  # peak memory may not grow by 1 GiB on a few KB of input
 FUZZ = settings(
     max_examples=EXAMPLES,
