@@ -31,7 +31,7 @@ import dcgan.training.loop
 from conftest import HANG, blobs, tiny_config
 from dcgan import DCGANError, load_checkpoint, resume, train
 from dcgan.core.rundir import RunDir
-from dcgan.training.callbacks import Callback
+from dcgan.training.hooks import Callback
 
 KILLS = 24
 SRC = Path(__file__).resolve().parents[2] / "src"
@@ -185,6 +185,40 @@ def test_sigterm_and_sigint_checkpoint_and_print_a_working_resume_command(tmp_pa
     )
     assert resumed.returncode == 0, resumed.stderr  # the command works from where the user started
     assert load_checkpoint(tmp_path / "run").meta["step"] == 4 * epochs > stopped
+
+
+# SIGTERM as start-up ends (data read, precision chosen, summary and run folder printed), before the loop's handler
+TERMINATED_WHILE_STARTING = """
+import os, signal, sys
+import dcgan.training.loop
+from dcgan.cli import main
+dcgan.training.loop.Trainer._place_images = lambda self: os.kill(os.getpid(), signal.SIGTERM)
+sys.exit(main(sys.argv[1:]))
+"""
+
+
+def test_sigterm_while_starting_exits_143_with_one_line_and_keeps_what_was_printed(tmp_path):
+    data = tmp_path / "data"
+    data.mkdir()
+    for i, image in enumerate(blobs(32).images):
+        Image.fromarray(image[0].numpy()).save(data / f"{i}.png")
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(SRC), os.environ.get("PYTHONPATH", "")])}
+    argv = f"train --data {data} --resolution 16 --out run --g-width 8 --d-width 8 --nz 8 --batch-size 16 --no-progress".split()
+    with (tmp_path / "out.txt").open("w") as stdout:  # a file: Python buffers it, unlike a terminal
+        ran = subprocess.run(
+            [sys.executable, "-c", TERMINATED_WHILE_STARTING, *argv],
+            cwd=tmp_path,
+            env=env,
+            stdout=stdout,
+            stderr=subprocess.PIPE,
+            text=True,
+            timeout=HANG,
+        )
+    assert ran.returncode == 143 and ran.stderr == "dcgan train: stopped by SIGTERM before the first step\n"
+    printed = (tmp_path / "out.txt").read_text()
+    assert printed.startswith("data: 32 images, 16x16") and "training in run" in printed  # flushed, not lost
+    assert "precision: auto: " in printed  # the probe ran to its end before the signal came
+    assert not RunDir(tmp_path / "run").last_checkpoint.exists()
 
 
 def _fail_with(code: int):

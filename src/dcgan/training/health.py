@@ -28,7 +28,7 @@ import torch.nn.functional as F
 
 from ..core.images import to_unit_range
 from ..errors import warn
-from .callbacks import Callback
+from .hooks import Callback
 
 if TYPE_CHECKING:
     from .loop import Trainer
