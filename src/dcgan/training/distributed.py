@@ -76,8 +76,12 @@ def setup(device: torch.device) -> World:
     if device.type == "cuda":
         torch.cuda.set_device(world.local_rank)
     backend = "nccl" if device.type == "cuda" else "gloo"
-    seconds = float(os.environ.get(TIMEOUT_ENV, DEFAULT_TIMEOUT_S))
-    dist.init_process_group(backend, timeout=timedelta(seconds=seconds))
+    timeout = timedelta(seconds=float(os.environ.get(TIMEOUT_ENV, DEFAULT_TIMEOUT_S)))
+    # a job restarted by torchrun --max-restarts meets in the store of the attempts before it, where their
+    # ranks' addresses are still listed: a prefix per attempt keeps a new rank from dialling a dead one
+    store, _, _ = next(dist.rendezvous("env://", timeout=timeout))
+    store = dist.PrefixStore(f"dcgan/attempt-{restart_count()}", store)
+    dist.init_process_group(backend, store=store, rank=world.rank, world_size=world.size, timeout=timeout)
     return world
 
 

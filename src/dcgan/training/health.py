@@ -29,7 +29,7 @@ import torch.nn.functional as F
 from ..core.images import to_unit_range
 from ..core.rundir import STEP
 from ..errors import warn
-from .callbacks import Callback
+from .hooks import Callback
 
 if TYPE_CHECKING:
     from .loop import Trainer

@@ -29,6 +29,7 @@ from ..core.models import Discriminator, Generator
 from ..core.progress import progress_bar
 from ..core.rundir import LAST, RunDir
 from ..core.sampling import class_rows, generate, sample_noise
+from ..core.signals import handling
 from ..data import ImageData, load_dataset
 from ..data.summary import summarize
 from ..errors import DCGANError
@@ -428,17 +429,8 @@ class Trainer:
                 raise KeyboardInterrupt
             self._stop_requested = True
 
-        stops = (signal.SIGINT, signal.SIGTERM)
-        try:
-            previous = {sig: signal.signal(sig, request_stop) for sig in stops}
-        except ValueError:  # not the main thread: leave signals alone
+        with handling((signal.SIGINT, signal.SIGTERM), request_stop):
             yield
-            return
-        try:
-            yield
-        finally:
-            for sig, handler in previous.items():
-                signal.signal(sig, handler)
 
     def _place_images(self) -> torch.Tensor:
         """Keep the uint8 dataset on the accelerator when it fits easily, so batches never cross the bus."""

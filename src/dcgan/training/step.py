@@ -100,9 +100,8 @@ def train_step(
         p.requires_grad_(False)
     try:
         with precision.autocast():
-            loss_g = F.softplus(
-                -(D if D_for_g is None else D_for_g)(seen(fake), labels).float()
-            ).mean()  # non-saturating: -log D(G(z))
+            critic = D if D_for_g is None else D_for_g  # not `D_for_g or D`: a compiled module has no truth value
+            loss_g = F.softplus(-critic(seen(fake), labels).float()).mean()  # non-saturating: -log D(G(z))
         precision.minimize(loss_g, opt_g, "G")
     finally:
         for p in trainable:
