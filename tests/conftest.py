@@ -20,7 +20,11 @@ from dcgan import ImageData, TrainConfig
 from dcgan.cli import main
 from dcgan.data.formats import celeba
 
-SHARED_DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data"
+# ../shared/data beside the checkout, or where $DCGAN_DATA points (as dcgan reproduce looks for it)
+SHARED_DATA = Path(os.environ.get("DCGAN_DATA") or Path(__file__).resolve().parents[1].parent / "shared" / "data")
+# seconds a test waits for another process or thread before calling it hung: a guard only, far beyond what any
+# machine needs (a wait ends on what it waits for, never on a timer), so a busy machine does not fail the suite
+HANG = 300
 
 
 def shared_data(name: str) -> Path:
@@ -147,6 +151,7 @@ def labelled(tmp_path_factory):
         path.parent.mkdir(parents=True, exist_ok=True)
         Image.fromarray(image[0].numpy()).save(path)
     tiny = ["--g-width", "8", "--d-width", "8", "--nz", "8", "--batch-size", "32", "--no-progress"]
+    tiny += ["--precision", "fp32"]  # not auto: its timing probe could choose another precision elsewhere
     run = root / "run"
     args = ["train", "--data", str(root / "data" / "train"), "--resolution", "16", "--epochs", "1", "--out", str(run)]
     assert main([*args, "--sample-count", "4", *tiny]) == 0

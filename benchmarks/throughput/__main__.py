@@ -9,7 +9,7 @@ import tempfile
 from pathlib import Path
 
 from .. import throughput
-from ..common import ROOT
+from ..common import ROOT, write_report
 from .data import CIFAR_ZIP, image_folder
 from .ours import startup_seconds
 from .plan import configurations, conv_limits, interleave, scaling_configurations
@@ -22,6 +22,9 @@ def main(argv: list[str] | None = None) -> int:
         prog="python -m benchmarks.throughput", description=throughput.__doc__.split("\n\n")[0]
     )
     parser.add_argument("--quick", action="store_true", help="tiny run (under a minute) that checks everything works")
+    parser.add_argument(
+        "--headline", action="store_true", help="only the 64px small case and no scaling table (a time-limited check)"
+    )
     parser.add_argument("--repeats", type=int, help="measurements of the headline configurations (default 3; quick 1)")
     parser.add_argument("--steps", type=int, help="timed steps per measurement (default 5; quick 2)")
     parser.add_argument("--compile", action="store_true", help="also measure torch.compile (slow to start)")
@@ -55,7 +58,8 @@ def main(argv: list[str] | None = None) -> int:
 
     peak_cfg = {"kind": "peaks", "batch": batch, "matmul_size": 512 if args.quick else None, "device": str(device)}
     peaks_before = run_worker(peak_cfg)
-    training = interleave(configurations(args.quick, args.compile, repeats, fp16=device.type == "cuda"), common)
+    rows = configurations(args.quick, args.compile, repeats, fp16=device.type == "cuda", headline=args.headline)
+    training = interleave(rows, common)
     peaks_after = run_worker(peak_cfg)
     peaks = {k: max(peaks_before[k], peaks_after[k]) for k in peaks_before if k.startswith(("matmul_", "conv_"))}
     for row in training:
@@ -67,7 +71,7 @@ def main(argv: list[str] | None = None) -> int:
         row["ratio_to_baseline"] = row["images_per_s"] / base["images_per_s"]
         row["conv_fp32_utilisation"] = row["flops_per_image"] * row["images_per_s"] / peaks["conv_fp32"]
     limits = conv_limits(training, common)
-    scaling_rows = scaling_configurations(args.quick)
+    scaling_rows = scaling_configurations(args.quick or args.headline)
     scaling = interleave(scaling_rows, common) if scaling_rows else []
     sample_cfg = {"kind": "sample", "resolution": 64 if not args.quick else 32, "preset": "small", "batch": 256}
     sample_cfg["device"] = str(device)
@@ -75,7 +79,7 @@ def main(argv: list[str] | None = None) -> int:
     report = {
         "machine": machine(),
         "settings": {"repeats": repeats, "steps": steps, "warmup": warmup, "batch": batch, "quick": args.quick}
-        | {"device": str(device)},
+        | {"headline": args.headline, "device": str(device)},
         "peaks": peaks,
         "training": training,
         "conv_limits": limits,
@@ -83,12 +87,7 @@ def main(argv: list[str] | None = None) -> int:
         "sampling": sampling,
         "startup_s": startup_seconds(1 if args.quick else 3),
     }
-    out = Path(args.out)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    out.with_suffix(".json").write_text(json.dumps(report, indent=2) + "\n")
-    table = markdown(report)
-    out.with_suffix(".md").write_text(table)
-    print(table)
+    write_report(args.out, report, markdown(report))
     return 0
 
 

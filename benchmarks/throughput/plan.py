@@ -12,22 +12,24 @@ def _ours(label: str, precision: str, channels_last: bool, compile_: bool = Fals
     return {"label": label, "kind": "ours", "precision": precision, "channels_last": channels_last, "compile": compile_}
 
 
-def configurations(quick: bool, compile_: bool, repeats: int, fp16: bool = False) -> list[dict]:
+def configurations(quick: bool, compile_: bool, repeats: int, fp16: bool = False, headline: bool = False) -> list[dict]:
     """Rows of the main table. The headline case (64px, small, batch 128) gets every variant and ``repeats``
-    measurements; the others get baseline / fp32 / bf16 defaults, the paper preset one measurement each."""
+    measurements; the others (left out with ``headline``) get baseline / fp32 / bf16 defaults, the paper preset
+    one measurement each."""
     defaults = [("ours fp32 (default)", "fp32", True), ("ours bf16", "bf16", True)]
     defaults += [("ours fp16", "fp16", True)] if fp16 else []  # GradScaler fp16 exists on CUDA only
     variants = [("ours fp32 NCHW", "fp32", False), ("ours bf16 NCHW", "bf16", False)]
-    cases = (
-        [(32, "small", defaults, repeats)]
-        if quick
-        else [
+    if quick:
+        cases = [(32, "small", defaults, repeats)]
+    elif headline:
+        cases = [(64, "small", defaults + variants, repeats)]
+    else:
+        cases = [
             (64, "small", defaults + variants, repeats),
             (32, "small", defaults, repeats),
             (64, "paper", defaults, 1),
             (32, "paper", defaults, 1),
         ]
-    )
     rows = []
     for res, preset, modes, reps in cases:
         common = {"resolution": res, "preset": preset, "repeats": reps}
@@ -38,8 +40,9 @@ def configurations(quick: bool, compile_: bool, repeats: int, fp16: bool = False
     return rows
 
 
-def scaling_configurations(quick: bool) -> list[dict]:
-    if quick:
+def scaling_configurations(short: bool) -> list[dict]:
+    """Rows of the scaling table (resolution and batch size); none in a short run (--quick, --headline)."""
+    if short:
         return []
     base = {
         "kind": "ours",

@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import json
+import os
 import resource
 import subprocess
 import sys
 from pathlib import Path
 
 import torch
+
+from dcgan import openmp
 
 from ..common import ROOT
 from .baseline import measure_baseline
@@ -39,11 +42,15 @@ def worker(cfg: dict) -> dict:
 
 def run_worker(cfg: dict) -> dict:
     """``worker(cfg)`` in a fresh ``python -m benchmarks.throughput --worker`` process; its result."""
+    env = dict(os.environ)
+    if cfg["kind"] == "baseline" and openmp.CHOSEN_HERE:  # the reference waits as OpenMP does by default
+        env.pop("OMP_WAIT_POLICY", None)
     proc = subprocess.run(
         [sys.executable, "-m", "benchmarks.throughput", "--worker", json.dumps(cfg)],
         capture_output=True,
         text=True,
         cwd=ROOT,
+        env=env,
     )
     if proc.returncode != 0:
         raise RuntimeError(f"benchmark worker failed for {cfg}:\n{proc.stderr[-3000:]}")

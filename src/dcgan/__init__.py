@@ -1,5 +1,8 @@
 """dcgan: the DCGAN of Radford, Metz & Chintala (ICLR 2016), faithful, fast and tested."""
 
+from . import openmp  # noqa: F401  (first: it chooses how OpenMP threads wait, before anything loads torch)
+
+# isort: split
 from .core.checkpoints import load_checkpoint, load_generator
 from .core.images import save_grid
 from .core.models import Discriminator, Generator, ModelSpec

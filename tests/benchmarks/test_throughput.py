@@ -23,3 +23,13 @@ def test_the_benchmarks_convolutions_alone_follow_the_training_step():
     with FlopCounterMode(display=False) as counter:
         train_step(G, D, *opts, torch.rand(4, 3, 16, 16) * 2 - 1, torch.randn(4, spec.nz))
     assert limit["flops_per_image"] * 4 == counter.get_total_flops()
+
+
+def test_the_headline_plan_measures_the_64px_small_case_alone():
+    """--headline (the GPU check's time-limited table): every variant of 64px small, nothing else."""
+    from benchmarks.throughput.plan import configurations, scaling_configurations
+
+    rows = configurations(quick=False, compile_=False, repeats=2, fp16=True, headline=True)
+    assert {(row["resolution"], row["preset"], row["repeats"]) for row in rows} == {(64, "small", 2)}
+    assert [row["label"] for row in rows][:2] == ["baseline (pytorch/examples)", "ours fp32 (default)"]
+    assert any(row.get("precision") == "fp16" for row in rows) and scaling_configurations(True) == []

@@ -10,6 +10,7 @@ from conftest import write_images
 from dcgan.cli import main
 
 TINY = ["--g-width", "8", "--d-width", "8", "--nz", "8", "--batch-size", "16", "--sample-count", "4", "--no-progress"]
+TINY += ["--precision", "fp32"]  # not auto: its timing probe could choose bf16 on one machine, fp32 on another
 
 
 def write_classes(folder, per_class: int, seed: int) -> None:

@@ -6,6 +6,7 @@ from conftest import write_images
 from dcgan.cli import main
 
 TINY = ["--g-width", "8", "--d-width", "8", "--nz", "8", "--batch-size", "4", "--sample-count", "4", "--no-progress"]
+TINY += ["--precision", "fp32"]  # not auto: its timing probe could choose bf16 on one machine, fp32 on another
 
 
 def test_cli_prepare_then_train(tmp_path, capsys):

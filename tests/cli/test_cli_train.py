@@ -12,6 +12,7 @@ from conftest import write_images
 from dcgan.cli import main
 
 TINY = ["--g-width", "8", "--d-width", "8", "--nz", "8", "--batch-size", "16", "--sample-count", "4", "--no-progress"]
+TINY += ["--precision", "fp32"]  # not auto: its timing probe could choose bf16 on one machine, fp32 on another
 
 
 @pytest.fixture(scope="module")
@@ -41,7 +42,7 @@ def test_resume_continues_and_refuses_changed_options(trained_run, tmp_path, cap
     assert out[1:3] == ["  2 classes: a 16, b 16", f"  run folder: {run}"]
     assert out[3] == "training 4 steps = 2 epochs of 2 steps = 64 images seen (batch 16), resuming at step 2"
     assert out[4].startswith("hint: 4 steps is far shorter than DCGANs usually need")
-    assert out[5].startswith("precision: auto: ")  # the probe's choice and its measured ratio
+    assert out[5] == "precision: fp32 (as asked)"  # kept from the run's config
     assert len((run / "metrics.jsonl").read_text().splitlines()) == 4
     assert len((trained_run / "metrics.jsonl").read_text().splitlines()) == 2
     capsys.readouterr()

@@ -8,7 +8,7 @@ import sys
 import urllib.request
 from pathlib import Path
 
-from conftest import blobs, tiny_config
+from conftest import HANG, blobs, tiny_config
 from dcgan import train
 
 SRC = Path(__file__).resolve().parents[2] / "src"
@@ -23,11 +23,11 @@ def test_serve_prints_its_address_and_answers_there(tmp_path):
         line = process.stdout.readline()
         assert line.startswith("dcgan explorer on http://127.0.0.1:"), process.stderr.read()
         url = line.split()[3]
-        with urllib.request.urlopen(url + "api/info", timeout=30) as response:
+        with urllib.request.urlopen(url + "api/info", timeout=HANG) as response:
             info = json.load(response)
         assert [c["name"] for c in info["checkpoints"]] == ["run/last"]
-        with urllib.request.urlopen(url, timeout=30) as response:
+        with urllib.request.urlopen(url, timeout=HANG) as response:
             assert b"dcgan explorer" in response.read()
     finally:
         process.send_signal(signal.SIGINT)
-        assert process.wait(30) == 130  # Ctrl-C, as for every dcgan command
+        assert process.wait(HANG) == 130  # Ctrl-C, as for every dcgan command

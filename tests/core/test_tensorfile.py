@@ -69,6 +69,9 @@ def test_damaged_and_missing_files_are_one_error_with_the_given_problem(tmp_path
         with pytest.raises(DCGANError) as err:
             load_tensors(path, PROBLEM, FIX, fmt="test")
         assert err.value.problem.startswith(f"{path} {PROBLEM} (") and err.value.fix == FIX, name
+    (tmp_path / "empty.safetensors").touch()
+    with pytest.raises(DCGANError, match=r"\(ValueError: empty file\)"):  # not a header length of -1
+        load_tensors(tmp_path / "empty.safetensors", PROBLEM, FIX)
     with pytest.raises(DCGANError) as err:
         load_tensors(tmp_path / "absent.safetensors", PROBLEM, FIX)
     assert err.value.problem.startswith(f"{tmp_path / 'absent.safetensors'} {PROBLEM} (FileNotFoundError")

@@ -7,7 +7,9 @@ import torch
 from conftest import blobs
 from dcgan import DCGANError
 from dcgan.core.models import Discriminator, Generator, ModelSpec
+from dcgan.experiments.features import pixel_extractor
 from dcgan.experiments.memorisation import (
+    ImageFeatures,
     NearestDistances,
     distance_plot,
     memorisation_check,
@@ -34,6 +36,18 @@ def test_nearest_reads_memory_maps_and_images(tmp_path):
     refs[:] = np.random.default_rng(0).normal(size=refs.shape)
     d, i = nearest(torch.from_numpy(np.array(refs[[10, 20]])), refs, chunk=16)
     assert i[:, 0].tolist() == [10, 20] and d.shape == (2, 1)
+
+
+def test_nearest_through_features_extracted_chunk_by_chunk_of_selected_rows():
+    """ImageFeatures (what the check searches: a chunk's features at a time, of some rows only) finds what a search
+    of the whole feature array of those rows finds."""
+    images = torch.randint(0, 256, (300, 1, 8, 8), dtype=torch.uint8, generator=torch.Generator().manual_seed(0))
+    rows = torch.arange(0, 300, 3)
+    extractor = pixel_extractor(8, 1)
+    queries = extractor.fn(images[[1, 2, 30]])  # rows 1 and 2 are outside the selection, row 30 in it
+    d, i = nearest(queries, ImageFeatures(extractor, images, rows), k=2, chunk=16)
+    want_d, want_i = nearest(queries, extractor.fn(images[rows]), k=2)
+    assert torch.equal(i, want_i) and torch.allclose(d, want_d) and rows[i[2, 0]] == 30
 
 
 def test_split_held_out_is_disjoint_and_seeded():

@@ -19,6 +19,7 @@ import signal
 import subprocess
 import sys
 import time
+from multiprocessing.connection import wait
 from pathlib import Path
 
 import pytest
@@ -27,34 +28,73 @@ from PIL import Image
 
 import dcgan.core.tensorfile
 import dcgan.training.loop
-from conftest import blobs, tiny_config
+from conftest import HANG, blobs, tiny_config
 from dcgan import DCGANError, load_checkpoint, resume, train
 from dcgan.core.rundir import RunDir
-from dcgan.training.callbacks import Callback
+from dcgan.training.hooks import Callback
 
 KILLS = 24
 SRC = Path(__file__).resolve().parents[2] / "src"
 
 
-class _Started(Callback):
-    """Tells the test that the attempt has reached its first step (imports and set-up take varying time),
-    and paces the steps: on an idle machine the whole tiny run takes less time than the kill timer."""
+class _KillPoint(Callback):
+    """Reports the attempt's progress to the test, and stops it still at a chosen point of the run's own work.
 
-    def __init__(self, started) -> None:
-        self.started = started
+    ``plan`` is (kind, k, n): after this attempt's k-th step, "step" holds still at the n-th layer call of
+    the steps that follow, "write" at the n-th fsync or rename of the checkpoint writes that follow (each
+    one: fsync the temporary file, rename it, fsync the folder; the same for its .json), and "timer" lets the test kill it at a random moment, held still at step k + 3 at
+    the latest. Held still, the test sends SIGKILL: the kill lands there whatever the machine's load.
+    """
 
-    def on_start(self, trainer) -> None:
-        self.started.set()
+    def __init__(self, conn, plan: tuple[str, int, int]) -> None:
+        self.conn, (self.kind, self.k, self.n) = conn, plan
+        self.steps = self.calls = 0
 
     def on_step(self, trainer) -> None:
-        time.sleep(0.02)
+        self.steps += 1
+        if self.steps == self.k:
+            self.conn.send("progress")  # the test's timer starts now, at the same point of the run on any machine
+            if self.kind == "step":
+                for net in (trainer.G, trainer.D):
+                    for layer in net.modules():
+                        layer.register_forward_pre_hook(lambda *_: self._count())
+            elif self.kind == "write":
+                dcgan.training.loop.save_checkpoint = self._counting_inside(dcgan.training.loop.save_checkpoint)
+        elif self.kind == "timer" and self.steps == self.k + 3:
+            self._hold()
+
+    def _counting_inside(self, save):
+        """``save``, with each fsync and rename it makes counted (the checkpoint, then its .json)."""
+        fsync, replace = os.fsync, os.replace
+
+        def counted(call):
+            return lambda *args: (self._count(), call(*args))[1]
+
+        def counting_save(*args, **kwargs):
+            os.fsync, os.replace = counted(fsync), counted(replace)
+            try:
+                return save(*args, **kwargs)
+            finally:
+                os.fsync, os.replace = fsync, replace
+
+        return counting_save
+
+    def _count(self) -> None:
+        self.calls += 1
+        if self.calls == self.n:
+            self._hold()
+
+    def _hold(self) -> None:
+        self.conn.send("held")
+        while True:
+            time.sleep(60)
 
 
-def _train_or_resume(out: str, epochs: int, started=None) -> None:
+def _train_or_resume(out: str, epochs: int, conn=None, plan=None) -> None:
     """One attempt of the killed run: start it, or resume it when it has a checkpoint (a restarted job)."""
     torch.set_num_threads(1)  # the same arithmetic in every attempt and in the straight run
     data = blobs(128)
-    callbacks = [_Started(started)] if started is not None else []  # no loss plot: it would fill each attempt
+    callbacks = [_KillPoint(conn, plan)] if plan else []  # no loss plot: it would fill each attempt
     if RunDir(out).last_checkpoint.exists():
         resume(out, data=data, callbacks=callbacks)
     else:  # save_every_minutes of 1e-6: a checkpoint after every step, so many kills land in a write
@@ -62,15 +102,19 @@ def _train_or_resume(out: str, epochs: int, started=None) -> None:
         train(config, data, callbacks=callbacks)
 
 
-def _attempt(context, started, out: str, epochs: int = 24, kill_after: float | None = None) -> int:
-    """Run one attempt in a fresh process; SIGKILL it ``kill_after`` seconds into training. Its exit code."""
-    started.clear()
-    process = context.Process(target=_train_or_resume, args=(out, epochs, started))
+def _attempt(context, out: str, epochs: int = 24, plan=None, delay: float = 0.0) -> int:
+    """Run one attempt in a fresh process, SIGKILLed at the point ``plan`` chooses (or never). Its exit code."""
+    ours, theirs = context.Pipe()
+    process = context.Process(target=_train_or_resume, args=(out, epochs, theirs, plan))
     process.start()
-    if kill_after is not None and started.wait(timeout=60):
-        time.sleep(kill_after)
+    theirs.close()
+    if plan is not None:
+        assert wait([ours, process.sentinel], timeout=HANG) == [ours], "the attempt ended before its kill point"
+        assert ours.recv() == "progress"
+        if plan[0] != "timer" or not ours.poll(delay):  # a random moment after step k, unless held first
+            assert ours.poll(HANG) and ours.recv() == "held"
         os.kill(process.pid, signal.SIGKILL)
-    process.join(timeout=120)
+    process.join(timeout=HANG)
     return process.exitcode
 
 
@@ -83,23 +127,27 @@ def test_kill_9_at_random_moments_never_loses_a_checkpoint(tmp_path, monkeypatch
         "PYTHONPATH", os.pathsep.join([str(SRC), str(here), str(here.parent), os.environ.get("PYTHONPATH", "")])
     )
     context.set_forkserver_preload(["torch._dynamo", __name__])
-    started, rng = context.Event(), random.Random(13)
+    rng = random.Random(13)
     out = str(tmp_path / "killed" / "run")  # 24 epochs of 4 steps, a checkpoint after each step
-    steps, in_writes = [], 0
+    steps, in_writes, temporary_left = [], 0, 0
     for _ in range(KILLS):
-        assert _attempt(context, started, out, kill_after=rng.uniform(0.0, 0.1)) == -signal.SIGKILL
+        plan = (rng.choice(["step", "write", "timer"]), rng.randint(1, 2), rng.randint(1, 40))
+        if plan[0] == "write":
+            plan = (*plan[:2], rng.randint(1, 6))  # inside the next checkpoint write
+            temporary_left += plan[2] % 3 != 0  # held before its fsync or its rename: the temporary file exists
+        assert _attempt(context, out, plan=plan, delay=rng.uniform(0.0, 0.05)) == -signal.SIGKILL
         run = RunDir(out)
-        in_writes += bool(list(run.checkpoints.glob(".*.tmp"))) if run.checkpoints.exists() else 0
-        if run.last_checkpoint.exists():
-            steps.append(load_checkpoint(run.root).meta["step"])  # readable, every time
-    assert len(steps) >= KILLS - 3 and steps == sorted(steps) and steps[-1] < 96  # never lost, still running
-    assert _attempt(context, started, out) == _attempt(context, started, str(tmp_path / "straight" / "run")) == 0
+        in_writes += bool(list(run.checkpoints.glob(".*.tmp")))
+        steps.append(load_checkpoint(run.root).meta["step"])  # readable, every time
+    assert steps == sorted(steps) and steps[0] > 0 and steps[-1] < 96  # never lost, still running
+    assert in_writes >= temporary_left >= KILLS // 6  # many kills landed inside a checkpoint write
+    assert _attempt(context, out) == _attempt(context, str(tmp_path / "straight" / "run")) == 0
     killed, clean = load_checkpoint(out), load_checkpoint(tmp_path / "straight" / "run")
     assert killed.meta["step"] == clean.meta["step"] == 96
     assert all(torch.equal(killed.tensors[name], clean.tensors[name]) for name in clean.tensors)
     assert RunDir(out).read_metrics() == RunDir(tmp_path / "straight" / "run").read_metrics()
     assert not list(RunDir(out).checkpoints.glob(".*.tmp"))  # the partial writes were cleared on resume
-    print(f"{KILLS} kills, {in_writes} during a checkpoint write, checkpoint steps {steps}")
+    print(f"{KILLS} kills, {in_writes} inside a checkpoint write ({temporary_left} planned), checkpoint steps {steps}")
 
 
 @pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGINT])
@@ -112,6 +160,7 @@ def test_sigterm_and_sigint_checkpoint_and_print_a_working_resume_command(tmp_pa
     tiny = (
         "--g-width 8 --d-width 8 --nz 8 --batch-size 16 --log-every 1 --no-progress --no-cache --save-every-minutes 0"
     )
+    tiny += " --precision fp32"  # not auto: its timing probe adds start-up time that grows with the load
     argv = f"train --data {data} --resolution 16 --epochs 100000 --out run {tiny}".split()
     proc = subprocess.Popen(
         [sys.executable, "-m", "dcgan", *argv], cwd=tmp_path, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE
@@ -119,24 +168,57 @@ def test_sigterm_and_sigint_checkpoint_and_print_a_working_resume_command(tmp_pa
     printed = iter(proc.stdout.readline, b"")  # the data summary and overview, then the run folder, before any step
     assert any(line.decode().startswith("training in run") for line in printed)
     metrics = tmp_path / "run" / "metrics.jsonl"
-    for _ in range(600):  # until a step is done: starting takes seconds, more on a busy machine
-        if metrics.exists() and metrics.stat().st_size:
-            break
+    hung = time.monotonic() + HANG  # until a step is done, however long starting takes on a busy machine
+    while not (metrics.exists() and metrics.stat().st_size) and proc.poll() is None and time.monotonic() < hung:
         time.sleep(0.1)
     proc.send_signal(sig)
-    _, err = proc.communicate(timeout=60)
+    _, err = proc.communicate(timeout=HANG)
     err = err.decode()
     assert proc.returncode == 130 and "Traceback" not in err
     stopped = int(re.search(r"stopped at step (\d+)", err).group(1))
     assert load_checkpoint(tmp_path / "run").meta["step"] == stopped > 0  # the finished steps are saved
     command = re.search(r"resume with: (.+)", err).group(1)
     assert command.endswith("train --resume run") and "-m dcgan" in command  # as it was started
-    epochs = load_checkpoint(tmp_path / "run").meta["epoch"] + 1  # to the end of the interrupted epoch
+    epochs = stopped // 4 + 1  # on to the end of an epoch not yet finished (a stop may land on an epoch's last step)
     resumed = subprocess.run(
         [*shlex.split(command), "--epochs", str(epochs), "--no-progress"], cwd=tmp_path, env=env, capture_output=True
     )
     assert resumed.returncode == 0, resumed.stderr  # the command works from where the user started
     assert load_checkpoint(tmp_path / "run").meta["step"] == 4 * epochs > stopped
+
+
+# SIGTERM as start-up ends (data read, precision chosen, summary and run folder printed), before the loop's handler
+TERMINATED_WHILE_STARTING = """
+import os, signal, sys
+import dcgan.training.loop
+from dcgan.cli import main
+dcgan.training.loop.Trainer._place_images = lambda self: os.kill(os.getpid(), signal.SIGTERM)
+sys.exit(main(sys.argv[1:]))
+"""
+
+
+def test_sigterm_while_starting_exits_143_with_one_line_and_keeps_what_was_printed(tmp_path):
+    data = tmp_path / "data"
+    data.mkdir()
+    for i, image in enumerate(blobs(32).images):
+        Image.fromarray(image[0].numpy()).save(data / f"{i}.png")
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(SRC), os.environ.get("PYTHONPATH", "")])}
+    argv = f"train --data {data} --resolution 16 --out run --g-width 8 --d-width 8 --nz 8 --batch-size 16 --no-progress".split()
+    with (tmp_path / "out.txt").open("w") as stdout:  # a file: Python buffers it, unlike a terminal
+        ran = subprocess.run(
+            [sys.executable, "-c", TERMINATED_WHILE_STARTING, *argv],
+            cwd=tmp_path,
+            env=env,
+            stdout=stdout,
+            stderr=subprocess.PIPE,
+            text=True,
+            timeout=HANG,
+        )
+    assert ran.returncode == 143 and ran.stderr == "dcgan train: stopped by SIGTERM before the first step\n"
+    printed = (tmp_path / "out.txt").read_text()
+    assert printed.startswith("data: 32 images, 16x16") and "training in run" in printed  # flushed, not lost
+    assert "precision: auto: " in printed  # the probe ran to its end before the signal came
+    assert not RunDir(tmp_path / "run").last_checkpoint.exists()
 
 
 def _fail_with(code: int):

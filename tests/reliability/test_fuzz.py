@@ -17,6 +17,7 @@ import zipfile
 from collections.abc import Callable
 from pathlib import Path
 
+import lmdb
 import numpy as np
 import pytest
 import scipy.io
@@ -24,14 +25,15 @@ import torch
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from conftest import blobs, png_bytes, tiny_config
+from conftest import CELEBA_ATTRS, blobs, png_bytes, tiny_config, write_celeba
 from dcgan import DCGANError, Generator, TrainConfig, load_checkpoint, load_dataset, train
 from dcgan.core.models import ModelSpec
 from dcgan.data import prepare_dataset
+from dcgan.data.formats import celeba
 from dcgan.experiments.latent import load_z, save_z
 
 EXAMPLES = int(os.environ.get("DCGAN_FUZZ_EXAMPLES", "25"))  # per loader
-MAX_SECONDS = 20.0  # one load of a few KB: longer is a hang
+MAX_SECONDS = 60.0  # one load of a few KB: well under a second on idle cores, seconds at load 4; a minute is a hang
 MAX_GROWTH_KB = 2**20  # peak memory may not grow by 1 GiB on a few KB of input
 FUZZ = settings(
     max_examples=EXAMPLES,
@@ -67,10 +69,21 @@ def _pth() -> bytes:
     return buffer.getvalue()
 
 
+def _lmdb(folder: Path) -> bytes:
+    """An LSUN-like database of two small images: its data.mdb."""
+    env = lmdb.open(str(folder), map_size=1 << 20)
+    with env.begin(write=True) as txn:
+        for i in range(2):
+            txn.put(f"{i:040x}".encode(), png_bytes((8, 8)))
+    env.close()
+    return (folder / "data.mdb").read_bytes()
+
+
 @pytest.fixture(scope="module")
 def seeds(tmp_path_factory) -> dict[str, bytes]:
     """One valid file per loader: the mutations start from these."""
     root = tmp_path_factory.mktemp("seeds")
+    write_celeba(root / "celeba", CELEBA_ATTRS, size=(24, 30), partition=[0, 0, 1, 1, 2])
     trainer = train(tiny_config(root, epochs=1, g_width=4, d_width=4, nz=4, batch_size=16), blobs(16), callbacks=[])
     prepared = prepare_dataset(trainer.run.samples, root / "prepared", 16)  # the epoch's sample grid: one image
     z = save_z(root / "z.safetensors", torch.randn(3, 4), seed=0)
@@ -82,6 +95,13 @@ def seeds(tmp_path_factory) -> dict[str, bytes]:
         "cifar-bin": bytes(2 * 3073),
         "cifar-py": cifar_py,
         "svhn": _mat(),
+        "lsun": _lmdb(root / "lsun"),
+        "celeba-attributes": (root / "celeba" / celeba.ATTR_FILE).read_bytes(),
+        "celeba-partition": (root / "celeba" / celeba.PARTITION_FILE).read_bytes(),
+        # not fuzzed: the faces beside the two lists
+        **{
+            f"{celeba.IMAGE_FOLDER}/{p.name}": p.read_bytes() for p in (root / "celeba" / celeba.IMAGE_FOLDER).iterdir()
+        },
         "manifest": (prepared / "manifest.json").read_bytes(),
         "prepared-npy": (prepared / "images.npy").read_bytes(),
         "checkpoint": trainer.run.last_checkpoint.read_bytes(),
@@ -100,6 +120,9 @@ def _load_in(folder: Path, kind: str, data: bytes, seeds: dict[str, bytes]) -> o
         "cifar-bin": ("cifar-10-batches-bin/data_batch_1.bin", lambda p: load_dataset(p.parent)),
         "cifar-py": ("cifar-10-batches-py/data_batch_1", lambda p: load_dataset(p.parent)),
         "svhn": ("train_32x32.mat", load_dataset),
+        "lsun": ("bedroom_train_lmdb/data.mdb", lambda p: load_dataset(p.parent)),
+        "celeba-attributes": (f"celeba/{celeba.ATTR_FILE}", lambda p: load_dataset(p.parent, split="valid")),
+        "celeba-partition": (f"celeba/{celeba.PARTITION_FILE}", lambda p: load_dataset(p.parent, split="valid")),
         "manifest": ("prepared/manifest.json", lambda p: load_dataset(p.parent)),
         "prepared-npy": ("prepared/images.npy", lambda p: load_dataset(p.parent)),
         "checkpoint": ("run/checkpoints/last.safetensors", lambda p: load_checkpoint(p.parent.parent)),
@@ -112,11 +135,16 @@ def _load_in(folder: Path, kind: str, data: bytes, seeds: dict[str, bytes]) -> o
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_bytes(data)
     for other, content in _intact_neighbours(kind, seeds).items():  # the rest of the set, undamaged
+        (path.parent / other).parent.mkdir(parents=True, exist_ok=True)
         (path.parent / other).write_bytes(content)
     return loader(path)
 
 
 def _intact_neighbours(kind: str, seeds: dict[str, bytes]) -> dict[str, bytes]:
+    if kind.startswith("celeba"):
+        images = {name: content for name, content in seeds.items() if name.startswith(celeba.IMAGE_FOLDER)}
+        lists = {"celeba-attributes": celeba.ATTR_FILE, "celeba-partition": celeba.PARTITION_FILE}
+        return images | {name: seeds[other] for other, name in lists.items() if other != kind}
     if kind == "manifest":
         return {"images.npy": seeds["prepared-npy"]}
     if kind == "prepared-npy":
@@ -149,10 +177,8 @@ def mutated(draw, seed: bytes) -> bytes:
     return bytes(data[: len(seed)])
 
 
-# svhn is left out: scipy.io.loadmat segfaults on some mutated .mat files (docs/reliability.md), which would
-# kill the suite; run it alone with DCGAN_FUZZ_SVHN=1
-KINDS = ["idx", "image", "zip", "cifar-bin", "cifar-py", "manifest", "prepared-npy", "checkpoint", "pth", "z", "config"]
-KINDS += ["svhn"] if os.environ.get("DCGAN_FUZZ_SVHN") else []
+KINDS = ["idx", "image", "zip", "cifar-bin", "cifar-py", "svhn", "lsun", "celeba-attributes", "celeba-partition"]
+KINDS += ["manifest", "prepared-npy", "checkpoint", "pth", "z", "config"]
 EXECUTIONS: dict[str, int] = {}
 
 

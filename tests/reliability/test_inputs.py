@@ -138,6 +138,10 @@ def test_a_partial_last_metrics_line_does_not_stop_a_resume(tmp_path):
         ("sample --checkpoint RUN -o /dev/full", "cannot write an image to /dev/full"),
         ("sample --checkpoint RUN -n 5000", "a grid of 5,000 images is too large"),
         ("interpolate --checkpoint RUN --seed 4294967296", "--seed: 4294967296 is out of range"),
+        (
+            "prepare /nonexistent -o OUT",
+            "fix: check the path, or name a downloaded set (mnist",
+        ),  # prepare has no --data
     ],
 )
 def test_bad_arguments_are_one_clear_line_before_any_work(run, tmp_path, capsys, argv, message):

@@ -11,7 +11,7 @@ import pytest
 from PIL import Image
 
 from conftest import blobs, save_screenshot, tiny_config
-from dcgan import train
+from dcgan import resume, train
 from dcgan.cli import main
 from dcgan.report.html import LONG_RUN, MAX_GRID_WIDTH, build_report, grid_image, metric_panels, throughput
 
@@ -101,6 +101,18 @@ def test_throughput_is_timed_from_the_grids(run):
     assert [epoch for epoch, _, _ in speed] == [1, 2, 3, 4, 5]
     for _, seconds, per_second in speed:
         assert seconds > 0 and per_second == pytest.approx(64 / seconds)  # 2 steps of 32 per epoch
+
+
+def test_a_resumed_run_keeps_the_times_of_the_epochs_before_the_resume(tmp_path):
+    train(tiny_config(tmp_path, epochs=2, log_every=1), blobs(64), callbacks=[])
+    run = resume(tmp_path / "run", data=blobs(64), epochs=4, callbacks=[])  # config.json is rewritten here
+    speed = throughput(run.run, run.run.read_metrics(), batch_size=32)
+    assert [epoch for epoch, _, _ in speed] == [2, 3, 4]  # epoch 1's start is gone with the old config.json
+
+
+def test_the_configuration_names_what_the_run_trained_on(run):
+    assert json.loads(run.config.read_text())["data"] is None  # data given in Python, as for the bundled sample
+    assert "<th>data</th><td>64 images, 16x16 grey (centre square crop), from blobs</td>" in build_report(run.root)
 
 
 def test_the_report_renders_in_a_browser_and_the_slider_shows_each_epoch(browser, run, screenshots):

@@ -10,7 +10,7 @@ import torch
 from fastapi.testclient import TestClient
 from PIL import Image
 
-from conftest import blobs, tiny_config
+from conftest import HANG, blobs, tiny_config
 from dcgan import load_generator, train
 from dcgan.cli import main
 from dcgan.core.images import to_uint8
@@ -174,7 +174,7 @@ def test_requests_beyond_the_concurrency_limit_wait_then_get_busy(run):
 
     def slow_sheet(*args):
         entered.set()
-        release.wait(10)
+        release.wait(HANG)
         return original(*args)
 
     explorer.sheet = slow_sheet
@@ -182,10 +182,10 @@ def test_requests_beyond_the_concurrency_limit_wait_then_get_busy(run):
     first = {}
     worker = threading.Thread(target=lambda: first.update(r=post(client, "/api/sheet", n=1)))
     worker.start()
-    assert entered.wait(10)
+    assert entered.wait(HANG)
     busy = post(client, "/api/sheet", n=1)
     release.set()
-    worker.join(10)
+    worker.join(HANG)
     assert busy.status_code == 503 and "busy" in busy.json()["error"]
     assert first["r"].status_code == 200
     assert post(client, "/api/sheet", n=1).status_code == 200  # the turn was given back

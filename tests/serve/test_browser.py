@@ -17,7 +17,7 @@ import torch
 import uvicorn
 from PIL import Image
 
-from conftest import blobs, save_screenshot, tiny_config
+from conftest import HANG, blobs, save_screenshot, tiny_config
 from dcgan import train
 from dcgan.experiments.forgetting import load_boxes
 from dcgan.experiments.latent import load_z
@@ -61,6 +61,7 @@ def saved(download, folder) -> bytes:
 
 def test_a_person_explores_the_latent_space(browser, server, screenshots, tmp_path):
     page = browser.new_page(viewport={"width": 1400, "height": 1000}, accept_downloads=True)
+    page.set_default_timeout(HANG * 1000)  # each wait ends on what it waits for; Playwright's 30 s is a timer
     errors = []
     page.on("pageerror", lambda exc: errors.append(str(exc)))
     page.goto(server)

@@ -66,7 +66,8 @@ def test_collapsed_samples_warn(tmp_path):
 
 def test_a_winning_discriminator_warns_once_and_clears_its_note():
     notes = {}
-    trainer = SimpleNamespace(step=0, note=lambda key, text: notes.__setitem__(key, text))
+    config = SimpleNamespace(augment="none")
+    trainer = SimpleNamespace(step=0, note=lambda key, text: notes.__setitem__(key, text), config=config)
     health = Health(window=3, every=10**9)
 
     def log(loss_d, loss_g):
@@ -80,6 +81,7 @@ def test_a_winning_discriminator_warns_once_and_clears_its_note():
         for _ in range(4):
             log(0.01, 12.0)
     assert len(caught) == 1 and notes["health"] == "D wins"
+    assert "--augment ada" in caught[0].message.fix  # the remedy, with its exact flag
     for _ in range(3):
         log(0.9, 1.5)
     assert notes["health"] is None and not health.active

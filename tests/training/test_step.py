@@ -10,6 +10,7 @@ from conftest import blobs, tiny_config
 from dcgan import DCGANError
 from dcgan.core.images import to_unit_range
 from dcgan.training import Precision, Trainer, train_step
+from dcgan.training.step import STAT_NAMES
 
 
 def reference_step(G, D, opt_g, opt_d, real, z):
@@ -72,8 +73,25 @@ def test_train_step_returns_device_statistics_without_syncing():
     G, D = Generator(spec), Discriminator(spec)
     opts = torch.optim.Adam(G.parameters()), torch.optim.Adam(D.parameters())
     stats = train_step(G, D, *opts, torch.rand(8, 1, 16, 16) * 2 - 1, torch.randn(8, 8))
-    assert stats.shape == (4,) and not stats.requires_grad
-    assert 0 < stats[2] < 1 and 0 < stats[3] < 1
+    assert stats.shape == (len(STAT_NAMES),) and not stats.requires_grad
+    assert 0 < stats[2] < 1 and 0 < stats[3] < 1 and -1 <= stats[4] <= 1
+
+
+def test_augment_sees_the_real_and_fake_batches_of_d_and_the_fake_batch_of_g():
+    from dcgan.core.models import Discriminator, Generator, ModelSpec
+
+    spec = ModelSpec(resolution=16, channels=1, nz=8, g_width=4, d_width=4)
+    G, D = Generator(spec), Discriminator(spec)
+    opts = torch.optim.Adam(G.parameters()), torch.optim.Adam(D.parameters())
+    seen = []
+
+    def augment(images):
+        seen.append(images.requires_grad)  # only G's batch carries G's gradient
+        return images.flip(3)
+
+    train_step(G, D, *opts, torch.rand(8, 1, 16, 16) * 2 - 1, torch.randn(8, 8), augment=augment)
+    assert seen == [False, False, True]
+    assert all(p.grad is not None and p.grad.abs().sum() > 0 for p in G.parameters())  # through the augmentation
 
 
 def test_g_update_leaves_d_gradients_alone():

@@ -156,17 +156,20 @@ def run_nearest(args: argparse.Namespace) -> int:
     G, D = checkpoint.generator(args.generator), checkpoint.network("D")
     limit = source_options(args).limit
     training = load_images_for(G.spec, args.data, limit).images
+    rows = None  # the reference set: all of --data, or all but the held-out rows (selected, not copied)
     if args.held_out_data:
         held_out = load_images_for(G.spec, args.held_out_data, limit).images
     else:
-        held, rest = split_held_out(len(training), args.held_out, args.seed)
-        training, held_out = training[rest], training[held]
+        held, rows = split_held_out(len(training), args.held_out, args.seed)
+        held_out = training[held]
     result = memorisation_check(
-        G, D, training, held_out, args.samples, args.n, args.k, args.seed, checkpoint.noise, args.progress
+        G, D, training, held_out, args.samples, args.n, args.k, args.seed, checkpoint.noise, args.progress, rows
     )
     path = save_image(result.montage(), args.output)
     distance_plot(result.distances, path.with_name(path.stem + "-distances.png"))
-    print(f"{len(training):,} training images, {len(held_out):,} held out, {args.samples} samples")
+    print(
+        f"{len(training if rows is None else rows):,} training images, {len(held_out):,} held out, {args.samples} samples"
+    )
     print("| space | median generated | median held-out | ratio | generated closer than held-out 1% |")
     for space, s in result.summary().items():
         print(

@@ -21,6 +21,7 @@ from .features import register_features, register_linear_probe
 from .inside import register_forget, register_nearest, register_visualize_d
 from .latent import register_arithmetic, register_attribute_classifier, register_direction, register_interpolate
 from .metrics import register_evaluate, register_train_classifier
+from .reproduce import register_reproduce, register_results
 from .train import register_info, register_sample, register_train
 from .view import register_export, register_report, register_serve
 
@@ -47,6 +48,8 @@ SUBCOMMANDS = [
     register_nn_protocol,
     register_evaluate,
     register_train_classifier,
+    register_reproduce,
+    register_results,
 ]
 
 

@@ -5,6 +5,8 @@ from __future__ import annotations
 import argparse
 import json
 import math
+import signal
+import sys
 from pathlib import Path
 
 import torch
@@ -16,12 +18,14 @@ from ..core.models import Discriminator, Generator, count_parameters
 from ..core.progress import progress_bar
 from ..core.rundir import RunDir
 from ..core.sampling import class_index, class_rows, generate, sample_noise, seeded
+from ..core.signals import handling
 from ..core.tensorfile import check_writable_folder
 from ..data.summary import format_summary
 from ..errors import DCGANError
 from ..experiments.latent import save_sheet
 from ..training import TrainConfig, reopen, start
 from ..training.config import RESUMABLE
+from ..training.options_file import config_from
 from .options import add_checkpoint, add_device, add_field_flags, add_progress, add_seed, bounded_int, given
 
 MAX_SAMPLES = 100_000  # -n: 100,000 images is already minutes of work; a typo such as 1e9 would need 400 GB
@@ -37,6 +41,12 @@ def register_train(sub) -> None:
     )
     add_field_flags(p, TrainConfig)
     p.add_argument(
+        "--config",
+        metavar="FILE.json",
+        help='read options from a JSON object of them (keys as in a run\'s config.json, e.g. "batch_size": 64; '
+        "a run's own config.json works too); flags given here override the file",
+    )
+    p.add_argument(
         "--resume",
         metavar="RUN_DIR",
         help=f"continue the run in RUN_DIR from its last checkpoint (only {', '.join(sorted(RESUMABLE))} may change)",
@@ -44,13 +54,34 @@ def register_train(sub) -> None:
     p.set_defaults(run=run_train)
 
 
+class _TerminatedWhileStartingError(Exception):
+    """SIGTERM while the run starts up (reading data, the precision probe), before the loop handles it."""
+
+
+def _terminate(signum, frame) -> None:
+    raise _TerminatedWhileStartingError
+
+
 def run_train(args: argparse.Namespace) -> int:
-    options = given(args, TrainConfig)
-    trainer = reopen(args.resume, **options) if args.resume else start(TrainConfig(**options))
-    if trainer.world.is_main:
-        print(format_summary(trainer.data_summary, str(trainer.run_dir)))
-        print("\n".join(trainer.overview()), flush=True)
-    trainer.fit()
+    # from the first line: a SIGTERM unwinds the start-up, so the process exits through main (143, one line,
+    # stdout flushed) instead of dying silently with what it printed still buffered; the loop installs its
+    # own handler (finish the step, checkpoint, stop) and restores this one after
+    try:
+        with handling((signal.SIGTERM,), _terminate):
+            options = given(args, TrainConfig)
+            if args.resume and args.config:
+                raise DCGANError(
+                    "--resume continues a run with its own config, so --config has nothing to set", "drop one"
+                )
+            trainer = reopen(args.resume, **options) if args.resume else start(config_from(args.config, **options))
+            if trainer.world.is_main:
+                print(format_summary(trainer.data_summary, str(trainer.run_dir)))
+                print("\n".join(trainer.overview()), flush=True)
+            trainer.fit()
+    except _TerminatedWhileStartingError:
+        sys.stdout.flush()
+        print("dcgan train: stopped by SIGTERM before the first step", file=sys.stderr, flush=True)
+        return 128 + signal.SIGTERM
     if trainer.world.is_main:
         print(
             f"done: {trainer.epoch} epochs, {trainer.step} steps; samples in {trainer.run.samples}, "

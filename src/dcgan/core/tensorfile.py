@@ -102,6 +102,8 @@ def check_header_size(path: Path) -> None:
     """Refuse a header length no real file has before anything allocates it (safetensors' first 8 bytes)."""
     with path.open("rb") as fh:
         head = fh.read(8)
+    if not head:
+        raise ValueError("empty file")
     size = int.from_bytes(head, "little") if len(head) == 8 else -1
     if not 0 < size <= MAX_HEADER_BYTES:
         raise ValueError(f"header length {size} is not between 1 and {MAX_HEADER_BYTES} bytes")

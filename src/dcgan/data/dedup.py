@@ -27,20 +27,17 @@ from .source import Source
 HASH_SIDE = 32
 PCA_SAMPLE = 20_000
 MIN_VARIANCE_SHARE = 0.01  # a component must carry 1% of the first one's variance to give a bit
-CHUNK = 4096
+CHUNK = 1024  # images per pass: their float copies are the bulk of the memory dedup needs
 
 
-def grey_thumbnails(images: torch.Tensor, progress: bool = False) -> np.ndarray:
-    """(N, C, H, W) uint8 -> (N, 32*32) float32 grey thumbnails, mean 0 and norm 1 each (read in chunks)."""
-    out = np.empty((len(images), HASH_SIDE * HASH_SIDE), dtype=np.float32)
-    for start in tracked(range(0, len(images), CHUNK), -(-len(images) // CHUNK), "hashing", progress, "chunk"):
-        batch = images[start : start + CHUNK].float().mean(dim=1, keepdim=True)
-        if batch.shape[-1] != HASH_SIDE:
-            batch = F.interpolate(batch, size=(HASH_SIDE, HASH_SIDE), mode="area")
-        flat = batch.flatten(1)
-        flat = flat - flat.mean(dim=1, keepdim=True)
-        out[start : start + CHUNK] = (flat / flat.norm(dim=1, keepdim=True).clamp_min(1e-6)).numpy()
-    return out
+def grey_thumbnails(images: torch.Tensor) -> np.ndarray:
+    """(n, C, H, W) uint8 -> (n, 32*32) float32 grey thumbnails, mean 0 and norm 1 each."""
+    batch = images.float().mean(dim=1, keepdim=True)
+    if batch.shape[-1] != HASH_SIDE:
+        batch = F.interpolate(batch, size=(HASH_SIDE, HASH_SIDE), mode="area")
+    flat = batch.flatten(1)
+    flat = flat - flat.mean(dim=1, keepdim=True)
+    return (flat / flat.norm(dim=1, keepdim=True).clamp_min(1e-6)).numpy()
 
 
 def _eigh(matrix: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -55,12 +52,19 @@ def _eigh(matrix: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     return values.numpy(), vectors.numpy()
 
 
-def binary_codes(thumbs: np.ndarray, bits: int = 64, seed: int = 0) -> np.ndarray:
-    """Sign bits of the top ``bits`` principal components, packed into one uint64 per image."""
+def binary_codes(images: torch.Tensor, bits: int = 64, seed: int = 0, progress: bool = False) -> np.ndarray:
+    """Sign bits of the top ``bits`` principal components of each image's thumbnail, one uint64 per image.
+
+    The components come from the thumbnails of a fixed random sample; the codes are computed chunk by
+    chunk, so memory stays flat in the number of images (8 bytes each for the codes).
+    """
     if not 8 <= bits <= 64 or bits % 8:
         raise DCGANError(f"--bits must be a multiple of 8 from 8 to 64, not {bits}")
     rng = np.random.default_rng(seed)
-    sample = thumbs[rng.choice(len(thumbs), min(len(thumbs), PCA_SAMPLE), replace=False)]
+    rows = rng.choice(len(images), min(len(images), PCA_SAMPLE), replace=False)
+    sample = np.concatenate(
+        [grey_thumbnails(images[torch.from_numpy(part)]) for part in np.array_split(rows, -(-len(rows) // CHUNK))]
+    )
     mean = sample.mean(axis=0)
     centred = (sample - mean).astype(np.float64)
     variances, vectors = _eigh(centred.T @ centred)  # of the (1024, 1024) covariance: cheaper than an SVD
@@ -68,14 +72,19 @@ def binary_codes(thumbs: np.ndarray, bits: int = 64, seed: int = 0) -> np.ndarra
     # only components with real variance: the signs of near-empty ones are noise that copies do not share
     useful = min(bits, int((variances >= MIN_VARIANCE_SHARE * variances[0]).sum()))
     components = vectors[:, :useful].T.astype(np.float32)
-    signs = np.zeros((len(thumbs), bits), dtype=bool)  # bits past the useful components stay 0 for every image
-    for start in range(0, len(thumbs), CHUNK):
-        signs[start : start + CHUNK, :useful] = (thumbs[start : start + CHUNK] - mean) @ components.T > 0
-    packed = np.packbits(signs, axis=1)  # (N, bits / 8) bytes
-    return np.pad(packed, ((0, 0), (0, 8 - packed.shape[1]))).view(">u8").ravel().astype(np.uint64)
+    codes = np.empty(len(images), dtype=np.uint64)
+    for start in tracked(range(0, len(images), CHUNK), -(-len(images) // CHUNK), "hashing", progress, "chunk"):
+        thumbs = grey_thumbnails(images[start : start + CHUNK])
+        signs = np.zeros((len(thumbs), bits), dtype=bool)  # bits past the useful components stay 0 for every image
+        signs[:, :useful] = (thumbs - mean) @ components.T > 0
+        packed = np.packbits(signs, axis=1)  # (n, bits / 8) bytes
+        codes[start : start + len(thumbs)] = np.pad(packed, ((0, 0), (0, 8 - packed.shape[1]))).view(">u8").ravel()
+    return codes
 
 
 def _popcount(x: np.ndarray) -> np.ndarray:
+    if hasattr(np, "bitwise_count"):  # numpy 2
+        return np.bitwise_count(x)
     return np.unpackbits(x.astype(">u8").view(np.uint8).reshape(-1, 8), axis=1).sum(axis=1)
 
 
@@ -87,16 +96,23 @@ def near_pairs(codes: np.ndarray, radius: int, bits: int = 64) -> np.ndarray:
         mask = np.uint64(sum(1 << (63 - b) for b in band.tolist()))
         keys = codes & mask
         order = np.argsort(keys, kind="stable")
-        sorted_keys = keys[order]
-        bounds = np.flatnonzero(np.diff(sorted_keys)) + 1
+        bounds = np.flatnonzero(np.diff(keys[order])) + 1
         for group in np.split(order, bounds):
-            if len(group) < 2:
-                continue
-            a, b = np.triu_indices(len(group), 1)
-            i, j = group[a], group[b]
-            close = _popcount(codes[i] ^ codes[j]) <= radius
-            found.update(zip(np.minimum(i, j)[close].tolist(), np.maximum(i, j)[close].tolist(), strict=True))
+            for i, j in _close_in(group, codes, radius):
+                found.update(zip(np.minimum(i, j).tolist(), np.maximum(i, j).tolist(), strict=True))
     return np.array(sorted(found), dtype=np.int64).reshape(-1, 2)
+
+
+def _close_in(group: np.ndarray, codes: np.ndarray, radius: int, pairs_per_block: int = 1 << 20):
+    """The pairs of ``group`` (image indices sharing a band) within ``radius`` bits, a block of rows at a time:
+    a group of g images compares g^2 / 2 pairs, but holds only ``pairs_per_block`` of them at once."""
+    rows = max(1, pairs_per_block // len(group))
+    for start in range(0, len(group) - 1, rows):
+        first = group[start : start + rows]
+        a, b = np.nonzero(np.triu(np.ones((len(first), len(group) - start), dtype=bool), 1))
+        i, j = first[a], group[start + b]
+        close = _popcount(codes[i] ^ codes[j]) <= radius
+        yield i[close], j[close]
 
 
 def groups_of(pairs: np.ndarray, count: int) -> list[list[int]]:
@@ -134,12 +150,12 @@ def find_duplicates(images: torch.Tensor, bits: int = 64, radius: int = 4, progr
     """Near-duplicate groups of ``images`` (N, C, H, W) uint8; ``keep`` holds the first of each group."""
     if not 0 <= radius < bits // 2:
         raise DCGANError(f"--radius must be from 0 to {bits // 2 - 1}, not {radius}")
-    codes = binary_codes(grey_thumbnails(images, progress), bits)
+    codes = binary_codes(images, bits, progress=progress)
     pairs = near_pairs(codes, radius, bits)
     groups = groups_of(pairs, len(images))
-    drop = {i for g in groups for i in g[1:]}
-    keep = np.array([i for i in range(len(images)) if i not in drop], dtype=np.int64)
-    return DedupResult(groups, keep, pairs)
+    kept = np.ones(len(images), dtype=bool)
+    kept[[i for g in groups for i in g[1:]]] = False
+    return DedupResult(groups, np.flatnonzero(kept), pairs)
 
 
 def dedup_prepared(

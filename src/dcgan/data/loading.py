@@ -89,8 +89,8 @@ def resolve_path(path: str | Path | None) -> Path:
     if not path.exists() and folder.split_zip_path(path) is None:
         raise DCGANError(
             f"data path {path} does not exist",
-            f"check the path, name a downloaded set ({', '.join(download.DATASETS)}),"
-            " or omit --data to use the bundled MNIST sample",
+            # no flag named: every command that reads data gets here, each with its own way to name it
+            f"check the path, or name a downloaded set ({', '.join(download.DATASETS)})",
         )
     return path
 

@@ -23,7 +23,7 @@ import numpy as np
 import torch
 
 from ..errors import DCGANError
-from .formats.folder import split_zip_path
+from .formats.folder import files_under, split_zip_path
 from .source import Source, decode_into
 
 FORMAT_VERSION = 1
@@ -49,14 +49,14 @@ def detect(path: Path) -> bool:
 def fingerprint(path: Path) -> dict:
     """Path, size, file count and a digest of every file's (name, size, mtime): changes when the data does."""
     path = (split_zip_path(path) or (path,))[0].resolve()
-    files = sorted(p for p in path.rglob("*") if p.is_file()) if path.is_dir() else [path]
+    files = ((name, entry.stat()) for name, entry in files_under(path)) if path.is_dir() else [(path.name, path.stat())]
     digest = hashlib.sha256()
-    size = 0
-    for p in files:
-        st = p.stat()
+    size = count = 0
+    for name, st in files:
         size += st.st_size
-        digest.update(f"{p.relative_to(path) if path.is_dir() else p.name}\0{st.st_size}\0{st.st_mtime_ns}\n".encode())
-    return {"path": str(path), "files": len(files), "bytes": size, "digest": digest.hexdigest()}
+        count += 1
+        digest.update(f"{name}\0{st.st_size}\0{st.st_mtime_ns}\n".encode())
+    return {"path": str(path), "files": count, "bytes": size, "digest": digest.hexdigest()}
 
 
 def write_prepared(source: Source, out: Path, skip_bad: bool, progress: bool, provenance: dict) -> Path:
@@ -70,10 +70,8 @@ def write_prepared(source: Source, out: Path, skip_bad: bool, progress: bool, pr
     partial.mkdir()
     try:
         shape = (source.count, source.channels, source.resolution, source.resolution)
-        images = np.lib.format.open_memmap(partial / IMAGES, mode="w+", dtype=np.uint8, shape=shape)
-        keep = decode_into(source, images, skip_bad, progress)
-        images.flush()
-        del images
+        with RowFile(partial / IMAGES, shape) as images:
+            keep = decode_into(source, images, skip_bad, progress)
         if len(keep) < source.count:
             _shrink_npy(partial / IMAGES, len(keep))
         if source.labels is not None:
@@ -105,6 +103,36 @@ def write_prepared(source: Source, out: Path, skip_bad: bool, progress: bool, pr
         shutil.rmtree(partial, ignore_errors=True)
         raise
     return out
+
+
+class RowFile:
+    """A uint8 ``.npy`` file of ``shape`` whose rows are written (and read back) with positional reads and writes.
+
+    Not a memory map: the pages a map writes stay in the writing process's resident memory until it
+    unmaps them, so writing a set of millions of images through one would grow the process with the
+    set; written this way, they go to the kernel's page cache only. Threads may write distinct rows at once.
+    """
+
+    def __init__(self, path: Path, shape: tuple[int, ...]):
+        self.shape, self.row_bytes = shape, int(np.prod(shape[1:]))
+        with open(path, "wb") as fh:
+            np.lib.format.write_array_header_1_0(fh, {"descr": "|u1", "fortran_order": False, "shape": shape})
+            self.offset = fh.tell()
+            fh.truncate(self.offset + shape[0] * self.row_bytes)
+        self.fd = os.open(path, os.O_RDWR)
+
+    def __enter__(self) -> RowFile:
+        return self
+
+    def __exit__(self, *exc) -> None:
+        os.close(self.fd)
+
+    def __setitem__(self, row: int, values: np.ndarray) -> None:
+        os.pwrite(self.fd, np.ascontiguousarray(values, dtype=np.uint8).tobytes(), self.offset + row * self.row_bytes)
+
+    def __getitem__(self, row: int) -> np.ndarray:
+        data = os.pread(self.fd, self.row_bytes, self.offset + row * self.row_bytes)
+        return np.frombuffer(data, dtype=np.uint8).reshape(self.shape[1:])
 
 
 def _shrink_npy(path: Path, count: int) -> None:

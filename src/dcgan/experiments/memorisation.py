@@ -1,9 +1,10 @@
 """Does G copy its training set? Nearest training images of generated samples (the paper's section 4.1).
 
 Search is exact: squared distances come from the matrix-product identity
-|q - r|^2 = |q|^2 - 2 q.r + |r|^2 over chunks of the training set (so 60,000 images need no
-more memory than one chunk), a few best candidates per query are kept, and those are
-re-ranked by distances computed directly, which removes the identity's rounding error.
+|q - r|^2 = |q|^2 - 2 q.r + |r|^2 over chunks of the training set, whose features are extracted
+one chunk at a time (:class:`ImageFeatures`: a set of millions of images needs no more memory
+than one chunk), a few best candidates per query are kept, and those are re-ranked by distances
+computed directly, which removes the identity's rounding error.
 
 The verdict compares two distributions of nearest distances to the training set: of
 generated samples, and of held-out real images (images the reference set does not contain).
@@ -19,37 +20,60 @@ import numpy as np
 import torch
 from PIL import Image
 
+from ..core.features import Extractor
 from ..core.images import labelled_rows, to_uint8_tensor, to_unit_range
 from ..core.models import Discriminator, Generator
+from ..core.progress import tracked
 from ..core.sampling import render, sample_noise, seeded
 from ..errors import DCGANError
 from .features import conv_layers, discriminator_extractor, extract, pixel_extractor
 
 CANDIDATES = 8  # per query, re-ranked exactly
+RERANK_QUERIES = 64  # queries re-ranked together: 64 x 8 candidates of 64x64 RGB pixels are 25 MB
+
+
+class ImageFeatures:
+    """The features of ``images`` (of its ``rows`` only, if given), extracted when a part of them is read:
+    :func:`nearest` then searches a set of any size holding one chunk's features at a time."""
+
+    def __init__(self, extractor: Extractor, images: torch.Tensor, rows: torch.Tensor | None = None):
+        self.extractor, self.images, self.rows = extractor, images, rows
+
+    def __len__(self) -> int:
+        return len(self.images if self.rows is None else self.rows)
+
+    def __getitem__(self, index: slice | np.ndarray) -> torch.Tensor:
+        picked = self.images[index if self.rows is None else self.rows[index]]
+        return torch.from_numpy(extract(self.extractor, picked, progress=False))
 
 
 def nearest(
-    queries: torch.Tensor, references: torch.Tensor, k: int = 1, chunk: int = 4096
+    queries: torch.Tensor, references, k: int = 1, chunk: int = 4096, progress: bool = False
 ) -> tuple[torch.Tensor, torch.Tensor]:
     """The ``k`` nearest references (Euclidean) of each query: distances and indices, both (Q, k), closest first.
 
     ``queries`` (Q, D) and ``references`` (R, D) are flattened to vectors; references may be a
-    memory map read chunk by chunk.
+    memory map or :class:`ImageFeatures`, read chunk by chunk.
     """
     queries = queries.flatten(1).float()
     keep = min(max(k, CANDIDATES), len(references))
     q_norms = queries.square().sum(1, keepdim=True)
     best_d = torch.full((len(queries), 0), float("inf"))
     best_i = torch.zeros((len(queries), 0), dtype=torch.long)
-    for start in range(0, len(references), chunk):
+    chunks = range(0, len(references), chunk)
+    for start in tracked(chunks, len(chunks), "nearest", progress, "chunk"):
         refs = torch.as_tensor(references[start : start + chunk]).flatten(1).float()
         d = q_norms - 2 * queries @ refs.T + refs.square().sum(1)
         best_d = torch.cat([best_d, d], 1)
         best_i = torch.cat([best_i, torch.arange(start, start + len(refs)).expand(len(queries), -1)], 1)
         best_d, order = best_d.topk(min(keep, best_d.shape[1]), dim=1, largest=False)
         best_i = best_i.gather(1, order)
-    candidates = torch.as_tensor(np.asarray(references)[best_i.flatten().numpy()]).flatten(1).float()
-    exact = (candidates.reshape(*best_i.shape, -1) - queries[:, None]).square().sum(-1).sqrt()
+    exact = torch.empty(best_i.shape)
+    for start in range(0, len(queries), RERANK_QUERIES):  # a block of queries' candidates at a time
+        rows = best_i[start : start + RERANK_QUERIES]
+        candidates = torch.as_tensor(references[rows.flatten().numpy()]).flatten(1).float()
+        block = candidates.reshape(*rows.shape, -1) - queries[start : start + RERANK_QUERIES, None]
+        exact[start : start + RERANK_QUERIES] = block.square().sum(-1).sqrt()
     exact, order = exact.sort(dim=1, stable=True)
     return exact[:, :k], best_i.gather(1, order)[:, :k]
 
@@ -111,8 +135,10 @@ def memorisation_check(
     seed: int = 0,
     noise: str = "normal",
     progress: bool = False,
+    training_rows: torch.Tensor | None = None,
 ) -> Memorisation:
-    """Nearest training images (uint8 ``training``) of ``samples`` G samples and of the ``held_out`` real images.
+    """Nearest training images (uint8 ``training``, or only its ``training_rows``: a reference set selected
+    without copying it) of ``samples`` G samples and of the ``held_out`` real images.
 
     Two spaces: pixels in [-1, 1] and D's last convolutional layer max-pooled to 4x4 (the
     features of section 5, from this checkpoint's own D). The first ``show`` samples and their
@@ -128,11 +154,13 @@ def memorisation_check(
     }
     distances, neighbours = [], {}
     for space, extractor in extractors.items():
-        ref = extract(extractor, training, progress=progress)
-        gen_d, gen_i = nearest(torch.from_numpy(extract(extractor, generated, progress=False)), ref, k)
-        held_d, _ = nearest(torch.from_numpy(extract(extractor, held_out, progress=False)), ref, 1)
-        distances.append(NearestDistances(space, gen_d[:, 0], held_d[:, 0]))
-        neighbours[space] = to_unit_range(training[gen_i[:show]])
+        # one pass over the reference set answers both the generated samples and the held-out images
+        queries = torch.cat([torch.from_numpy(extract(extractor, x, progress=False)) for x in (generated, held_out)])
+        references = ImageFeatures(extractor, training, training_rows)
+        found_d, found_i = nearest(queries, references, k, chunk=1024, progress=progress)  # 50 MB of 64x64 pixels
+        distances.append(NearestDistances(space, found_d[:samples, 0], found_d[samples:, 0]))
+        shown = found_i[:show] if training_rows is None else training_rows[found_i[:show]]
+        neighbours[space] = to_unit_range(training[shown])
     return Memorisation(distances, to_unit_range(generated[:show]), neighbours)
 
 

@@ -1,7 +1,8 @@
 """Feature networks by name, as ``--features`` and ``eval_features`` give them.
 
     inception[:WEIGHTS.pth]      the FID standard's Inception-v3 (weights from the cache, or that file)
-    domain:PATH                  a classifier from ``dcgan train-classifier`` (its folder or file)
+    domain:PATH                  a classifier from ``dcgan train-classifier`` (its folder or file; the folder
+                                 alone is enough)
     domain                       the one bundled with the package, trained on MNIST (the default run's judge)
     discriminator[:CHECKPOINT]   D's section-5 features: of the evaluated checkpoint, or of a fixed one
 
@@ -19,6 +20,7 @@ import torch
 from ..core.checkpoints import Checkpoint, load_checkpoint
 from ..core.features import Extractor, discriminator_extractor
 from ..errors import DCGANError
+from .classifier import FILE_NAME as CLASSIFIER_FILE
 from .classifier import domain_extractor
 from .inception import inception_extractor
 
@@ -33,7 +35,12 @@ def bundled_domain_path() -> Path:
 
 
 def parse_features(spec: str) -> tuple[str, str | None]:
-    """ "domain:runs/clf" -> ("domain", "runs/clf"); the kind is checked, the path is not read yet."""
+    """ "domain:runs/clf" -> ("domain", "runs/clf"); the kind is checked, the path is not read yet.
+
+    A bare folder written by ``dcgan train-classifier`` (it holds the classifier's file) is plainly a
+    domain network, and is taken as one."""
+    if (Path(spec) / CLASSIFIER_FILE).is_file():
+        return "domain", spec
     kind, _, path = spec.partition(":")
     if kind not in KINDS:
         raise DCGANError(f"unknown feature network {spec!r}", f"use {USAGE}")

@@ -24,7 +24,8 @@ import torch
 from PIL import Image
 
 from ..core.rundir import RAW, RunDir
-from ..core.tensorfile import atomic_write
+from ..core.tensorfile import atomic_write, load_tensors
+from ..data.summary import format_summary
 from ..errors import DCGANError
 from .charts import line_chart
 
@@ -117,8 +118,11 @@ def _encoded(path: str, mtime_ns: int, long_run: bool) -> tuple[str, bytes]:
 def throughput(run: RunDir, rows: list[dict], batch_size: int) -> list[tuple[int, float, float]]:
     """(epoch, seconds, images/s) per epoch, timed by when its sample grid was written.
 
-    The first epoch is timed from config.json (written when training starts), so an epoch after a
-    resume is timed from the resume. Approximate: it includes the epoch's sampling and checkpoint.
+    Each epoch runs from the previous epoch's grid, or from when the process that trained it started:
+    config.json's time (written whenever training starts) counts for the epoch it falls inside, so an
+    epoch after a resume is timed from the resume and the epochs before it keep their times. The first
+    epoch of a run resumed later has no recorded start and is left out. Approximate: it includes the
+    epoch's sampling and checkpoint.
     """
     steps = defaultdict(int)
     for row in rows:
@@ -130,12 +134,25 @@ def throughput(run: RunDir, rows: list[dict], batch_size: int) -> list[tuple[int
     out = []
     for epoch, end in times.items():
         begin = times.get(epoch - 1)
-        if started is not None and (begin is None or started > begin):
+        if started is not None and (begin is None or started > begin) and started < end:
             begin = started
         images = (steps.get(epoch, 0) - steps.get(epoch - 1, 0)) * batch_size
         if begin is not None and end > begin and images > 0:
             out.append((epoch, end - begin, images / (end - begin)))
     return out
+
+
+def trained_on(run: RunDir, config: dict) -> str:
+    """What the run trains on, as the data summary's first line names it (config.json says None for the
+    bundled MNIST sample): from the last checkpoint's metadata, read without its tensors."""
+    if run.last_checkpoint.is_file():
+        try:
+            _, meta = load_tensors(run.last_checkpoint, "is not a dcgan checkpoint", "", names=())
+        except DCGANError:  # a damaged checkpoint has its own message where it is loaded; the report goes on
+            meta = {}
+        if "data" in meta:
+            return format_summary(meta["data"]).splitlines()[0].removeprefix("data: ")
+    return config.get("data") or "the bundled MNIST sample"
 
 
 def environment() -> dict[str, str]:
@@ -204,10 +221,11 @@ def build_report(run_dir: str | Path) -> str:
 <h2 id="curves">Curves</h2><div class="charts">{charts or "<p>Nothing logged yet.</p>"}</div>
 <h2 id="throughput">Throughput</h2>
 <table><tr><th>epoch</th><th>seconds</th><th>images/s</th></tr>{speed_rows}</table>
-<p>Timed by when each epoch's sample grid was written (includes sampling and checkpoints).</p>
+<p>Timed by when each epoch's sample grid was written (includes sampling and checkpoints); the first epoch of a
+run resumed later is not timed.</p>
 <h2 id="environment">Hardware and versions</h2>{_table(environment())}
 <p>Of the machine that wrote this report.</p>
-<h2 id="config">Configuration</h2>{_table(config)}
+<h2 id="config">Configuration</h2>{_table(config | {"data": trained_on(run, config)})}
 </body></html>
 """
 

@@ -4,8 +4,8 @@
 around it (data order, logging, checkpoints, resume, Ctrl-C); ``config.py`` holds every option.
 """
 
-from .callbacks import Callback
 from .config import PRESETS, TrainConfig
+from .hooks import Callback
 from .loop import Trainer, reopen, resume, start, train
 from .step import Precision, train_step
 

@@ -1,10 +1,6 @@
-"""What watches a run: the loop calls each callback at fixed points, so features that observe
-training (the loss plot, periodic evaluation, reports, TensorBoard, health warnings) live in
-their own modules instead of inside ``Trainer.fit``.
-
-A callback reads the trainer (``trainer.step``, ``.epoch``, ``.G``, ``.run``, ...) and may call
-``trainer.save(name)``; it must not change the networks or the data order, so a run's
-results do not depend on which callbacks watched it.
+"""The callbacks a run gets unless it is given others: the loss plot, and what its config asks for
+(quality evaluation, the report, health warnings, TensorBoard). The base class is in hooks.py,
+which the callbacks' own modules import: this list sits above them all, so no import goes in a circle.
 """
 
 from __future__ import annotations
@@ -12,30 +8,17 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from ..core.rundir import EVAL, STEP
+from .evaluation import QualityEvaluation
+from .health import Health
+from .hooks import Callback
 from .plots import plot_losses
+from .reporting import HtmlReport, TensorBoardLog
 
 if TYPE_CHECKING:
     from .config import TrainConfig
     from .loop import Trainer
 
-
-class Callback:
-    """Hooks of the loop, each a no-op unless overridden."""
-
-    def on_start(self, trainer: Trainer) -> None:
-        """Before the first step of this process (a fresh run or a resume)."""
-
-    def on_step(self, trainer: Trainer) -> None:
-        """After every step; keep it cheap (the step's statistics are still on the device)."""
-
-    def on_metrics(self, trainer: Trainer, rows: list[dict]) -> None:
-        """After ``rows`` (one per step, as in metrics.jsonl) were appended to the metrics file."""
-
-    def on_epoch_end(self, trainer: Trainer) -> None:
-        """After an epoch's samples and checkpoint were written."""
-
-    def on_end(self, trainer: Trainer) -> None:
-        """After the last epoch, or after a stop request's checkpoint."""
+__all__ = ["Callback", "LossPlot", "default_callbacks"]  # Callback too: the loop takes both from here
 
 
 class LossPlot(Callback):
@@ -53,10 +36,6 @@ class LossPlot(Callback):
 
 def default_callbacks(config: TrainConfig) -> list[Callback]:
     """The callbacks a config asks for; ``train``/``resume`` use these unless given others."""
-    from .evaluation import QualityEvaluation  # here: these modules build on Callback, defined above
-    from .health import Health
-    from .reporting import HtmlReport, TensorBoardLog
-
     evaluation = [QualityEvaluation()] if config.evaluates else []  # first: the plot and report show its rows
     watching = [*([Health()] if config.health else []), *([TensorBoardLog()] if config.tensorboard else [])]
     return [*evaluation, LossPlot(), HtmlReport(), *watching]

@@ -20,6 +20,7 @@ from ..data.options import option
 from ..errors import DCGANError
 from ..metrics.evaluate import lower_is_better
 from ..metrics.networks import BUNDLED_DOMAIN, parse_features
+from .augment import AUGMENT_MODES, DEFAULT_POLICY, parse_policy
 
 # Base widths of each preset; see ModelSpec.widths for how they grow with depth.
 PRESETS: dict[str, dict[str, int]] = {
@@ -124,6 +125,26 @@ class TrainConfig:
         "class-conditional G and D: the one-hot label is appended to every block's input, so samples can be drawn"
         " for a chosen class (needs labelled data: MNIST, CIFAR, SVHN, class folders)",
     )
+    # augmentation D sees on real and generated images (training/augment.py; docs/your-own-images.md)
+    augment: str = option(
+        "none",
+        "'none' (the paper); 'diffaug': every transform of --augment-policy on every image D sees, real and fake"
+        " (DiffAugment); 'ada': each with a probability p adapted to how sure D is of the real images (ADA)",
+        choices=AUGMENT_MODES,
+    )
+    augment_policy: str = option(
+        DEFAULT_POLICY,
+        "the transforms, comma-separated, from color, translation, cutout and flip (flip only where mirror images"
+        " are as plausible as the originals: photos, faces; not digits or text)",
+    )
+    ada_target: float = option(
+        0.6, "--augment ada raises p while E[sign D(x)] over the real images is above this, lowers it below"
+    )
+    ada_kimg: float = option(
+        100.0,
+        "--augment ada moves p at most this fast: from 0 to 1 in this many thousand images (StyleGAN2-ADA: 500,"
+        " for runs of tens of millions of images)",
+    )
     # sample quality during training (metrics/, training/evaluation.py): off unless an interval is set
     eval_every: int = option(0, "evaluate sample quality every N steps into metrics.jsonl (0: off)")
     eval_every_minutes: float = option(0.0, "also evaluate every N minutes of training (0: off)")
@@ -177,6 +198,7 @@ class TrainConfig:
         if self.ema < 0 or not 0 <= self.ema_rampup <= 1 or not math.isfinite(self.ema):
             raise DCGANError("--ema must be 0 (off) or a half-life in kimg, --ema-rampup between 0 and 1")
         self._check_evaluation()
+        self._check_augmentation()
         if self.resolution is not None:
             ModelSpec(resolution=self.resolution)  # the networks' sizes, checked before any data is read
         self.source_options()  # and the other data options
@@ -204,6 +226,17 @@ class TrainConfig:
                 "name a fixed one: discriminator:CHECKPOINT",
             )
         lower_is_better(self.eval_metric)
+
+    def _check_augmentation(self) -> None:
+        if self.augment not in AUGMENT_MODES:
+            raise DCGANError(f"unknown --augment {self.augment!r}", f"choose one of {', '.join(AUGMENT_MODES)}")
+        parse_policy(self.augment_policy)
+        if not (0 < self.ada_target < 1 and self.ada_kimg > 0):
+            raise DCGANError(
+                f"--ada-target must lie between 0 and 1 and --ada-kimg be above 0, not {self.ada_target} and"
+                f" {self.ada_kimg}",
+                "the defaults are 0.6 and 100",
+            )
 
     def source_options(self) -> SourceOptions:
         """The data options of this run, as every data function takes them."""

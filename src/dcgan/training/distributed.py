@@ -76,8 +76,12 @@ def setup(device: torch.device) -> World:
     if device.type == "cuda":
         torch.cuda.set_device(world.local_rank)
     backend = "nccl" if device.type == "cuda" else "gloo"
-    seconds = float(os.environ.get(TIMEOUT_ENV, DEFAULT_TIMEOUT_S))
-    dist.init_process_group(backend, timeout=timedelta(seconds=seconds))
+    timeout = timedelta(seconds=float(os.environ.get(TIMEOUT_ENV, DEFAULT_TIMEOUT_S)))
+    # a job restarted by torchrun --max-restarts meets in the store of the attempts before it, where their
+    # ranks' addresses are still listed: a prefix per attempt keeps a new rank from dialling a dead one
+    store, _, _ = next(dist.rendezvous("env://", timeout=timeout))
+    store = dist.PrefixStore(f"dcgan/attempt-{restart_count()}", store)
+    dist.init_process_group(backend, store=store, rank=world.rank, world_size=world.size, timeout=timeout)
     return world
 
 
@@ -94,20 +98,23 @@ def rank_slice(batch: torch.Tensor, world: World) -> torch.Tensor:
     return batch[world.rank * per_rank : (world.rank + 1) * per_rank]
 
 
+def _summed(tensor: torch.Tensor) -> torch.Tensor:
+    """A copy of ``tensor`` summed over all ranks (all-reduce)."""
+    total = tensor.clone()
+    dist.all_reduce(total)
+    return total
+
+
 class _SumOverRanks(torch.autograd.Function):
     """All-reduce (sum) whose gradient is the all-reduced gradient: every rank's loss reaches every rank's input."""
 
     @staticmethod
     def forward(ctx, tensor: torch.Tensor) -> torch.Tensor:
-        total = tensor.clone()
-        dist.all_reduce(total)
-        return total
+        return _summed(tensor)
 
     @staticmethod
     def backward(ctx, grad: torch.Tensor) -> torch.Tensor:
-        grad = grad.clone()
-        dist.all_reduce(grad)
-        return grad
+        return _summed(grad)
 
 
 class GlobalBatchNorm2d(nn.BatchNorm2d):
@@ -161,6 +168,11 @@ def any_rank(flag: bool, world: World) -> bool:
     value = torch.tensor([int(flag)], device=backend_device)
     dist.all_reduce(value, op=dist.ReduceOp.MAX)
     return bool(value.item())
+
+
+def sum_over_ranks(tensor: torch.Tensor, world: World) -> torch.Tensor:
+    """The sum of ``tensor`` over all ranks, on every rank (a collective; no autograd; itself outside torchrun)."""
+    return _summed(tensor) if world.distributed else tensor
 
 
 def broadcast(tensor: torch.Tensor, world: World) -> torch.Tensor:

@@ -23,7 +23,7 @@ from ..core.rundir import BEST, EVAL, RAW
 from ..data import load_dataset
 from ..metrics.evaluate import generated_images, lower_is_better, sample_images, score
 from ..metrics.networks import feature_network
-from .callbacks import Callback
+from .hooks import Callback
 
 if TYPE_CHECKING:
     from .loop import Trainer

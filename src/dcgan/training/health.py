@@ -29,7 +29,7 @@ import torch.nn.functional as F
 from ..core.images import to_unit_range
 from ..core.rundir import STEP
 from ..errors import warn
-from .callbacks import Callback
+from .hooks import Callback
 
 if TYPE_CHECKING:
     from .loop import Trainer
@@ -49,6 +49,20 @@ def diversity(images: torch.Tensor) -> float:
     """
     thumbs = F.adaptive_avg_pool2d(images.float(), THUMBNAIL).flatten(1)
     return float(torch.pdist(thumbs).mean())
+
+
+def winning_d_remedy(augment: str) -> str:
+    """What to try when D wins outright, given the run's ``--augment``: the next step up, with its exact flag."""
+    if augment == "none":
+        step = "train with --augment ada (D then sees augmented real and fake images; --augment diffaug augments all)"
+    elif augment == "ada":
+        step = "lower --ada-kimg (p moves faster) or --ada-target (p settles higher), or use --augment diffaug"
+    else:
+        step = "add transforms to --augment-policy (e.g. flip, for photos), or more images"
+    return (
+        f"this is usual on a set of a few thousand images: {step}; see docs/your-own-images.md (a run that does"
+        " not recover in a few hundred steps will not)"
+    )
 
 
 class Health(Callback):
@@ -83,8 +97,7 @@ class Health(Callback):
                 loss_d < D_LOSS_NEAR_ZERO or loss_g > G_LOSS_EXPLODED,
                 f"D is winning outright: over the last {self.window} steps D's loss was {loss_d:.3f} and G's"
                 f" {loss_g:.1f} (median; D(G(z)) about {math.exp(-loss_g):.1g}), so G gets no useful gradient",
-                "this is usual on a set of a few thousand images: see docs/your-own-images.md (more images, or"
-                " keep training and watch the samples; a run that does not recover in a few hundred steps will not)",
+                winning_d_remedy(trainer.config.augment),
             )
         if trainer.step - self._measured_at >= self.every:
             self.measure(trainer)

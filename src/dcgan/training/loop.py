@@ -29,10 +29,12 @@ from ..core.models import Discriminator, Generator
 from ..core.progress import progress_bar
 from ..core.rundir import LAST, RunDir
 from ..core.sampling import class_rows, generate, sample_noise
+from ..core.signals import handling
 from ..data import ImageData, load_dataset
 from ..data.summary import summarize
 from ..errors import DCGANError
 from . import distributed, divergence
+from .augment import make_augment
 from .autoprecision import choose_precision, machine_key, step_timer
 from .averaging import GeneratorAverage
 from .callbacks import Callback, default_callbacks
@@ -100,6 +102,7 @@ class Trainer:
         # the averaged G: a shadow of the raw one, never part of the game (training/averaging.py)
         self.average = GeneratorAverage(self.G, config.ema, config.ema_rampup, config.noise) if config.ema else None
         self.noise_rng = torch.Generator(self.device).manual_seed(config.seed + 1)
+        self.augment = make_augment(self.config, self.device, self.world, self.global_batch)  # None: the paper
         fixed_rng = torch.Generator().manual_seed(config.seed + 2)
         fixed_noise = sample_noise(config.sample_count, self.spec.nz, config.noise, fixed_rng)
         self.fixed_noise = distributed.broadcast(fixed_noise, self.world)
@@ -156,6 +159,7 @@ class Trainer:
         """Write the full training state to ``checkpoints/<name>`` (by default the run's last checkpoint)."""
         path = self.run.checkpoints / name
         rng = {"rng.noise": self.noise_rng.get_state(), "fixed_noise": self.fixed_noise}
+        rng |= self.augment.state() if self.augment else {}
         meta = {
             "config": self.config.to_dict(),
             "epoch": self.epoch,
@@ -191,6 +195,8 @@ class Trainer:
         ckpt.load_optimizer("opt_d", self.opt_d)
         self.noise_rng.set_state(ckpt.tensors["rng.noise"])
         self.fixed_noise = ckpt.tensors["fixed_noise"]
+        if self.augment:
+            self.augment.load_state(ckpt.tensors)
         self.epoch, self.batch_in_epoch, self.step = ckpt.meta["epoch"], ckpt.meta["batch_in_epoch"], ckpt.meta["step"]
         # another world size: continue at the global batch that holds the next unseen image (exact when it divides)
         self.batch_in_epoch = self.batch_in_epoch * ckpt.meta.get("world_size", 1) // self.world.size
@@ -219,13 +225,14 @@ class Trainer:
         z = sample_noise(len(idx) * self.world.size, self.spec.nz, self.config.noise, self.noise_rng, self.device)
         z = distributed.rank_slice(z, self.world)
         labels = None if self.labels is None else self.labels[idx.to(self.device)]
-        stats = train_step(
-            self._G_step, self._D_step, self.opt_g, self.opt_d, real, z, self.precision, labels, self._D_for_g
-        )
+        nets = (self._G_step, self._D_step, self.opt_g, self.opt_d)
+        stats = train_step(*nets, real, z, self.precision, labels, self._D_for_g, augment=self.augment)
         self._pending.append(stats)
         self.step += 1
         if self.average is not None:
             self.average.update(self.step * self.global_batch, self.global_batch)
+        if self.augment:
+            self.augment.observe(stats[STAT_NAMES.index("d_x_sign")], self.step)
 
     def fit(self) -> Trainer:
         """Train until ``total_steps`` steps are done (``--steps``, ``--kimg`` or ``--epochs``); returns self."""
@@ -376,11 +383,12 @@ class Trainer:
         self._pending.clear()
         first = self.step - len(values) + 1
         divergence.check_losses(values, first, self.run.root, self.run.last_checkpoint)  # on every rank: all stop
+        extras = (self.augment.logged() if self.augment else []) or [{}] * len(values)  # ADA's p after each step
         if not self.world.is_main:  # rank 0 logs its own replica's statistics
             return dict(zip(STAT_NAMES, values[-1], strict=True))
         rows = [
-            {"step": first + i, "epoch": self.epoch + 1, **dict(zip(STAT_NAMES, v, strict=True))}
-            for i, v in enumerate(values)
+            {"step": first + i, "epoch": self.epoch + 1, **dict(zip(STAT_NAMES, v, strict=True)), **extra}
+            for i, (v, extra) in enumerate(zip(values, extras, strict=True))
         ]
         self.log(rows)
         return rows[-1]
@@ -421,17 +429,8 @@ class Trainer:
                 raise KeyboardInterrupt
             self._stop_requested = True
 
-        stops = (signal.SIGINT, signal.SIGTERM)
-        try:
-            previous = {sig: signal.signal(sig, request_stop) for sig in stops}
-        except ValueError:  # not the main thread: leave signals alone
+        with handling((signal.SIGINT, signal.SIGTERM), request_stop):
             yield
-            return
-        try:
-            yield
-        finally:
-            for sig, handler in previous.items():
-                signal.signal(sig, handler)
 
     def _place_images(self) -> torch.Tensor:
         """Keep the uint8 dataset on the accelerator when it fits easily, so batches never cross the bus."""

@@ -9,7 +9,7 @@ from PIL import Image
 
 from ..report import write_report
 from ..report.tensorboard import TensorBoardWriter
-from .callbacks import Callback
+from .hooks import Callback
 
 if TYPE_CHECKING:
     from .loop import Trainer

@@ -9,11 +9,14 @@ Both use Adam(lr 2e-4, beta1 0.5); images are scaled to [-1, 1] and nothing else
 losses are written with ``softplus`` on D's logits, the numerically stable form of the
 sigmoid + cross-entropy above. A class-conditional pair sees the real batch's labels in every
 pass (the fake batch is drawn for the same labels, as the original code's MNIST model did).
-Step statistics stay on the device, so the step never waits
+With ``--augment`` (augment.py), D sees every image, real or fake, through the same random
+differentiable transforms, in both updates. Step statistics stay on the device, so the step never waits
 on the host; the loop reads them only every ``log_every`` steps.
 """
 
 from __future__ import annotations
+
+from collections.abc import Callable
 
 import torch
 import torch.nn.functional as F
@@ -23,7 +26,8 @@ from torch.optim import Adam
 from ..errors import DCGANError
 from .config import TrainConfig
 
-STAT_NAMES = ("loss_d", "loss_g", "d_x", "d_g_z")  # what train_step returns, in order
+# what train_step returns, in order; d_x_sign = E[sign D(x)], ADA's overfitting signal r_t (1: D sure of every real image)
+STAT_NAMES = ("loss_d", "loss_g", "d_x", "d_g_z", "d_x_sign")
 
 
 class Precision:
@@ -70,18 +74,20 @@ def train_step(
     precision: Precision = FP32,
     labels: torch.Tensor | None = None,
     D_for_g: nn.Module | None = None,
+    augment: Callable[[torch.Tensor], torch.Tensor] | None = None,
 ) -> torch.Tensor:
-    """One D update and one G update; returns (loss_d, loss_g, D(x), D(G(z))) on the device.
+    """One D update and one G update; returns the STAT_NAMES statistics on the device.
 
     ``labels`` (the real images' classes) only for a class-conditional G and D. ``D_for_g``: the
     module G's update runs D through (default ``D``); under DDP the plain D, whose weights, frozen
-    there, need no gradient averaging.
+    there, need no gradient averaging. ``augment``: what D sees instead of each batch (default: the batch).
     """
+    seen = augment or _as_is
     opt_d.zero_grad(set_to_none=True)
     with precision.autocast():
-        logits_real = D(real, labels).float()
+        logits_real = D(seen(real), labels).float()
         fake = G(z, labels)
-        logits_fake = D(fake.detach(), labels).float()
+        logits_fake = D(seen(fake.detach()), labels).float()
         loss_d = F.softplus(-logits_real).mean() + F.softplus(logits_fake).mean()
     precision.minimize(loss_d, opt_d, "D")
 
@@ -94,12 +100,18 @@ def train_step(
         p.requires_grad_(False)
     try:
         with precision.autocast():
-            loss_g = F.softplus(-(D_for_g or D)(fake, labels).float()).mean()  # non-saturating: -log D(G(z))
+            critic = D if D_for_g is None else D_for_g  # not `D_for_g or D`: a compiled module has no truth value
+            loss_g = F.softplus(-critic(seen(fake), labels).float()).mean()  # non-saturating: -log D(G(z))
         precision.minimize(loss_g, opt_g, "G")
     finally:
         for p in trainable:
             p.requires_grad_(True)
-    return torch.stack([loss_d, loss_g, logits_real.sigmoid().mean(), logits_fake.sigmoid().mean()]).detach()
+    d_x, d_g_z = logits_real.sigmoid().mean(), logits_fake.sigmoid().mean()
+    return torch.stack([loss_d, loss_g, d_x, d_g_z, logits_real.sign().mean()]).detach()
+
+
+def _as_is(images: torch.Tensor) -> torch.Tensor:
+    return images
 
 
 def make_optimizers(G: nn.Module, D: nn.Module, config: TrainConfig, device: torch.device) -> tuple[Adam, Adam]:

@@ -5,6 +5,7 @@ import pytest
 import scipy.io
 
 from dcgan import DCGANError, load_dataset
+from dcgan.data.formats import matlab
 
 RNG = np.random.default_rng(0)
 
@@ -24,3 +25,14 @@ def test_svhn_mat_maps_label_10_to_digit_0(tmp_path):
         (tmp_path / "test_32x32.mat").write_bytes(broken)
         with pytest.raises(DCGANError, match="cannot read SVHN file"):
             load_dataset(tmp_path, split="test")
+
+
+@pytest.mark.parametrize("compressed", [False, True])
+def test_the_mat_reader_reads_what_scipy_writes_and_skips_other_variables(tmp_path, compressed):
+    X = RNG.integers(0, 256, (32, 32, 3, 3), dtype=np.uint8)
+    y = np.array([[10.0], [4.0], [7.0]])  # MATLAB's own files store the labels as double
+    other = {"note": "text", "cells": np.array([1, "a"], dtype=object), "complex": np.ones(2) * 1j}
+    scipy.io.savemat(tmp_path / "train_32x32.mat", {**other, "X": X, "y": y}, do_compression=compressed)
+    arrays = matlab.read_arrays(tmp_path / "train_32x32.mat", ("X", "y", "complex"))
+    assert set(arrays) == {"X", "y"} and (arrays["X"] == X).all() and (arrays["y"] == y).all()
+    assert load_dataset(tmp_path).labels.tolist() == [0, 4, 7]

@@ -104,5 +104,17 @@ def _in_split(tree: Tree, names: list[str], split: str, path: Path) -> list[str]
             f"--split {split} needs {PARTITION_FILE}, which is not in {path}",
             f"put the official {PARTITION_FILE} beside {ATTR_FILE}, or leave out --split to use every image",
         )
-    partition = dict(line.split()[:2] for line in tree.read(partition_file).decode().splitlines() if line.strip())
+    partition = parse_partition(tree.read(partition_file).decode("ascii", "replace"), f"{path}/{partition_file}")
     return [n for n in names if partition.get(PurePosixPath(n).name) == str(SPLITS[split])]
+
+
+def parse_partition(text: str, source: str) -> dict[str, str]:
+    """The official format: ``name.jpg P`` per line, P the split's number (0 train, 1 valid, 2 test)."""
+    rows = [line.split() for line in text.splitlines() if line.strip()]
+    damaged = next((fields for fields in rows if len(fields) != 2), None)
+    if damaged is not None:
+        raise DCGANError(
+            f"{source} is not a CelebA partition list: the line {' '.join(damaged)[:60]!r} is not 'NAME SPLIT'",
+            f"use the official {PARTITION_FILE}",
+        )
+    return dict(rows)

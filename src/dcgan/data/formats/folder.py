@@ -9,9 +9,11 @@ takes the folder holding each file instead. ``archive.zip/inner/folder`` reads o
 
 from __future__ import annotations
 
+import os
+import sys
 import zipfile
 import zlib
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from pathlib import Path, PurePosixPath
 
 import numpy as np
@@ -55,9 +57,7 @@ class Tree:
         self.prefix = ""
         if path.is_dir():
             self.root = path
-            found = [p for p in path.rglob("*") if p.is_file()]
-            _refuse_links_out(path, found)
-            self.files = sorted(p.relative_to(path).as_posix() for p in found)
+            self.files = sorted(_names_inside(path))
         elif is_zip(archive):
             self.zip = _open_zip(archive)
             self.prefix = inner.rstrip("/") + "/" if inner else ""
@@ -85,15 +85,34 @@ class Tree:
         return min(hits, key=lambda f: (f.count("/"), f)) if hits else None
 
 
-def _refuse_links_out(folder: Path, files: list[Path]) -> None:
-    """A dataset folder reads only what lies inside it: a symlink to a file elsewhere is refused."""
+def files_under(folder: Path | str, prefix: str = "") -> Iterator[tuple[str, os.DirEntry]]:
+    """Every file under ``folder`` (as ``Path.rglob`` finds them: symlinked folders are not entered) as
+    (relative POSIX name, directory entry), in the order of sorted paths; one folder's listing held at a time,
+    never a list of every file (a set of millions of images)."""
+    with os.scandir(folder) as listing:
+        entries = sorted(listing, key=lambda entry: entry.name)
+    for entry in entries:
+        if entry.is_dir(follow_symlinks=False):
+            yield from files_under(entry.path, f"{prefix}{entry.name}/")
+        elif entry.is_file():
+            yield prefix + entry.name, entry
+
+
+def _names_inside(folder: Path) -> list[str]:
+    """The relative names of the files under ``folder``. A dataset folder reads only what lies inside it: a
+    symlink to a file elsewhere is refused."""
     root = folder.resolve()
-    outside = [p for p in files if p.is_symlink() and not p.resolve().is_relative_to(root)]
+    names, outside = [], []
+    for name, entry in files_under(folder):
+        names.append(name)
+        if entry.is_symlink() and not Path(entry.path).resolve().is_relative_to(root):
+            outside.append(Path(entry.path))
     if outside:
         raise DCGANError(
             f"{folder} holds {len(outside)} link(s) to files outside it (first: {outside[0]} -> {outside[0].resolve()})",
             "copy those files into the folder, or remove the links",
         )
+    return names
 
 
 def _open_zip(archive: Path) -> zipfile.ZipFile:
@@ -163,11 +182,15 @@ def class_of(folders: tuple[str, ...], shared: int, class_folder: str) -> str:
 
 def classes_of(names: list[str], class_folder: str = "top") -> list[str]:
     """The class of each of ``names`` (see the module's docstring); "" for an image outside any class folder."""
-    folders = [PurePosixPath(n).parts[:-1] for n in names]
+
+    def folders() -> Iterator[tuple[str, ...]]:  # parsed again on each pass: a list of them all would be large
+        return (PurePosixPath(n).parts[:-1] for n in names)
+
+    first = next(folders(), ())
     shared = 0
-    while folders and all(len(f) > shared + 1 and f[shared] == folders[0][shared] for f in folders):
+    while names and all(len(f) > shared + 1 and f[shared] == first[shared] for f in folders()):
         shared += 1  # a folder every image is in (keeping at least one level for the classes)
-    return [class_of(f, shared, class_folder) for f in folders]
+    return [sys.intern(class_of(f, shared, class_folder)) for f in folders()]
 
 
 def class_labels(names: list[str], class_folder: str = "top") -> dict:

@@ -1,7 +1,8 @@
 """SVHN cropped digits: the official ``train_32x32.mat``, ``test_32x32.mat``, ``extra_32x32.mat``.
 
 Each file holds ``X`` (32, 32, 3, N) and ``y`` (N, 1), where the digit 0 is labelled 10;
-it is mapped to 0 here so labels are the digits themselves. Read with scipy.io.
+it is mapped to 0 here so labels are the digits themselves. Read by matlab.py, not scipy (which
+crashes on some damaged files).
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ import numpy as np
 from ...errors import DCGANError
 from ..imaging import array_source
 from ..source import Source
+from . import matlab
 
 SPLITS = ("train", "test", "extra")
 
@@ -30,8 +32,6 @@ def detect(path: Path) -> bool:
 
 
 def open_source(path: Path, resolution: int | None, channels: int | None, split: str | None = None) -> Source:
-    import scipy.io  # slow to import; only SVHN needs it
-
     if split is not None and split not in SPLITS:
         raise DCGANError(f"SVHN has no split {split!r}", f"choose one of {', '.join(SPLITS)}")
     mat_file = _file(path, split)
@@ -41,13 +41,15 @@ def open_source(path: Path, resolution: int | None, channels: int | None, split:
             f"download it with: dcgan download {'svhn-extra' if split == 'extra' else 'svhn'} (or pick another --split)",
         )
     try:
-        mat = scipy.io.loadmat(mat_file, variable_names=("X", "y"))
-        images = np.asarray(mat["X"], dtype=np.uint8).transpose(3, 0, 1, 2)  # (N, 32, 32, 3)
-        labels = np.asarray(mat["y"], dtype=np.int64).reshape(-1) % 10  # the digit 0 is stored as 10
-    except Exception as exc:  # scipy reports corrupt files with many exception types
+        mat = matlab.read_arrays(mat_file, ("X", "y"))
+    except (OSError, ValueError) as exc:
         raise DCGANError(
             f"cannot read SVHN file {mat_file}: {exc}", "download it again (dcgan download svhn)"
         ) from None
+    if set(mat) != {"X", "y"} or mat["X"].ndim != 4:
+        raise DCGANError(f"{mat_file} holds no SVHN digits (no X of 4 dimensions and y)", "use the official file")
+    images = np.asarray(mat["X"], dtype=np.uint8).transpose(3, 0, 1, 2)  # (N, 32, 32, 3)
+    labels = np.asarray(mat["y"]).astype(np.int64).reshape(-1) % 10  # the digit 0 is stored as 10
     if images.shape[1:] != (32, 32, 3) or len(labels) != len(images):
         raise DCGANError(
             f"{mat_file} holds X {images.shape} and y {labels.shape}, not SVHN digits", "use the official file"

@@ -1,0 +1,73 @@
+"""``dcgan reproduce`` and ``dcgan results``: the paper's experiments as resumable recipes, and their page."""
+
+from __future__ import annotations
+
+import argparse
+
+from ..reproduce import RECIPES, SCALES, estimate_hours, gather, plan, reproduce
+from ..reproduce import context as recipe_context
+from .options import add_device, add_progress
+
+
+def register_reproduce(sub) -> None:
+    lines = [f"{name}: {r.title} (cpu: about {estimate_hours(r, 'cpu'):.1f} h)" for name, r in RECIPES.items()]
+    p = sub.add_parser(
+        "reproduce",
+        help="run one of the paper's experiments end to end, resumably, with a results page beside the paper's numbers",
+        description="Run a recipe's stages in order into one results folder: decode the data, train from the "
+        "recipe's config file, then each experiment on the trained model; write RESULTS/results.html. "
+        "Stages already complete are skipped and training continues from its checkpoint, so after Ctrl-C or "
+        "a crash the same command continues. Recipes: " + "; ".join(lines) + ". Hours: a 2-core laptop CPU, fp32.",
+    )
+    p.add_argument("name", choices=tuple(RECIPES), help="the recipe")
+    p.add_argument(
+        "--scale",
+        choices=SCALES,
+        default="cpu",
+        help="test: tiny, seconds; cpu: under 8 hours on a 2-core CPU; paper: the paper's sizes, for GPUs [default: cpu]",
+    )
+    p.add_argument("--out", metavar="DIR", help="the results folder [default: results/NAME-SCALE]")
+    p.add_argument(
+        "--data-root",
+        metavar="DIR",
+        help="where the data sets are (mnist/, cifar10-jpg.zip, celeba-10k.zip, svhn/, lsun/) "
+        "[default: $DCGAN_DATA, else ../shared/data]",
+    )
+    p.add_argument(
+        "--plan", action="store_true", help="list the stages, what is done and the config files; run nothing"
+    )
+    add_device(p)
+    add_progress(p)
+    p.set_defaults(run=run_reproduce)
+
+
+def run_reproduce(args: argparse.Namespace) -> int:
+    if args.plan:
+        r, ctx = recipe_context(args.name, args.scale, args.out, args.data_root)
+        print(
+            f"{r.title}, scale {args.scale}: about {estimate_hours(r, args.scale):.1f} h on a 2-core laptop CPU (fp32)"
+        )
+        print(f"results folder {ctx.results}; data {', '.join(str(p) for p, _ in ctx.data.values())}")
+        print("\n".join(plan(r, ctx)))
+        return 0
+    page = reproduce(args.name, args.scale, args.out, args.data_root, device=args.device, progress=args.progress)
+    print(f"done: {page}")
+    return 0
+
+
+def register_results(sub) -> None:
+    p = sub.add_parser(
+        "results",
+        help="gather recipe folders of dcgan reproduce into one markdown page",
+        description="Write one markdown page over the results folders of dcgan reproduce (their results.json), "
+        "with small copies of the figures beside it; recipes without a folder are listed as not yet run.",
+    )
+    p.add_argument("folders", nargs="*", metavar="FOLDER", help="results folders of dcgan reproduce")
+    p.add_argument("-o", "--output", default="docs/results.md", help="[default: docs/results.md]")
+    p.add_argument("--scale", choices=SCALES, default="cpu", help="the scale the page reports [default: cpu]")
+    p.set_defaults(run=run_results)
+
+
+def run_results(args: argparse.Namespace) -> int:
+    print(f"wrote {gather(args.folders, args.output, args.scale)}")
+    return 0

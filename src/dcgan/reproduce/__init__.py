@@ -1,0 +1,117 @@
+"""The paper, reproduced: one resumable recipe per data set, and a results page beside the paper's numbers.
+
+``reproduce("faces", "cpu")`` runs the faces recipe's stages in order into one results folder
+(``results/faces-cpu`` by default): decode the data, train from the recipe's config file, then
+each experiment on the trained model. A stage whose outputs are complete is skipped and the
+training stage continues from its last checkpoint, so a recipe stopped at any moment (Ctrl-C,
+kill -9) continues where it stopped when run again. After every stage the folder's
+``results.html`` is rewritten; :func:`gather` collects recipe folders into one markdown page.
+
+This package sits above the experiments and below the command line: ``dcgan reproduce`` and
+``dcgan results`` are thin wrappers of :func:`reproduce` and :func:`gather`.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from pathlib import Path
+
+from ..errors import DCGANError
+from ..training import Callback
+from ..training.distributed import env_world
+from ..training.invocation import program
+from .data import default_data_root
+from .page import PAGE, SUMMARY, gather, write_page
+from .plan import estimate_hours, plan
+from .recipes import RECIPES, SCALES, Recipe
+from .stages import run_stage, stage_folder
+from .work import Context
+
+__all__ = [
+    "RECIPES",
+    "SCALES",
+    "context",
+    "default_data_root",
+    "estimate_hours",
+    "gather",
+    "plan",
+    "recipe",
+    "reproduce",
+]
+
+
+def recipe(name: str) -> Recipe:
+    if name not in RECIPES:
+        raise DCGANError(f"unknown recipe {name!r}", f"choose one of {', '.join(RECIPES)}")
+    return RECIPES[name]
+
+
+def context(
+    name: str,
+    scale: str = "cpu",
+    out: str | Path | None = None,
+    data_root: str | Path | None = None,
+    *,
+    device: str = "auto",
+    progress: bool = True,
+    callbacks: list[Callback] | None = None,
+) -> tuple[Recipe, Context]:
+    """The recipe and its context: the data located (a clear error when it is missing), the folders named."""
+    r = recipe(name)
+    if scale not in SCALES:
+        raise DCGANError(f"unknown scale {scale!r}", f"choose one of {', '.join(SCALES)}")
+    root = Path(data_root).expanduser() if data_root else default_data_root()
+    data = {key: dataset.locate(root) for key, dataset in r.data.items()}
+    results = Path(out) if out else Path("results") / f"{name}-{scale}"
+    ctx = Context(name, scale, results, data, r.settings_for(scale), device, progress, list(callbacks or []))
+    return r, ctx
+
+
+def reproduce(
+    name: str,
+    scale: str = "cpu",
+    out: str | Path | None = None,
+    data_root: str | Path | None = None,
+    *,
+    device: str = "auto",
+    progress: bool = True,
+    callbacks: list[Callback] | None = None,
+    log: Callable[[str], None] = print,
+) -> Path:
+    """Run (or continue) the recipe ``name`` at ``scale``; returns its results page."""
+    r, ctx = context(name, scale, out, data_root, device=device, progress=progress, callbacks=callbacks)
+    _refuse_other_recipe(ctx)
+    ctx.results.mkdir(parents=True, exist_ok=True)
+    stages = r.stages(ctx)
+    for index, stage in enumerate(stages, 1):
+        ctx.stage_folders[stage.name] = stage_folder(ctx.results, index, stage)
+    if not env_world().is_main:  # under torchrun: the other processes only help to train
+        for stage in stages:
+            if stage.trains:
+                run_stage(ctx.stage_folders[stage.name], stage, lambda _: None)
+        return ctx.results / PAGE
+    try:
+        for stage in stages:
+            run_stage(ctx.stage_folders[stage.name], stage, log)
+            write_page(r, ctx, stages)
+    except KeyboardInterrupt:  # the recipe continues as a whole (a training stage's own hint names its run)
+        again = f"{program()} reproduce {name} --scale {scale} --out {ctx.results}"
+        raise KeyboardInterrupt(f"stopped; continue with: {again}") from None
+    finally:  # also after Ctrl-C or an error: the page shows what is done so far
+        page = write_page(r, ctx, stages)
+    log(f"results page: {page}")
+    return page
+
+
+def _refuse_other_recipe(ctx: Context) -> None:
+    """A folder holds one recipe at one scale: another's stages would count as done and be skipped."""
+    try:
+        held = json.loads((ctx.results / SUMMARY).read_text())
+    except (OSError, ValueError):
+        return
+    if (held.get("recipe"), held.get("scale")) != (ctx.recipe, ctx.scale):
+        raise DCGANError(
+            f"{ctx.results} holds the {held.get('recipe')} recipe at scale {held.get('scale')}",
+            "choose another --out for this one",
+        )

@@ -1,0 +1,216 @@
+"""A recipe's results page (``RESULTS/results.html``, self-contained) and the gathered markdown page.
+
+The page sets every figure and table the recipe produced beside the paper's figure or table
+number and the paper's number, says which targets were met or missed, and gives the compute
+behind each result (steps, images seen, hours, the machine). ``RESULTS/results.json`` holds
+the same in a form :func:`gather` reads, to write one markdown page (``docs/results.md``) over
+several recipe folders, with small copies of their figures beside it.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+from html import escape
+from pathlib import Path
+
+from ..core.tensorfile import atomic_write
+from ..report.html import STYLE, environment, grid_image
+from .plan import estimate_hours
+from .recipes import RECIPES, Recipe
+from .stages import Stage, read_done, session_seconds
+from .work import Context
+
+PAGE = "results.html"
+SUMMARY = "results.json"
+IMAGE_SUFFIX = {"image/png": ".png", "image/jpeg": ".jpg"}
+
+
+def command(ctx: Context) -> str:
+    return f"dcgan reproduce {ctx.recipe} --scale {ctx.scale} --out {ctx.results}"
+
+
+def summary(r: Recipe, ctx: Context, stages: list[Stage]) -> dict:
+    """The recipe folder in one dict: each stage's marker (or its state), the machine, the expected time."""
+    entries = []
+    for stage in stages:
+        folder = ctx.stage_folders[stage.name]
+        done = read_done(folder)
+        entry = {"stage": stage.name, "about": stage.about, "folder": folder.name, "done": done is not None}
+        if done is None:
+            entry["compute"] = {"seconds": round(session_seconds(folder), 1)}  # work so far
+        else:
+            entry |= {key: done[key] for key in ("figures", "tables", "results", "compute", "notes", "finished")}
+        entries.append(entry)
+    return {
+        "recipe": r.name,
+        "title": r.title,
+        "scale": ctx.scale,
+        "command": command(ctx),
+        "expected_hours": round(estimate_hours(r, ctx.scale), 1),
+        "complete": all(e["done"] for e in entries),
+        "stages": entries,
+        "machine": environment(),
+    }
+
+
+def _expected(hours: float) -> str:
+    return "a few minutes" if hours < 0.1 else f"about {hours:.1f} hours"
+
+
+def _met(value: bool | None) -> str:
+    return {True: "met", False: "MISSED", None: ""}[value]
+
+
+def _html_table(columns: list[str], rows: list[list]) -> str:
+    head = "".join(f"<th>{escape(str(c))}</th>" for c in columns)
+    body = "".join("<tr>" + "".join(f"<td>{escape(str(v))}</td>" for v in row) + "</tr>" for row in rows)
+    return f"<table><tr>{head}</tr>{body}</table>"
+
+
+RESULT_COLUMNS = ["result", "paper", "paper's number", "ours", "target", ""]
+
+
+def _result_rows(results: list[dict]) -> list[list]:
+    return [[r["what"], r["paper_ref"], r["paper"], r["ours"], r["target"], _met(r["met"])] for r in results]
+
+
+def _compute_rows(stages: list[dict]) -> list[list]:
+    rows = []
+    for s in stages:
+        c = s.get("compute", {})
+        hours = c.get("seconds", 0) / 3600
+        images = c.get("images seen")
+        rows.append([s["stage"], f"{c['steps']:,}" if "steps" in c else "", f"{images:,}" if images else "",
+                     f"{hours:.2f}", c.get("precision", ""), c.get("device", ""), "yes" if s["done"] else "no"])  # fmt: skip
+    return rows
+
+
+COMPUTE_COLUMNS = ["stage", "steps", "images seen", "hours", "precision", "device", "done"]
+
+
+def total_hours(stages: list[dict]) -> float:
+    return sum(s.get("compute", {}).get("seconds", 0) for s in stages) / 3600
+
+
+def _figure_html(folder: Path, figure: dict) -> str:
+    mime, data = grid_image(folder / figure["file"], 0)
+    caption = figure["caption"] + (f" (paper: {figure['paper']})" if figure["paper"] else "")
+    return (
+        f'<figure><img src="data:{mime};base64,{base64.b64encode(data).decode()}" style="max-width:512px">'
+        f"<figcaption>{escape(caption)}</figcaption></figure>"
+    )
+
+
+def build_page(r: Recipe, ctx: Context, stages: list[Stage]) -> tuple[str, dict]:
+    info = summary(r, ctx, stages)
+    results = [res for s in info["stages"] if s["done"] for res in s["results"]]
+    parts = [
+        f"<h1>{escape(r.title)}</h1>",
+        f"<p>Radford, Metz &amp; Chintala (ICLR 2016), reproduced by <code>{escape(info['command'])}</code> "
+        f"at scale <b>{ctx.scale}</b>: {'complete' if info['complete'] else 'not finished yet (run it again to continue)'}."
+        f" Expected time at this scale: {_expected(info['expected_hours'])} on a 2-core laptop CPU in fp32.</p>",
+        "<h2>Results beside the paper</h2>",
+        _html_table(RESULT_COLUMNS, _result_rows(results)) if results else "<p>No result yet.</p>",
+        "<h2>Stages and compute</h2>",
+        _html_table(COMPUTE_COLUMNS, _compute_rows(info["stages"])),
+        f"<p>{total_hours(info['stages']):.2f} hours in all, on the machine below (under torchrun: summed over the"
+        " processes).</p>",
+    ]
+    for stage, entry in zip(stages, info["stages"], strict=True):
+        parts.append(f"<h2>{escape(entry['folder'])}: {escape(stage.about)}</h2>")
+        if not entry["done"]:
+            parts.append("<p>Not done yet.</p>")
+            continue
+        folder = ctx.stage_folders[stage.name]
+        options = folder / "options.json"
+        if options.is_file():
+            parts.append(f"<p>Trained with <code>dcgan train --config {escape(str(options))}</code>.</p>")
+        parts += [_figure_html(folder, f) for f in entry["figures"]]
+        for table in entry["tables"]:
+            title = table["title"] + (f" (paper: {table['paper']})" if table["paper"] else "")
+            parts += [f"<h3>{escape(title)}</h3>", _html_table(table["columns"], table["rows"])]
+        parts += [f"<p>Note: {escape(note)}</p>" for note in entry["notes"]]
+    machine = "".join(f"<tr><th>{escape(k)}</th><td>{escape(v)}</td></tr>" for k, v in info["machine"].items())
+    parts.append(f"<h2>Machine</h2><table>{machine}</table>")
+    html = (
+        f'<!DOCTYPE html><html lang="en"><head><meta charset="utf-8"><title>dcgan results: {escape(r.name)}</title>'
+        f"<style>{STYLE}</style></head><body>{''.join(parts)}</body></html>\n"
+    )
+    return html, info
+
+
+def write_page(r: Recipe, ctx: Context, stages: list[Stage]) -> Path:
+    """Rewrite ``results.html`` and ``results.json`` of the recipe's folder (atomically: never half a page)."""
+    html, info = build_page(r, ctx, stages)
+    atomic_write(ctx.results / SUMMARY, (json.dumps(info, indent=2) + "\n").encode())
+    atomic_write(ctx.results / PAGE, html.encode())
+    return ctx.results / PAGE
+
+
+def _md_table(columns: list[str], rows: list[list]) -> list[str]:
+    return [
+        "| " + " | ".join(columns) + " |",
+        "|" + " --- |" * len(columns),
+        *("| " + " | ".join(str(v) for v in row) + " |" for row in rows),
+    ]
+
+
+def gather(folders: list[str | Path], out: str | Path, scale: str = "cpu") -> Path:
+    """One markdown page over recipe folders (their ``results.json``); recipes without a folder at ``scale``
+    are listed as not yet run, with their command and expected time. Small copies of the figures go to
+    ``<out without .md>/RECIPE/``."""
+    out = Path(out)
+    images = out.with_suffix("")
+    found = {}
+    for folder in map(Path, folders):
+        info = json.loads((folder / SUMMARY).read_text())
+        found[info["recipe"], info["scale"]] = (folder, info)
+    lines = [
+        "# The paper, reproduced",
+        "",
+        "Each section is one recipe of `dcgan reproduce` ([reproduce.md](reproduce.md): what each recipe does,"
+        f" its scales and expected hours), gathered by `dcgan results FOLDER... -o {out}`. Paper numbers are from"
+        " Radford, Metz & Chintala (ICLR 2016); `MISSED` marks a target the run did not reach.",
+        "",
+    ]
+    for name, r in RECIPES.items():
+        key = (name, scale) if (name, scale) in found else next((k for k in found if k[0] == name), None)
+        lines += [f"## {name}: {r.title}", ""]
+        if key is None:
+            hours = estimate_hours(r, scale)
+            lines += [f"**Not yet run at --scale {scale}.** Expected about {hours:.1f} hours on a 2-core laptop CPU in fp32"
+                      " (about a third of that in bf16 on a CPU with AMX):", "",
+                      f"    dcgan reproduce {name} --scale {scale}", ""]  # fmt: skip
+            continue
+        folder, info = found[key]
+        lines += _md_section(folder, info, images / name, out.parent)
+    atomic_write(out, ("\n".join(lines) + "\n").encode())
+    return out
+
+
+def _md_section(folder: Path, info: dict, images: Path, base: Path) -> list[str]:
+    state = "complete" if info["complete"] else "**not finished**"
+    lines = [f"Scale `{info['scale']}`, {state}: `{info['command']}`", ""]
+    results = [res for s in info["stages"] if s.get("done") for res in s["results"]]
+    if results:
+        lines += [*_md_table(RESULT_COLUMNS, _result_rows(results)), ""]
+    for s in info["stages"]:
+        if not s["done"]:
+            continue
+        for table in s["tables"]:
+            title = table["title"] + (f" (paper: {table['paper']})" if table["paper"] else "")
+            lines += [f"**{title}**", "", *_md_table(table["columns"], table["rows"]), ""]
+        for figure in s["figures"]:
+            mime, data = grid_image(folder / s["folder"] / figure["file"], 0)
+            target = images / (f"{s['folder']}-{Path(figure['file']).stem}" + IMAGE_SUFFIX[mime])
+            target.parent.mkdir(parents=True, exist_ok=True)
+            atomic_write(target, data)
+            paper = f" (paper: {figure['paper']})" if figure["paper"] else ""
+            lines += [f"![{figure['caption']}]({target.relative_to(base)})", "", f"*{figure['caption']}{paper}*", ""]
+        lines += [f"Note: {note}" for note in s["notes"]]
+    hours = total_hours(info["stages"])
+    lines += [f"Compute, {hours:.2f} hours in all:", "", *_md_table(COMPUTE_COLUMNS, _compute_rows(info["stages"])), ""]
+    machine = info["machine"]
+    lines += [f"Machine: {machine['CPU']}, GPU {machine['GPU']}, torch {machine['torch']}.", ""]
+    return lines

@@ -1,0 +1,55 @@
+"""How long a recipe takes, and what of it is done: computed from its config files, before anything runs."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from ..training.options_file import read_options
+from .recipes import CONDITIONAL_COST, REFERENCE_STEP_SECONDS, RELATIVE_STEP, Recipe
+from .stages import read_done, stage_folder
+from .work import Context
+
+
+def training_stages(r: Recipe, scale: str) -> dict[str, dict]:
+    """The recipe's training config files at ``scale``, by stage name."""
+    ctx = Context(r.name, scale, Path("."), {}, {})
+    folder = ctx.config_file("train").parent
+    return {path.stem: read_options(path) for path in sorted(folder.glob("*.json"))}
+
+
+def training_steps(r: Recipe, scale: str, options: dict) -> int:
+    images = min(r.train_images[scale], options.get("limit") or r.train_images[scale])
+    batch = options.get("batch_size", 128)
+    if options.get("steps"):
+        return options["steps"]
+    if options.get("kimg"):
+        return round(options["kimg"] * 1000 / batch)
+    return options.get("epochs", 5) * (images // batch)
+
+
+def step_seconds(options: dict) -> float:
+    """Seconds of one step on the reference 2-core laptop CPU (fp32), from the table of measured ratios."""
+    relative = RELATIVE_STEP[options.get("resolution") or 64, options.get("preset", "small")]
+    relative *= CONDITIONAL_COST if options.get("conditional") else 1.0
+    return REFERENCE_STEP_SECONDS * relative * options.get("batch_size", 128) / 128
+
+
+def estimate_hours(r: Recipe, scale: str) -> float:
+    """Hours of the whole recipe on the reference 2-core laptop CPU in fp32: training steps x step time + experiments."""
+    seconds = sum(training_steps(r, scale, o) * step_seconds(o) for o in training_stages(r, scale).values())
+    return seconds / 3600 + r.extra_hours.get(scale, 0.0)
+
+
+def plan(r: Recipe, ctx: Context) -> list[str]:
+    """One line per stage: its folder, whether it is done, what it does; training stages with their steps."""
+    configs = training_stages(r, ctx.scale)
+    lines = []
+    for index, stage in enumerate(r.stages(ctx), 1):
+        folder = stage_folder(ctx.results, index, stage)
+        state = "done" if read_done(folder) else "to do"
+        extra = ""
+        if stage.name in configs:
+            options = configs[stage.name]
+            extra = f" ({training_steps(r, ctx.scale, options):,} steps; config {ctx.config_file(stage.name)})"
+        lines.append(f"{folder.name:20} {state:6} {stage.about}{extra}")
+    return lines

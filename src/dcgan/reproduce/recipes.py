@@ -1,0 +1,203 @@
+"""The recipes: for each of the paper's data sets, its fixed sequence of stages and the settings of each scale.
+
+Scales:
+- ``test``: tiny models on a few hundred images, every recipe in seconds (what CI runs);
+- ``cpu``: a reduced size that finishes within a working day on a 2-core laptop CPU (the
+  hours each recipe states are computed from the steps it trains, see :func:`estimate_hours`);
+- ``paper``: the paper's sizes (the ``paper`` preset, full data sets), meant for GPUs and ``torchrun``.
+
+A recipe's training stages are config files shipped in ``configs/RECIPE/SCALE/STAGE.json``;
+the experiment settings of each scale are :data:`SETTINGS`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from functools import partial
+
+from .data import CELEBA, CIFAR10, LSUN_BEDROOMS, MNIST, SVHN, DataSet
+from .stages import Stage
+from .work import (
+    Context,
+    arithmetic_stage,
+    classifier_stage,
+    direction_stage,
+    forget_stage,
+    guided_backprop_stage,
+    memorisation_stage,
+    nn_protocol_stage,
+    prepare_data,
+    probe_stage,
+    train_stage,
+    walk_stage,
+)
+
+SCALES = ("test", "cpu", "paper")
+PAPER_EPOCHS = {1: "figure 2 (LSUN, 1 epoch)", 5: "figure 3 (LSUN, 5 epochs)"}  # the epochs the paper shows
+
+SETTINGS: dict[str, dict] = {
+    "test": {
+        "nn_sizes": [100],
+        "nn_train_limit": 2000,
+        "nn_test_limit": 500,
+        "kmeans_k": 16,
+        "c_grid": [1e-3, 1e-2],
+        "max_iter": 20,
+        "labels_per_class": 10,
+        "validation_size": 100,
+        "draws": 1,
+        "probe_limit": 1000,
+        "probe_test_limit": 300,
+        "classifier_epochs": 1,
+        "pool": 300,
+        "arithmetic_trials": 1,
+        "direction_k": 3,
+        "direction_n": 8,
+        "sheet": 64,
+        "boxed": 16,
+        "held_out": 64,
+        "real_limit": 640,
+    },
+    "cpu": {
+        "nn_sizes": [1000, 10000, 50000],
+        "kmeans_k": 400,
+        "c_grid": [1e-5, 1e-4, 1e-3, 1e-2],
+        "max_iter": 100,
+        "draws": 3,
+        "classifier_epochs": 3,
+        "pool": 2000,
+        "arithmetic_trials": 5,
+        "direction_k": 10,
+        "direction_n": 64,
+        "sheet": 256,
+        "boxed": 64,
+        "held_out": 500,
+        "real_limit": None,
+    },
+    "paper": {
+        "nn_sizes": [1000, 10000, 50000],
+        "kmeans_k": 1600,
+        "c_grid": [1e-5, 1e-4, 1e-3, 1e-2],
+        "max_iter": 100,
+        "classifier_epochs": 5,
+        "pool": 4000,
+        "arithmetic_trials": 10,
+        "direction_k": 10,
+        "direction_n": 128,
+        "sheet": 256,
+        "boxed": 150,  # the paper boxed windows on 150 samples
+        "held_out": 1000,
+        "real_limit": None,
+    },
+}
+
+# Seconds of one training step (batch 128, fp32) relative to a 64x64 `small` step, measured single-threaded on
+# this project's machine: 64 small RGB 7.83 s, 64 paper RGB 23.55, 32 paper RGB 4.58, 32 small grayscale 1.64, the
+# same conditional 1.87 (x1.14). A 64x64 `small` step takes about 3 s on a 2-core laptop CPU (AMD EPYC with AVX2,
+# fp32): the reference of the stated hours. bf16 on a Xeon with AMX takes about a third of that.
+REFERENCE_STEP_SECONDS = 3.0
+RELATIVE_STEP = {(32, "small"): 0.21, (64, "small"): 1.0, (32, "paper"): 0.585, (64, "paper"): 3.0}
+CONDITIONAL_COST = 1.14
+
+
+@dataclass(frozen=True)
+class Recipe:
+    """One data set of the paper: what it needs, its stages, and how long it takes at each scale."""
+
+    name: str
+    title: str
+    data: dict[str, DataSet]  # name in the stages -> data set
+    stages: Callable[[Context], list[Stage]]
+    train_images: dict[str, int]  # scale -> images in one epoch of the main training stage (for the estimate)
+    extra_hours: dict[str, float] = field(default_factory=dict)  # scale -> hours of the experiment stages
+    settings: dict[str, dict] = field(default_factory=dict)  # scale -> overrides of SETTINGS
+
+    def settings_for(self, scale: str) -> dict:
+        return SETTINGS[scale] | self.settings.get(scale, {})
+
+
+def _train(name: str, dataset: str, about: str, shown: dict[int, str] = PAPER_EPOCHS) -> Stage:
+    """A training stage; ``shown``: the epochs whose samples the page sets beside a figure of the paper."""
+    return Stage(name, lambda ctx, folder: train_stage(ctx, folder, name, dataset, shown), about, trains=True)
+
+
+def _bind(ctx: Context, stages: list[Stage]) -> list[Stage]:
+    """The stages with the context bound: each then only needs its folder."""
+    return [Stage(s.name, partial(s.work, ctx), s.about, s.trains) for s in stages]
+
+
+def mnist_stages(ctx: Context) -> list[Stage]:
+    return _bind(
+        ctx,
+        [
+            Stage("data", lambda c, f: prepare_data(c, f, [("train", "mnist"), ("train-conditional", "mnist")]),
+                  "decode MNIST once into the cache"),
+            _train("train", "mnist", "train a DCGAN on MNIST: samples after 1 and 5 epochs"),
+            _train("train-conditional", "mnist", "train a class-conditional DCGAN on MNIST (the appendix's model)", {}),
+            Stage("nn-protocol", nn_protocol_stage, "the appendix's 1-NN table: conditional samples against real"),
+        ],
+    )  # fmt: skip
+
+
+def _probe_stages(ctx: Context, dataset: str, protocol: str, what: str) -> list[Stage]:
+    return _bind(
+        ctx,
+        [
+            Stage("data", lambda c, f: prepare_data(c, f, [("train", dataset)]), f"decode {what} once into the cache"),
+            _train("train", dataset, f"train a DCGAN on {what} with a D as wide as the paper's"),
+            Stage("linear-probe", lambda c, f: probe_stage(c, f, protocol, dataset),
+                  "section 5: L2-SVMs on D's features beside random D, pixels and K-means"),
+        ],
+    )  # fmt: skip
+
+
+def faces_stages(ctx: Context) -> list[Stage]:
+    return _bind(
+        ctx,
+        [
+            Stage("data", lambda c, f: prepare_data(c, f, [("train", "celeba")]), "decode CelebA once into the cache"),
+            _train("train", "celeba", "train a DCGAN on CelebA faces at 64x64: samples after 1 and 5 epochs"),
+            Stage("classifier", classifier_stage, "an attribute classifier on the same faces, to pick and score"),
+            Stage("walk", walk_stage, "figure 4: a walk through 9 points of z"),
+            Stage("arithmetic", arithmetic_stage, "figure 7: smile and glasses arithmetic, scored"),
+            Stage("direction", direction_stage, "a smile direction, scored by strength"),
+            Stage("forget", forget_stage, "figure 6: forget the smile, beside as many random maps dropped"),
+            Stage("guided-backprop", lambda c, f: guided_backprop_stage(c, f, "celeba"), "figure 5: trained vs random D"),
+            Stage("memorisation", lambda c, f: memorisation_stage(c, f, "celeba"), "section 4.1: nearest training images"),
+        ],
+    )  # fmt: skip
+
+
+def lsun_stages(ctx: Context) -> list[Stage]:
+    return _bind(
+        ctx,
+        [
+            Stage("data", lambda c, f: prepare_data(c, f, [("train", "lsun")]), "decode LSUN bedrooms into the cache"),
+            _train("train", "lsun", "train a DCGAN on LSUN bedrooms at 64x64: figures 2 and 3"),
+            Stage("walk", walk_stage, "figure 4: a walk through 9 points of z"),
+            Stage("guided-backprop", lambda c, f: guided_backprop_stage(c, f, "lsun"), "figure 5: trained vs random D"),
+            Stage("memorisation", lambda c, f: memorisation_stage(c, f, "lsun"), "section 4.1: nearest training images"),
+        ],
+    )  # fmt: skip
+
+
+RECIPES: dict[str, Recipe] = {
+    r.name: r
+    for r in (
+        Recipe("mnist", "MNIST: samples, and the appendix's conditional 1-NN table", {"mnist": MNIST}, mnist_stages,
+               {"test": 512, "cpu": 60000, "paper": 60000}, {"cpu": 0.15, "paper": 0.1}),
+        Recipe("cifar10", "CIFAR-10: D as a feature extractor (table 1)", {"cifar10": CIFAR10},
+               lambda ctx: _probe_stages(ctx, "cifar10", "cifar10", "CIFAR-10"),
+               {"test": 1000, "cpu": 50000, "paper": 50000}, {"cpu": 0.6, "paper": 1.0}),
+        Recipe("faces", "CelebA faces: latent space, inside the networks, memorisation", {"celeba": CELEBA},
+               faces_stages, {"test": 640, "cpu": 10000, "paper": 202599}, {"cpu": 0.3, "paper": 0.5}),
+        Recipe("svhn", "SVHN: D as a feature extractor with 1000 labels (table 2)", {"svhn": SVHN},
+               lambda ctx: _probe_stages(ctx, "svhn", "svhn-1000", "SVHN"),
+               {"test": 1000, "cpu": 73257, "paper": 73257}, {"cpu": 0.4, "paper": 0.5},
+               {"test": {"validation_size": 200}}),
+        Recipe("lsun", "LSUN bedrooms: samples after 1 and 5 epochs, walks, inside D", {"lsun": LSUN_BEDROOMS},
+               lsun_stages, {"test": 640, "cpu": 100000, "paper": 3033042}, {"cpu": 0.5, "paper": 1.0},
+               {"cpu": {"real_limit": 20000}, "paper": {"real_limit": 50000}}),
+    )
+}  # fmt: skip

@@ -1,0 +1,115 @@
+"""A recipe's results folder and the stages that fill it: run once, skipped when complete, resumable.
+
+    RESULTS/NN-STAGE/...            what the stage wrote (figures, tables as JSON, a training run)
+    RESULTS/NN-STAGE/done.json      written last and atomically: the stage's outputs, results and compute
+    RESULTS/NN-STAGE/sessions.jsonl one line per working session of a stage (its seconds), for the compute
+    RESULTS/results.html            the results page (page.py), rewritten after every stage
+
+A stage counts as done when its ``done.json`` exists and every output it lists is there, so a
+stage killed at any moment (kill -9, Ctrl-C, a power cut) simply runs again on the next try,
+and a training stage continues from its last checkpoint. This module owns that layout.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from pathlib import Path
+
+from ..core.tensorfile import atomic_write
+from ..errors import DCGANError
+
+DONE = "done.json"
+SESSIONS = "sessions.jsonl"
+
+
+@dataclass
+class Outcome:
+    """What a stage produced, for the page: figures, tables, results beside the paper's, and its compute."""
+
+    figures: list[dict] = field(default_factory=list)  # {"file", "caption", "paper"}
+    tables: list[dict] = field(default_factory=list)  # {"title", "paper", "columns", "rows"}
+    results: list[dict] = field(default_factory=list)  # {"what", "paper_ref", "paper", "ours", "target", "met"}
+    compute: dict = field(default_factory=dict)  # steps, images seen, ... (seconds are added by the runner)
+    notes: list[str] = field(default_factory=list)
+    files: list[str] = field(default_factory=list)  # other outputs: tables as JSON, checkpoints, z files
+
+    def figure(self, file: str | Path, caption: str, paper: str = "") -> None:
+        self.figures.append({"file": str(file), "caption": caption, "paper": paper})
+
+    def outputs(self) -> list[str]:
+        return [f["file"] for f in self.figures] + self.files
+
+
+@dataclass(frozen=True)
+class Stage:
+    """One step of a recipe: ``work(folder)`` fills ``folder`` and says what it made."""
+
+    name: str
+    work: Callable[[Path], Outcome]
+    about: str = ""
+    trains: bool = False  # a training stage: under torchrun every process runs it, the rest only the first
+
+
+def stage_folder(results: Path, index: int, stage: Stage) -> Path:
+    return results / f"{index:02d}-{stage.name}"
+
+
+def read_done(folder: Path) -> dict | None:
+    """The marker of a complete stage, or None when the stage has not finished (or lost an output since)."""
+    try:
+        done = json.loads((folder / DONE).read_text())
+    except (OSError, ValueError):
+        return None
+    if not all((folder / name).exists() for name in done.get("outputs", [])):
+        return None
+    return done
+
+
+def session_seconds(folder: Path) -> float:
+    """Seconds of work recorded for a stage over all its sessions (a session killed by -9 records none);
+    under torchrun every process records its own, so this counts process-hours (GPU-hours)."""
+    if not (folder / SESSIONS).is_file():
+        return 0.0
+    total = 0.0
+    for line in (folder / SESSIONS).read_text().splitlines():
+        try:
+            total += float(json.loads(line)["seconds"])
+        except (ValueError, KeyError, TypeError):  # a line cut short by a crash
+            continue
+    return total
+
+
+def run_stage(folder: Path, stage: Stage, log: Callable[[str], None] = print) -> dict:
+    """Run ``stage`` into ``folder`` unless it is complete; returns its marker either way."""
+    done = read_done(folder)
+    if done is not None:
+        log(f"{folder.name}: done before, skipped")
+        return done
+    folder.mkdir(parents=True, exist_ok=True)
+    log(f"{folder.name}: {stage.about or stage.name}")
+    started = time.monotonic()
+    try:
+        outcome = stage.work(folder)
+    finally:  # Ctrl-C or an error: the session's time still counts towards the stage's compute
+        with open(folder / SESSIONS, "a") as sessions:
+            sessions.write(json.dumps({"seconds": round(time.monotonic() - started, 1)}) + "\n")
+    missing = [name for name in outcome.outputs() if not (folder / name).exists()]
+    if missing:
+        raise DCGANError(f"stage {stage.name} did not write {', '.join(missing)}", "report this as a bug")
+    done = {
+        "stage": stage.name,
+        "about": stage.about,
+        "finished": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+        "outputs": outcome.outputs(),
+        "figures": outcome.figures,
+        "tables": outcome.tables,
+        "results": outcome.results,
+        "compute": {**outcome.compute, "seconds": round(session_seconds(folder), 1)},
+        "notes": outcome.notes,
+    }
+    atomic_write(folder / DONE, (json.dumps(done, indent=2) + "\n").encode())
+    return done

@@ -1,0 +1,263 @@
+"""``dcgan reproduce`` at --scale test on the real data of ../shared/data: stages, skip on rerun, resume, page."""
+
+from __future__ import annotations
+
+import io
+import json
+import os
+import signal
+import subprocess
+import sys
+
+import lmdb
+import numpy as np
+import pytest
+import scipy.io
+import torch
+from PIL import Image
+from safetensors.torch import load_file
+
+from conftest import SHARED_DATA
+from dcgan.cli import main
+from dcgan.errors import DCGANError
+from dcgan.reproduce import RECIPES, SCALES, context, estimate_hours, gather, reproduce
+from dcgan.reproduce import work as stage_work
+from dcgan.reproduce.stages import DONE
+from dcgan.training import Callback
+from dcgan.training.options_file import read_options
+
+PRESENT = ("mnist", "cifar10", "faces")  # the recipes whose data ../shared/data holds
+PAPER_NUMBERS = {"mnist": ("2.98%", "table 3"), "cifar10": ("82.8%", "table 1"), "faces": ("figure 7", "figure 6")}
+
+
+class StopAfterFirstEpoch(Callback):
+    """Ctrl-C right after the first epoch's checkpoint: the recipe stops inside its first training stage."""
+
+    def on_epoch_end(self, trainer) -> None:
+        raise KeyboardInterrupt
+
+
+def _located(name: str) -> None:
+    for dataset in RECIPES[name].data.values():
+        try:
+            dataset.locate(SHARED_DATA)
+        except DCGANError:
+            pytest.skip(f"{dataset.name} is not in {SHARED_DATA}")
+
+
+@pytest.fixture(scope="module", params=PRESENT)
+def finished(request, tmp_path_factory):
+    """A recipe run at --scale test that was interrupted inside its training, then run again to the end."""
+    name = request.param
+    _located(name)
+    out = tmp_path_factory.mktemp(name) / "results"
+    with pytest.raises(KeyboardInterrupt, match=f"continue with: .* reproduce {name} --scale test --out {out}"):
+        reproduce(name, "test", out, SHARED_DATA, progress=False, callbacks=[StopAfterFirstEpoch()], log=lambda _: None)
+    interrupted = {folder.name: (folder / DONE).exists() for folder in sorted(out.iterdir()) if folder.is_dir()}
+    log: list[str] = []
+    page = reproduce(name, "test", out, SHARED_DATA, progress=False, log=log.append)
+    return name, out, page, interrupted, log
+
+
+def _stage_folders(out):
+    return sorted(folder for folder in out.iterdir() if folder.is_dir())
+
+
+def test_interrupted_recipe_continues_to_the_end(finished):
+    name, out, _, interrupted, log = finished
+    assert interrupted == {"01-data": True, "02-train": False}  # stopped inside training, the data stage done
+    assert log[0] == "01-data: done before, skipped"
+    folders = _stage_folders(out)
+    assert [f.name.split("-", 1)[1] for f in folders] == [
+        s.name for s in RECIPES[name].stages(context(name, "test", out, SHARED_DATA)[1])
+    ]
+    for folder in folders:
+        done = json.loads((folder / DONE).read_text())
+        assert all((folder / output).exists() for output in done["outputs"])
+
+
+def test_the_page_sets_results_beside_the_papers(finished):
+    name, out, page, _, _ = finished
+    html = page.read_text()
+    summary = json.loads((out / "results.json").read_text())
+    assert summary["complete"] and summary["scale"] == "test"
+    assert "Results beside the paper" in html and "data:image/" in html and "Machine" in html
+    for number in PAPER_NUMBERS[name]:
+        assert number in html
+    train = next(s for s in summary["stages"] if s["stage"] == "train")
+    assert train["compute"]["steps"] > 0 and train["compute"]["images seen"] > 0 and train["compute"]["seconds"] > 0
+    assert "dcgan train --config" in html
+
+
+def test_a_rerun_skips_every_stage(finished):
+    name, out, _, _, _ = finished
+    before = {f.name: (f / DONE).stat().st_mtime_ns for f in _stage_folders(out)}
+    log: list[str] = []
+    reproduce(name, "test", out, SHARED_DATA, progress=False, log=log.append)
+    assert all(line.endswith("done before, skipped") for line in log[:-1])
+    assert {f.name: (f / DONE).stat().st_mtime_ns for f in _stage_folders(out)} == before
+
+
+def test_a_stage_killed_before_its_marker_runs_again(finished):
+    name, out, _, _, _ = finished
+    last = _stage_folders(out)[-1]
+    (last / DONE).unlink()  # what kill -9 leaves: outputs maybe, no marker
+    log: list[str] = []
+    reproduce(name, "test", out, SHARED_DATA, progress=False, log=log.append)
+    assert next(line for line in log if "skipped" not in line).startswith(last.name)
+    assert (last / DONE).exists()
+
+
+def test_resumed_training_equals_straight_training(finished, tmp_path):
+    """The training stage's options.json is a config file for dcgan train, and the run interrupted after its
+    first epoch and resumed ends with exactly the weights of one trained straight through."""
+    name, out, _, _, _ = finished
+    if name != "mnist":
+        pytest.skip("checked once, on the recipe whose training was interrupted mid-run")
+    options = out / "02-train" / "options.json"
+    assert main(["train", "--config", str(options), "--out", str(tmp_path / "straight"), "--no-progress"]) == 0
+    resumed = load_file(out / "02-train" / "run" / "checkpoints" / "last.safetensors")
+    straight = load_file(tmp_path / "straight" / "checkpoints" / "last.safetensors")
+    assert all(torch.equal(resumed[k], straight[k]) for k in resumed if k.startswith("G."))
+
+
+KILL_MID_EPOCH = """
+import os, signal, sys
+from dcgan.reproduce import reproduce
+from dcgan.training import Callback
+
+class KillNine(Callback):
+    def on_step(self, trainer):
+        if trainer.step == 12:  # inside epoch 2 of 5: the epoch-1 checkpoint is the last one
+            os.kill(os.getpid(), signal.SIGKILL)
+
+reproduce("mnist", "test", sys.argv[1], sys.argv[2], progress=False, callbacks=[KillNine()])
+"""
+
+
+def test_kill_9_inside_training_then_the_same_result(finished, tmp_path):
+    """kill -9 in the middle of an epoch: the rerun continues from the last checkpoint and ends with exactly
+    the model of the recipe interrupted elsewhere (the fixture's), to the bit."""
+    name, out, _, _, _ = finished
+    if name != "mnist":
+        pytest.skip("checked once")
+    killed = subprocess.run(
+        [sys.executable, "-c", KILL_MID_EPOCH, str(tmp_path / "results"), str(SHARED_DATA)],
+        env=os.environ | {"PYTHONPATH": os.pathsep.join(sys.path)},
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert killed.returncode == -signal.SIGKILL, killed.stderr
+    train = tmp_path / "results" / "02-train"
+    assert not (train / DONE).exists() and (train / "run" / "checkpoints" / "last.safetensors").exists()
+    reproduce(name, "test", tmp_path / "results", SHARED_DATA, progress=False, log=lambda _: None)
+    for stage in ("02-train", "03-train-conditional"):
+        ours = load_file(tmp_path / "results" / stage / "run" / "checkpoints" / "last.safetensors")
+        theirs = load_file(out / stage / "run" / "checkpoints" / "last.safetensors")
+        assert all(torch.equal(ours[k], theirs[k]) for k in ours if k.startswith(("G.", "D.")))
+
+
+def test_experiments_measure_with_a_classifier_that_finds_exemplars(finished, monkeypatch):
+    """A tiny model's samples rarely pass the classifier; with one that scores them at random, the arithmetic,
+    direction and forgetting stages go all the way to their numbers."""
+    name, out, _, _, _ = finished
+    if name != "faces":
+        pytest.skip("the faces recipe's stages")
+    real = stage_work.load_classifier(out / "03-classifier" / "classifier.safetensors")
+
+    class RandomScores:
+        names = real.names
+
+        def predict(self, images):
+            return torch.rand(len(images), len(self.names), generator=torch.Generator().manual_seed(len(images)))
+
+    monkeypatch.setattr(stage_work, "load_classifier", lambda path: RandomScores())
+    for stage in ("05-arithmetic", "06-direction", "07-forget"):
+        (out / stage / DONE).unlink()
+    reproduce(name, "test", out, SHARED_DATA, progress=False, log=lambda _: None)
+    arithmetic = json.loads((out / "05-arithmetic" / DONE).read_text())
+    assert [r["ours"] != "no exemplars" for r in arithmetic["results"]] == [True, True]
+    assert {"smile.png", "glasses.png"} <= set(arithmetic["outputs"])
+    assert "direction.png" in json.loads((out / "06-direction" / DONE).read_text())["outputs"]
+
+
+def test_gather_writes_markdown_and_small_figures(finished, tmp_path):
+    name, out, _, _, _ = finished
+    page = gather([out], tmp_path / "results.md", scale="cpu")
+    text = page.read_text()
+    assert f"## {name}:" in text and "Not yet run at --scale cpu" in text  # the other recipes
+    assert PAPER_NUMBERS[name][0] in text
+    images = list((tmp_path / "results" / name).iterdir())
+    assert images and all(p.stat().st_size < 300_000 for p in images)
+    assert main(["results", str(out), "-o", str(tmp_path / "cli.md")]) == 0
+    assert f"## {name}:" in (tmp_path / "cli.md").read_text()
+
+
+def test_a_folder_holds_one_recipe_at_one_scale(finished):
+    name, out, _, _, _ = finished
+    with pytest.raises(DCGANError, match=f"holds the {name} recipe at scale test"):
+        reproduce(name, "cpu", out, SHARED_DATA, progress=False)
+
+
+def test_missing_data_is_one_clear_message(tmp_path, capsys):
+    with pytest.raises(DCGANError) as caught:
+        reproduce("svhn", "test", tmp_path / "out", tmp_path)
+    assert "svhn/train_32x32.mat" in caught.value.problem and str(tmp_path / "svhn") in caught.value.fix
+    assert main(["reproduce", "lsun", "--scale", "test", "--data-root", str(tmp_path)]) == 2
+    err = capsys.readouterr().err
+    assert "LSUN bedrooms is not in" in err and "bedroom_train_lmdb" in err and "Traceback" not in err
+    assert not (tmp_path / "out").exists()
+
+
+@pytest.mark.parametrize("name", RECIPES)
+def test_every_recipe_ships_its_config_files_and_states_its_time(name):
+    r = RECIPES[name]
+    assert estimate_hours(r, "cpu") < 8
+    for scale in SCALES:
+        ctx = stage_work.Context(name, scale, SHARED_DATA, {}, {})
+        files = sorted(ctx.config_file("train").parent.glob("*.json"))
+        assert "train" in [f.stem for f in files]
+        for f in files:
+            read_options(f)  # every key a TrainConfig field, every value of its type
+
+
+def test_plan_lists_the_stages(tmp_path, capsys):
+    _located("mnist")
+    assert main(["reproduce", "mnist", "--plan", "--out", str(tmp_path), "--data-root", str(SHARED_DATA)]) == 0
+    out = capsys.readouterr().out
+    assert "about" in out and "01-data" in out and "04-nn-protocol" in out and "train-conditional.json" in out
+
+
+def _write_svhn(folder) -> None:
+    """SVHN's .mat layout; each digit a different brightness, so the classes differ."""
+    rng = np.random.default_rng(0)
+    folder.mkdir(parents=True)
+    for split, n in (("train", 500), ("test", 100)):
+        y = rng.integers(1, 11, n)  # 10 stands for the digit 0, as in the official files
+        x = (rng.integers(0, 40, (32, 32, 3, n)) + 20 * y).astype(np.uint8)
+        scipy.io.savemat(folder / f"{split}_32x32.mat", {"X": x, "y": y[:, None].astype(np.uint8)})
+
+
+def _write_lsun(folder, count: int = 200) -> None:
+    """An LMDB of JPEG bedrooms-to-be: smooth gradients and noise, LSUN's 40-character keys."""
+    rng = np.random.default_rng(0)
+    env = lmdb.open(str(folder), map_size=1 << 25)
+    with env.begin(write=True) as txn:
+        for i in range(count):
+            image = np.linspace(0, 200, 48)[None, :, None] + rng.integers(0, 50, (40, 48, 3))
+            buf = io.BytesIO()
+            Image.fromarray(image.astype(np.uint8)).save(buf, "JPEG", quality=90)
+            txn.put(f"{i:040x}".encode(), buf.getvalue())
+    env.close()
+
+
+def test_svhn_and_lsun_run_where_their_data_is(tmp_path):
+    root = tmp_path / "data"
+    _write_svhn(root / "svhn")
+    (root / "lsun").mkdir()
+    _write_lsun(root / "lsun" / "bedroom_train_lmdb")
+    for name, paper in (("svhn", "22.48% error"), ("lsun", "figure 5")):
+        page = reproduce(name, "test", tmp_path / name, root, progress=False, log=lambda _: None)
+        assert json.loads((tmp_path / name / "results.json").read_text())["complete"]
+        assert paper in page.read_text()
