@@ -102,9 +102,12 @@ def test_two_ranks_with_sync_bn_equal_one_process_with_the_global_batch(tmp_path
 
 
 def test_two_ranks_augment_their_rows_and_agree_on_ada_p_as_one_process_with_the_global_batch(tmp_path):
-    """--augment ada: every rank augments its rows of the global batch, and p moves on r_t summed over the ranks."""
+    """--augment ada: every rank augments its rows of the global batch, and p moves on r_t summed over the ranks;
+    --ema: every rank keeps the same average."""
     data = write_blobs(tmp_path / "data", 96)  # 6 steps of 16; p moves after step 4
     augment = [
+        "--ema",  # an averaged G beside, its BatchNorm recalibrated by each rank alone under --sync-bn
+        "0.05",
         "--augment",
         "ada",
         "--ada-kimg",
@@ -121,6 +124,8 @@ def test_two_ranks_augment_their_rows_and_agree_on_ada_p_as_one_process_with_the
         tmp_path / "ddp", one_process(data, tmp_path / "one", "--epochs", "1", "--log-every", "1", *augment)
     )
     ddp, one = load_checkpoint(tmp_path / "ddp"), load_checkpoint(tmp_path / "one")
+    for name in (n for n in one.tensors if n.startswith("G_ema.")):
+        torch.testing.assert_close(ddp.tensors[name], one.tensors[name], rtol=0, atol=TOLERANCE)
     for name in ("rng.augment", "augment.p"):
         assert torch.equal(ddp.tensors[name], one.tensors[name]), name
     # r_t's accumulator since the last move of p (steps 5 and 6): the mean over all ranks' images, in rank 0's checkpoint

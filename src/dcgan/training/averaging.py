@@ -13,9 +13,10 @@ quickly instead of dragging the average for the first half-life.
 BatchNorm: averaged weights make activations whose statistics no single raw G had, so neither
 the raw G's running statistics nor an average of them fit the average's layers. The averaged G's
 running statistics are therefore *recomputed* whenever it is used (sampled, evaluated or saved):
-``RECALIBRATION_BATCHES`` batches of a fixed seeded z through the averaged G in training mode,
-with a cumulative mean (as SWA's ``update_bn`` does). They follow from the weights alone, so a
-resumed run needs only the averaged weights to continue exactly.
+``RECALIBRATION_BATCHES`` batches of a fixed seeded z (of the run's global batch size) through the
+averaged G in training mode, with a cumulative mean (as SWA's ``update_bn`` does). They follow from the
+weights alone, so a resumed run needs only the averaged weights to continue exactly, and N ranks keep the
+average one process with the global batch would.
 """
 
 from __future__ import annotations
@@ -46,6 +47,9 @@ class GeneratorAverage:
     def __init__(self, G: Generator, half_life_kimg: float, rampup: float, noise: str = "normal"):
         self.source = G
         self.G = copy.deepcopy(G).requires_grad_(False).eval()
+        for module in self.G.modules():  # plain BatchNorm: under --sync-bn the raw G's all-reduce its statistics,
+            if isinstance(module, nn.BatchNorm2d):  # and each rank recalibrates its own copy, alone
+                module.__class__ = nn.BatchNorm2d
         self.half_life_kimg, self.rampup, self.noise = half_life_kimg, rampup, noise
         self._params = [(avg, raw) for avg, raw in zip(self.G.parameters(), G.parameters(), strict=True)]
         self._calibrated = False

@@ -173,7 +173,7 @@ class Trainer:
             **({"precision_probe": self.probe} if self.config.precision == "auto" else {}),
         }
         divergence.check_weights({"G": self.G, "D": self.D}, self.step, self.run.root, self.run.last_checkpoint)
-        G_ema = self.average.calibrated(self.config.batch_size) if self.average else None
+        G_ema = self.average.calibrated(self.global_batch) if self.average else None
         save_checkpoint(path, self.G, self.D, self.opt_g, self.opt_d, rng, meta, G_ema)
         return path
 
@@ -353,7 +353,7 @@ class Trainer:
     @property
     def sampling_generator(self) -> Generator:
         """The G that samples and checkpoints' users see by default: the average where the run keeps one."""
-        return self.average.calibrated(self.config.batch_size) if self.average else self.G
+        return self.average.calibrated(self.global_batch) if self.average else self.G
 
     def fixed_samples(self, G: Generator | None = None) -> torch.Tensor:
         """``G`` (default: :attr:`sampling_generator`) of the fixed noise, in eval mode; a conditional G draws
