@@ -127,7 +127,7 @@ def test_the_report_renders_in_a_browser_and_the_slider_shows_each_epoch(browser
     assert "figure 2" in page.locator("#epoch-label").inner_text()
     page.locator("#epoch-slider").fill("2")
     assert page.locator(".grid img:visible").get_attribute("data-epoch") == "3"
-    assert page.locator("svg.chart").count() == 3  # losses, D outputs, quality: fid
+    assert page.locator("svg.chart").count() == 4  # losses, D outputs, d_x_sign (ADA's r_t), quality: fid
     assert page.evaluate("document.querySelector('.grid img').naturalWidth") > 0
     save_screenshot(page, screenshots / "report.png", full_page=True)
     assert errors == []

@@ -143,7 +143,8 @@ def test_kill_9_inside_training_then_the_same_result(finished, tmp_path):
         pytest.skip("checked once")
     killed = subprocess.run(
         [sys.executable, "-c", KILL_MID_EPOCH, str(tmp_path / "results"), str(SHARED_DATA)],
-        env=os.environ | {"PYTHONPATH": os.pathsep.join(sys.path)},
+        # as many threads as this process, which finishes the recipe: fp32 sums depend on the thread count
+        env=os.environ | {"PYTHONPATH": os.pathsep.join(sys.path), "OMP_NUM_THREADS": str(torch.get_num_threads())},
         capture_output=True,
         text=True,
         timeout=300,
