@@ -45,7 +45,6 @@ class GeneratorAverage:
     """The averaged copy of ``G`` (``.G``): updated after every step, recalibrated before every use."""
 
     def __init__(self, G: Generator, half_life_kimg: float, rampup: float, noise: str = "normal"):
-        self.source = G
         self.G = copy.deepcopy(G).requires_grad_(False).eval()
         for module in self.G.modules():  # plain BatchNorm: under --sync-bn the raw G's all-reduce its statistics,
             if isinstance(module, nn.BatchNorm2d):  # and each rank recalibrates its own copy, alone
@@ -60,11 +59,6 @@ class GeneratorAverage:
         keep = decay(self.half_life_kimg, self.rampup, images_seen, batch_images)
         averaged, current = zip(*self._params, strict=True)
         torch._foreach_lerp_(list(averaged), list(current), 1 - keep)
-        self._calibrated = False
-
-    def load(self, state: dict[str, torch.Tensor]) -> None:
-        """The averaged weights of a checkpoint (its statistics are recomputed before use)."""
-        self.G.load_state_dict(state)
         self._calibrated = False
 
     @torch.no_grad()

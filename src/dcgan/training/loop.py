@@ -129,14 +129,16 @@ class Trainer:
         cfg = self.config
         self.precision_name, self.precision_reason = cfg.precision, f"{cfg.precision} (as asked)"
         if cfg.precision == "auto":
-            self.probe = (checkpoint.meta.get("precision_probe") if checkpoint else None) or {}
-            if self.probe.get("machine") != machine_key(self.device):
-                measure = step_timer(self.G, self.D, cfg, self.device, self.memory_format)
-                choice, reason = choose_precision(self.device, measure)
-                self.probe = {"machine": machine_key(self.device), "choice": choice, "reason": reason}
+            machine = machine_key(self.device)
+            stored = (checkpoint.meta.get("precision_probe") if checkpoint else None) or {}
+            if stored.get("machine") == machine:
+                self.probe, reason = stored, f"{stored['reason']} [measured before this resume]"
             else:
-                self.probe["reason"] = self.probe["reason"].split(" [", 1)[0] + " [measured before this resume]"
-            self.precision_name, self.precision_reason = self.probe["choice"], self.probe["reason"]
+                choice, reason = choose_precision(
+                    self.device, step_timer(self.G, self.D, cfg, self.device, self.memory_format)
+                )
+                self.probe = {"machine": machine, "choice": choice, "reason": reason}
+            self.precision_name, self.precision_reason = self.probe["choice"], reason
             if self.world.distributed:  # every rank trains in rank 0's choice
                 choice = distributed.broadcast(torch.tensor(PRECISIONS.index(self.precision_name)), self.world)
                 self.precision_name = PRECISIONS[int(choice)]
@@ -185,12 +187,8 @@ class Trainer:
             )
         ckpt.load_model("G", self.G)
         ckpt.load_model("D", self.D)
-        if self.average is not None:
-            if not ckpt.has_average:
-                raise DCGANError(
-                    f"checkpoint {ckpt.path} holds no averaged G although the run has --ema", "start a new run"
-                )
-            self.average.load(ckpt.part(AVERAGE))
+        if self.average is not None:  # its BatchNorm statistics are recomputed before its first use
+            ckpt.load_model(AVERAGE, self.average.G)
         ckpt.load_optimizer("opt_g", self.opt_g)
         ckpt.load_optimizer("opt_d", self.opt_d)
         self.noise_rng.set_state(ckpt.tensors["rng.noise"])
