@@ -15,6 +15,7 @@ import warnings
 from tqdm import tqdm
 
 from ..errors import DCGANError, DCGANWarning
+from ..training import distributed
 from .conditional import register_nn_protocol
 from .data import register_cache, register_dedup, register_download, register_prepare
 from .features import register_features, register_linear_probe
@@ -68,7 +69,9 @@ def main(argv: list[str] | None = None) -> int:
     with warnings.catch_warnings():  # restores Python's own warning display when the command ends
         warnings.simplefilter("always", DCGANWarning)
         warnings.showwarning = _show_warning(args.command)
-        return _run(args)
+        code = _run(args)
+    distributed.exit_now(code)  # under torchrun: skip Python's shutdown (training/distributed.py says why)
+    return code
 
 
 def _run(args: argparse.Namespace) -> int:
