@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import atexit
 import os
+import re
 import sys
 from dataclasses import dataclass
 from datetime import timedelta
@@ -161,6 +162,18 @@ def wrap(net: nn.Module, device: torch.device, world: World, sync_bn: bool) -> n
                 module.__class__ = GlobalBatchNorm2d  # the same parameters, buffers and state_dict names
     ids = [device.index] if device.type == "cuda" else None
     return DistributedDataParallel(net, device_ids=ids)
+
+
+def lost_peer(error: RuntimeError) -> bool:
+    """Whether a collective's ``error`` says another rank is gone: torch's own distributed errors, or gloo's
+    transport reporting a closed or reset connection as a plain RuntimeError."""
+    return isinstance(error, dist.DistError) or "gloo/transport" in str(error)
+
+
+def first_sentence(error: RuntimeError) -> str:
+    """What a distributed error says, without gloo's source location and advice: ``Connection closed by peer ...``."""
+    text = re.sub(r"^\[[^\]]*\]\s*", "", str(error).strip().splitlines()[0])
+    return text.split(". ")[0]
 
 
 def any_rank(flag: bool, world: World) -> bool:

@@ -248,7 +248,7 @@ class Trainer:
         self.D.train()
         self._last_save = monotonic()
         self._notify("on_start")
-        with self._graceful_interrupt(), self._progress_bar():
+        with self._graceful_interrupt(), self._progress_bar(), self._peers_watched():
             while not self._should_stop():
                 if self.batch_in_epoch == self.steps_per_epoch:
                     self._end_epoch()
@@ -429,6 +429,20 @@ class Trainer:
 
         with handling((signal.SIGINT, signal.SIGTERM), request_stop):
             yield
+
+    @contextmanager
+    def _peers_watched(self):
+        """Under torchrun, a rank that died surfaces here as the next collective's error: one line, not gloo's traceback."""
+        try:
+            yield
+        except RuntimeError as exc:
+            if not (self.world.distributed and distributed.lost_peer(exc)):
+                raise
+            reason = distributed.first_sentence(exc)
+            raise DCGANError(
+                f"rank {self.world.rank} lost another process of the job at step {self.step + 1} ({reason})",
+                f"the last checkpoint is intact: once every rank can run, resume with {resume_command(self.run.root)}",
+            ) from None
 
     def _place_images(self) -> torch.Tensor:
         """Keep the uint8 dataset on the accelerator when it fits easily, so batches never cross the bus."""
