@@ -81,7 +81,7 @@ def test_a_winning_discriminator_warns_once_and_clears_its_note():
         for _ in range(4):
             log(0.01, 12.0)
     assert len(caught) == 1 and notes["health"] == "D wins"
-    assert "--augment ada" in caught[0].message.fix  # the remedy, with its exact flag
+    assert "--augment diffaug" in caught[0].message.fix  # the remedy, with its exact flag
     for _ in range(3):
         log(0.9, 1.5)
     assert notes["health"] is None and not health.active
@@ -92,3 +92,10 @@ def test_a_conditional_run_is_watched_too(tmp_path):
     health = Health(window=1000, every=1)
     train(tiny_config(tmp_path, conditional=True, epochs=1, log_every=1), blobs(64), callbacks=[health])
     assert [step for step, _ in health.history] == [1, 2] and all(share > 0 for _, share in health.history)
+
+
+def test_the_remedy_for_a_winning_d_is_the_next_step_after_the_runs_own_augmentation():
+    from dcgan.training.health import winning_d_remedy
+
+    assert "--augment diffaug" in winning_d_remedy("none") and "--augment diffaug" in winning_d_remedy("ada")
+    assert "--augment-policy" in winning_d_remedy("diffaug")

@@ -53,12 +53,16 @@ def diversity(images: torch.Tensor) -> float:
 
 def winning_d_remedy(augment: str) -> str:
     """What to try when D wins outright, given the run's ``--augment``: the next step up, with its exact flag."""
-    if augment == "none":
-        step = "train with --augment ada (D then sees augmented real and fake images; --augment diffaug augments all)"
+    if (
+        augment == "none"
+    ):  # diffaug before ada: measured better in runs of a few thousand steps (docs/your-own-images.md)
+        step = (
+            "train with --augment diffaug (D then sees the same random colour, translation and cutout on real and fake)"
+        )
     elif augment == "ada":
-        step = "lower --ada-kimg (p moves faster) or --ada-target (p settles higher), or use --augment diffaug"
+        step = "use --augment diffaug (all transforms from the first step; ADA's p rises too slowly in a short run)"
     else:
-        step = "add transforms to --augment-policy (e.g. flip, for photos), or more images"
+        step = "add transforms to --augment-policy (e.g. flip, for photos), halve the widths, or add images"
     return (
         f"this is usual on a set of a few thousand images: {step}; see docs/your-own-images.md (a run that does"
         " not recover in a few hundred steps will not)"
