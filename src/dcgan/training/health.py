@@ -53,12 +53,9 @@ def diversity(images: torch.Tensor) -> float:
 
 def winning_d_remedy(augment: str) -> str:
     """What to try when D wins outright, given the run's ``--augment``: the next step up, with its exact flag."""
-    if (
-        augment == "none"
-    ):  # diffaug before ada: measured better in runs of a few thousand steps (docs/your-own-images.md)
-        step = (
-            "train with --augment diffaug (D then sees the same random colour, translation and cutout on real and fake)"
-        )
+    # diffaug before ada: measured better in runs of a few thousand steps (docs/your-own-images.md)
+    if augment == "none":
+        step = "train with --augment diffaug (D then sees the same random colour, translation and cutout on real and fake alike)"
     elif augment == "ada":
         step = "use --augment diffaug (all transforms from the first step; ADA's p rises too slowly in a short run)"
     else:
