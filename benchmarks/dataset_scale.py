@@ -31,7 +31,9 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 
-from .common import ROOT, cpu_model, write_report
+from dcgan.core.device import cpu_description
+
+from .common import ROOT, write_report
 
 PER_FOLDER = 1000
 TINY = ["--g-width", "8", "--d-width", "8", "--nz", "16"]
@@ -179,7 +181,7 @@ def main(argv: list[str] | None = None) -> int:
     with tempfile.TemporaryDirectory(dir=args.work) as work:
         env = os.environ | {"DCGAN_CACHE": str(Path(work) / "cache")}
         rows = [row for n in args.sizes for row in measure_size(n, Path(work), env)]
-    report = {"settings": {"sizes": args.sizes, "cpu": cpu_model(), "cores": os.cpu_count()}, "rows": rows}
+    report = {"settings": {"sizes": args.sizes, "cpu": cpu_description(), "cores": os.cpu_count()}, "rows": rows}
     write_report(args.out, report, markdown(report))
     return 0
 

@@ -23,7 +23,9 @@ import tempfile
 import time
 from pathlib import Path
 
-from .common import ROOT, cpu_model, write_report
+from dcgan.core.device import cpu_description
+
+from .common import ROOT, write_report
 
 SETTINGS = {  # what each setting adds to the environment
     "spinning (GNU OpenMP's own default)": {"GOMP_SPINCOUNT": "300000"},
@@ -104,7 +106,7 @@ def measure(args: argparse.Namespace) -> dict:
                 "runs": runs,
             }
         )
-    return {"settings": vars(args) | {"lscpu": cpu_model(), "cores": os.cpu_count()}, "rows": rows}
+    return {"settings": vars(args) | {"cpu": cpu_description(), "cores": os.cpu_count()}, "rows": rows}
 
 
 def markdown(report: dict) -> str:

@@ -20,10 +20,11 @@ import torch
 from torch.profiler import ProfilerActivity, profile, record_function
 
 from dcgan import TrainConfig
+from dcgan.core.device import cpu_description
 from dcgan.core.models import Discriminator, Generator
 from dcgan.training.step import Precision, make_optimizers, train_step
 
-from .common import cpu_model, write_report
+from .common import write_report
 
 KINDS = ("conv forward", "conv backward", "3-channel conv", "BatchNorm", "activations and losses", "optimizer",
          "casts and copies", "other")  # fmt: skip
@@ -114,7 +115,7 @@ def main() -> None:
     results = [profile_precision(args, name) for name in args.precisions.split(",")]
     title = (
         f"One training step, {args.preset} at {args.resolution}x{args.resolution}, batch {args.batch}, "
-        f"{torch.get_num_threads()} thread(s), {cpu_model()}: self CPU ms per step (share)"
+        f"{torch.get_num_threads()} thread(s), {cpu_description()}: self CPU ms per step (share)"
     )
     lines = [title, "", "| kind | " + " | ".join(r["precision"] for r in results) + " |",
              "| --- |" + " ---: |" * len(results)]  # fmt: skip
@@ -125,7 +126,7 @@ def main() -> None:
     for r in results:
         lines += ["", f"Most expensive operators, {r['precision']} (ms per step):", ""]
         lines += [f"- `{name}`: {ms:.1f}" for name, ms in r["top_ops"]]
-    report = {"cpu": cpu_model(), "threads": torch.get_num_threads(), **vars(args), "results": results}
+    report = {"cpu": cpu_description(), "threads": torch.get_num_threads(), **vars(args), "results": results}
     write_report(args.out, report, "\n".join(lines) + "\n")
 
 

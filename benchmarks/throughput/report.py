@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import os
 import platform
-from pathlib import Path
 
 import torch
+
+from dcgan.core.device import cpu_description
 
 TRAINING_HEADER = (
     "| res | preset | pipeline | img/s (median) | x baseline | GFLOP/img | GFLOP/s | % fp32 conv peak | % bf16 conv peak "
@@ -19,14 +20,8 @@ CONV_LIMIT_HEADER = (
 
 
 def machine() -> dict:
-    cpu = platform.processor()
-    if Path("/proc/cpuinfo").exists():
-        names = [
-            ln.split(":", 1)[1].strip() for ln in Path("/proc/cpuinfo").read_text().splitlines() if "model name" in ln
-        ]
-        cpu = names[0] if names else cpu
     return {
-        "cpu": cpu,
+        "cpu": cpu_description(),
         "cores": os.cpu_count(),
         "torch": torch.__version__,
         "threads": torch.get_num_threads(),

@@ -91,7 +91,7 @@ def test_the_probe_stops_as_soon_as_bf16_is_clearly_losing():
 
 
 def test_native_bf16_asks_the_cpu_flags(monkeypatch):
-    monkeypatch.setattr(autoprecision, "cpuinfo", lambda field: "fpu sse2 avx avx2 fma")  # an AVX2-only CPU
+    monkeypatch.setattr(autoprecision, "cpu_field", lambda field: "fpu sse2 avx avx2 fma")  # an AVX2-only CPU
     assert autoprecision.native_bf16()[0] is False  # whatever oneDNN says, the flags show no bf16 arithmetic
 
 

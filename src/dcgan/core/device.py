@@ -1,4 +1,5 @@
-"""Where tensors live: choosing the device, process-wide memory settings that depend on it, and peak memory."""
+"""Where tensors live: choosing the device, process-wide memory settings that depend on it, peak memory, and
+which CPU this is (its name says little: "Intel(R) Xeon(R) Processor" has AMX or not; speed depends on which)."""
 
 from __future__ import annotations
 
@@ -6,6 +7,7 @@ import ctypes
 import platform
 import resource
 import sys
+from pathlib import Path
 
 import torch
 
@@ -52,3 +54,24 @@ def peak_rss_mb() -> float:
     """This process's peak resident memory so far (file-backed memmap pages included)."""
     kb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
     return kb / (1 << 20) if sys.platform == "darwin" else kb / 1024
+
+
+# Linux's flag -> the name of the arithmetic units that decide CPU training speed, widest first
+VECTOR_UNITS = {"amx_bf16": "AMX", "avx512_bf16": "AVX-512-BF16", "avx512f": "AVX-512", "avx2": "AVX2", "asimd": "NEON"}
+
+
+def cpu_field(field: str) -> str | None:
+    """The first ``field`` line of Linux's /proc/cpuinfo ("flags", "model name"), or None where there is none."""
+    try:
+        lines = Path("/proc/cpuinfo").read_text().splitlines()
+    except OSError:
+        return None
+    return next((line.partition(":")[2].strip() for line in lines if line.split(":")[0].strip() == field), None)
+
+
+def cpu_description() -> str:
+    """The CPU's name and its vector units, e.g. "Intel(R) Xeon(R) Processor (AMX, AVX-512-BF16, AVX-512, AVX2)"."""
+    name = cpu_field("model name") or platform.processor() or platform.machine()
+    flags = set((cpu_field("flags") or cpu_field("Features") or "").split())
+    units = [unit for flag, unit in VECTOR_UNITS.items() if flag in flags]
+    return f"{name} ({', '.join(units)})" if units else name

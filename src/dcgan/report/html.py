@@ -23,6 +23,7 @@ from pathlib import Path
 import torch
 from PIL import Image
 
+from ..core.device import cpu_description
 from ..core.rundir import RAW, RunDir
 from ..core.tensorfile import atomic_write, load_tensors
 from ..data.summary import format_summary
@@ -157,11 +158,6 @@ def trained_on(run: RunDir, config: dict) -> str:
 
 def environment() -> dict[str, str]:
     """Versions and hardware of the machine writing the report."""
-    cpu = platform.processor() or platform.machine()
-    cpuinfo = Path("/proc/cpuinfo")
-    if cpuinfo.is_file():
-        names = [line.split(":", 1)[1].strip() for line in cpuinfo.read_text().splitlines() if "model name" in line]
-        cpu = names[0] if names else cpu
     gpus = (
         [torch.cuda.get_device_name(i) for i in range(torch.cuda.device_count())] if torch.cuda.is_available() else []
     )
@@ -169,7 +165,7 @@ def environment() -> dict[str, str]:
         "torch": torch.__version__,
         "python": platform.python_version(),
         "system": platform.platform(),
-        "CPU": f"{cpu} ({os.cpu_count()} logical cores)",
+        "CPU": f"{cpu_description()}, {os.cpu_count()} logical cores",
         "GPU": ", ".join(gpus) or "none",
         "torch threads": str(torch.get_num_threads()),
     }

@@ -12,14 +12,13 @@ the machine it was measured on, so resuming the run on the same machine probes n
 from __future__ import annotations
 
 import copy
-import platform
 from collections.abc import Callable
-from pathlib import Path
 from time import perf_counter
 
 import torch
 from torch import nn
 
+from ..core.device import cpu_description, cpu_field
 from .config import TrainConfig
 from .step import Precision, make_optimizers, train_step
 
@@ -29,20 +28,11 @@ LOSING = 1.25  # a bf16 step this much slower than the fastest fp32 step ends th
 NATIVE_BF16_FLAGS = {"avx512_bf16", "amx_bf16", "avx_ne_convert"}  # Linux's names for bf16 arithmetic units
 
 
-def cpuinfo(field: str) -> str | None:
-    """The first ``field`` line of Linux's /proc/cpuinfo ("flags", "model name"), or None where there is none."""
-    try:
-        lines = Path("/proc/cpuinfo").read_text().splitlines()
-    except OSError:
-        return None
-    return next((line.partition(":")[2].strip() for line in lines if line.split(":")[0].strip() == field), None)
-
-
 def native_bf16() -> tuple[bool, str]:
     """Whether this CPU computes bf16 in hardware, and if not, why not: asked of oneDNN, then of the CPU's flags."""
     if not torch.backends.mkldnn.is_available() or not torch.ops.mkldnn._is_mkldnn_bf16_supported():
         return False, "oneDNN has no bf16 kernels for this CPU"
-    flags = cpuinfo("flags")
+    flags = cpu_field("flags")
     if flags is not None and not set(flags.split()) & NATIVE_BF16_FLAGS:
         return False, "this CPU has no bf16 units (no AVX-512-BF16, AMX or AVX-NE-CONVERT), so bf16 would be emulated"
     return True, "native bf16"
@@ -50,8 +40,7 @@ def native_bf16() -> tuple[bool, str]:
 
 def machine_key(device: torch.device) -> str:
     """What a probe's answer depends on besides the networks: the CPU, the torch build and the threads."""
-    name = cpuinfo("model name") or platform.processor() or platform.machine()
-    return f"{device.type}|{name}|torch {torch.__version__}|{torch.get_num_threads()} threads"
+    return f"{device.type}|{cpu_description()}|torch {torch.__version__}|{torch.get_num_threads()} threads"
 
 
 def choose_precision(
