@@ -178,11 +178,14 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--work", help="folder for the generated sets (needs about 30 KB per image; default: temp)")
     parser.add_argument("--out", default=str(ROOT / "benchmarks" / "results" / "dataset_scale"), help="output stem")
     args = parser.parse_args(argv)
+    rows: list[dict] = []
     with tempfile.TemporaryDirectory(dir=args.work) as work:
         env = os.environ | {"DCGAN_CACHE": str(Path(work) / "cache")}
-        rows = [row for n in args.sizes for row in measure_size(n, Path(work), env)]
-    report = {"settings": {"sizes": args.sizes, "cpu": cpu_description(), "cores": os.cpu_count()}, "rows": rows}
-    write_report(args.out, report, markdown(report))
+        for done, n in enumerate(args.sizes, 1):  # the report is written after each N: an hours-long N loses no other
+            rows += measure_size(n, Path(work), env)
+            sizes = args.sizes[:done]
+            report = {"settings": {"sizes": sizes, "cpu": cpu_description(), "cores": os.cpu_count()}, "rows": rows}
+            write_report(args.out, report, markdown(report))
     return 0
 
 
