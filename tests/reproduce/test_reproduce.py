@@ -185,14 +185,21 @@ def test_experiments_measure_with_a_classifier_that_finds_exemplars(finished, mo
 
 def test_gather_writes_markdown_and_small_figures(finished, tmp_path):
     name, out, _, _, _ = finished
-    page = gather([out], tmp_path / "results.md", scale="cpu")
+    page = gather([out], tmp_path / "results.md", scale="cpu", data_root=SHARED_DATA)
     text = page.read_text()
     assert f"## {name}:" in text and "Not yet run at --scale cpu" in text  # the other recipes
+    assert "torch thread" in text and "Machine: " in text
     assert PAPER_NUMBERS[name][0] in text
     images = list((tmp_path / "results" / name).iterdir())
     assert images and all(p.stat().st_size < 300_000 for p in images)
     assert main(["results", str(out), "-o", str(tmp_path / "cli.md")]) == 0
     assert f"## {name}:" in (tmp_path / "cli.md").read_text()
+
+
+def test_gather_says_which_recipes_cannot_run_here_for_lack_of_data(tmp_path):
+    text = gather([], tmp_path / "results.md", data_root=tmp_path / "no-data").read_text()
+    assert text.count("Not run here: its data is not on this machine") == len(RECIPES)
+    assert "SVHN is not in" in text and str(tmp_path / "no-data" / "svhn") in text  # what to put where
 
 
 def test_a_folder_holds_one_recipe_at_one_scale(finished):

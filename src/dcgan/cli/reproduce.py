@@ -65,9 +65,14 @@ def register_results(sub) -> None:
     p.add_argument("folders", nargs="*", metavar="FOLDER", help="results folders of dcgan reproduce")
     p.add_argument("-o", "--output", default="docs/results.md", help="[default: docs/results.md]")
     p.add_argument("--scale", choices=SCALES, default="cpu", help="the scale the page reports [default: cpu]")
+    p.add_argument(
+        "--data-root",
+        metavar="DIR",
+        help="where recipes find their data, to say which cannot run here [default: as reproduce]",
+    )
     p.set_defaults(run=run_results)
 
 
 def run_results(args: argparse.Namespace) -> int:
-    print(f"wrote {gather(args.folders, args.output, args.scale)}")
+    print(f"wrote {gather(args.folders, args.output, args.scale, args.data_root)}")
     return 0

@@ -15,7 +15,9 @@ from html import escape
 from pathlib import Path
 
 from ..core.tensorfile import atomic_write
+from ..errors import DCGANError
 from ..report.html import STYLE, environment, grid_image
+from .data import default_data_root
 from .plan import estimate_hours
 from .recipes import RECIPES, Recipe
 from .stages import Stage, read_done, session_seconds
@@ -156,10 +158,12 @@ def _md_table(columns: list[str], rows: list[list]) -> list[str]:
     ]
 
 
-def gather(folders: list[str | Path], out: str | Path, scale: str = "cpu") -> Path:
+def gather(folders: list[str | Path], out: str | Path, scale: str = "cpu", data_root: str | Path | None = None) -> Path:
     """One markdown page over recipe folders (their ``results.json``); recipes without a folder at ``scale``
-    are listed as not yet run, with their command and expected time. Small copies of the figures go to
+    are listed as not yet run, with their command and expected time, or as not runnable here where their data
+    is not under ``data_root`` (default: as ``dcgan reproduce`` finds it). Small copies of the figures go to
     ``<out without .md>/RECIPE/``."""
+    root = Path(data_root).expanduser() if data_root else default_data_root()
     out = Path(out)
     images = out.with_suffix("")
     found = {}
@@ -178,15 +182,25 @@ def gather(folders: list[str | Path], out: str | Path, scale: str = "cpu") -> Pa
         key = (name, scale) if (name, scale) in found else next((k for k in found if k[0] == name), None)
         lines += [f"## {name}: {r.title}", ""]
         if key is None:
-            hours = estimate_hours(r, scale)
-            lines += [f"**Not yet run at --scale {scale}.** Expected about {hours:.1f} hours on a 2-core laptop CPU in fp32"
-                      " (about a third of that in bf16 on a CPU with AMX):", "",
-                      f"    dcgan reproduce {name} --scale {scale}", ""]  # fmt: skip
+            lines += _not_run(r, scale, root)
             continue
         folder, info = found[key]
         lines += _md_section(folder, info, images / name, out.parent)
     atomic_write(out, ("\n".join(lines) + "\n").encode())
     return out
+
+
+def _not_run(r: Recipe, scale: str, root: Path) -> list[str]:
+    """A recipe without a folder: why (no data here, or not run yet), its command and its expected time."""
+    try:
+        for dataset in r.data.values():
+            dataset.locate(root)
+        why = f"**Not yet run at --scale {scale}.**"
+    except DCGANError as missing:
+        why = f"**Not run here: its data is not on this machine** ({missing.problem}; {missing.fix})."
+    hours = estimate_hours(r, scale)
+    return [f"{why} Expected about {hours:.1f} hours on a 2-core laptop CPU in fp32"
+            " (about a third of that in bf16 on a CPU with AMX):", "", f"    dcgan reproduce {r.name} --scale {scale}", ""]  # fmt: skip
 
 
 def _md_section(folder: Path, info: dict, images: Path, base: Path) -> list[str]:
@@ -212,5 +226,7 @@ def _md_section(folder: Path, info: dict, images: Path, base: Path) -> list[str]
     hours = total_hours(info["stages"])
     lines += [f"Compute, {hours:.2f} hours in all:", "", *_md_table(COMPUTE_COLUMNS, _compute_rows(info["stages"])), ""]
     machine = info["machine"]
-    lines += [f"Machine: {machine['CPU']}, GPU {machine['GPU']}, torch {machine['torch']}.", ""]
+    threads = machine["torch threads"]
+    lines += [f"Machine: {machine['CPU']}, {threads} torch thread{'' if threads == '1' else 's'}, GPU {machine['GPU']},"
+              f" torch {machine['torch']}.", ""]  # fmt: skip
     return lines
