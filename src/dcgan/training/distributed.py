@@ -164,14 +164,12 @@ def wrap(net: nn.Module, device: torch.device, world: World, sync_bn: bool) -> n
     return DistributedDataParallel(net, device_ids=ids)
 
 
-def lost_peer(error: RuntimeError) -> bool:
-    """Whether a collective's ``error`` says another rank is gone: torch's own distributed errors, or gloo's
-    transport reporting a closed or reset connection as a plain RuntimeError."""
-    return isinstance(error, dist.DistError) or "gloo/transport" in str(error)
-
-
-def first_sentence(error: RuntimeError) -> str:
-    """What a distributed error says, without gloo's source location and advice: ``Connection closed by peer ...``."""
+def lost_peer_reason(error: RuntimeError) -> str | None:
+    """What a collective's ``error`` says if another rank is gone (torch's own distributed errors, or gloo's transport
+    reporting a closed or reset connection as a plain RuntimeError), without gloo's source location and advice:
+    ``Connection closed by peer ...``; None for any other error."""
+    if not (isinstance(error, dist.DistError) or "gloo/transport" in str(error)):
+        return None
     text = re.sub(r"^\[[^\]]*\]\s*", "", str(error).strip().splitlines()[0])
     return text.split(". ")[0]
 

@@ -436,9 +436,9 @@ class Trainer:
         try:
             yield
         except RuntimeError as exc:
-            if not (self.world.distributed and distributed.lost_peer(exc)):
+            reason = distributed.lost_peer_reason(exc) if self.world.distributed else None
+            if reason is None:
                 raise
-            reason = distributed.first_sentence(exc)
             raise DCGANError(
                 f"rank {self.world.rank} lost another process of the job at step {self.step + 1} ({reason})",
                 f"the last checkpoint is intact: once every rank can run, resume with {resume_command(self.run.root)}",
