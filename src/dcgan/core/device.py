@@ -4,6 +4,7 @@ which CPU this is (its name says little: "Intel(R) Xeon(R) Processor" has AMX or
 from __future__ import annotations
 
 import ctypes
+import functools
 import platform
 import resource
 import sys
@@ -62,11 +63,16 @@ VECTOR_UNITS = {"amx_bf16": "AMX", "avx512_bf16": "AVX-512-BF16", "avx512f": "AV
 
 def cpu_field(field: str) -> str | None:
     """The first ``field`` line of Linux's /proc/cpuinfo ("flags", "model name"), or None where there is none."""
+    return next((line.partition(":")[2].strip() for line in _cpuinfo() if line.split(":")[0].strip() == field), None)
+
+
+@functools.cache
+def _cpuinfo() -> tuple[str, ...]:
+    """/proc/cpuinfo's lines, read once per process (it does not change; the description asks it three times)."""
     try:
-        lines = Path("/proc/cpuinfo").read_text().splitlines()
+        return tuple(Path("/proc/cpuinfo").read_text().splitlines())
     except OSError:
-        return None
-    return next((line.partition(":")[2].strip() for line in lines if line.split(":")[0].strip() == field), None)
+        return ()
 
 
 def cpu_description() -> str:

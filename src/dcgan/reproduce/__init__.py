@@ -21,6 +21,7 @@ from ..errors import DCGANError
 from ..training import Callback
 from ..training.distributed import env_world
 from ..training.invocation import program
+from .data import data_root as resolve_root
 from .data import default_data_root
 from .page import PAGE, SUMMARY, gather, write_page
 from .plan import estimate_hours, plan
@@ -61,7 +62,7 @@ def context(
     r = recipe(name)
     if scale not in SCALES:
         raise DCGANError(f"unknown scale {scale!r}", f"choose one of {', '.join(SCALES)}")
-    root = Path(data_root).expanduser() if data_root else default_data_root()
+    root = resolve_root(data_root)
     data = {key: dataset.locate(root) for key, dataset in r.data.items()}
     results = Path(out) if out else Path("results") / f"{name}-{scale}"
     ctx = Context(name, scale, results, data, r.settings_for(scale), device, progress, list(callbacks or []))

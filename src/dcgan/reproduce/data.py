@@ -19,6 +19,11 @@ SIBLING = Path("..") / "shared" / "data"
 REPOSITORY = Path(__file__).resolve().parents[3]  # src/dcgan/reproduce/data.py -> the checkout
 
 
+def data_root(given: str | Path | None = None) -> Path:
+    """``given`` (``--data-root``), else :func:`default_data_root`."""
+    return Path(given).expanduser() if given else default_data_root()
+
+
 def default_data_root() -> Path:
     """``$DCGAN_DATA``, else the first ``../shared/data`` that exists (beside the working folder, then the checkout)."""
     if os.environ.get(DATA_ENV):

@@ -17,7 +17,7 @@ from pathlib import Path
 from ..core.tensorfile import atomic_write
 from ..errors import DCGANError
 from ..report.html import STYLE, environment, grid_image
-from .data import default_data_root
+from .data import data_root as resolve_root
 from .plan import estimate_hours
 from .recipes import RECIPES, Recipe
 from .stages import Stage, read_done, session_seconds
@@ -163,7 +163,7 @@ def gather(folders: list[str | Path], out: str | Path, scale: str = "cpu", data_
     are listed as not yet run, with their command and expected time, or as not runnable here where their data
     is not under ``data_root`` (default: as ``dcgan reproduce`` finds it). Small copies of the figures go to
     ``<out without .md>/RECIPE/``."""
-    root = Path(data_root).expanduser() if data_root else default_data_root()
+    root = resolve_root(data_root)
     out = Path(out)
     images = out.with_suffix("")
     found = {}
