@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
@@ -36,7 +37,8 @@ class PerItemFolder(torch.utils.data.Dataset):
         return (x - 0.5) / 0.5, 0  # Normalize((0.5,)*3, (0.5,)*3)
 
 
-def measure_baseline(cfg: dict, folder: Path) -> dict:
+def reference_pipeline(cfg: dict, folder: Path) -> tuple[torch.utils.data.DataLoader, Callable, dict]:
+    """The example's loader, its training step (one batch of real images in, the two losses out) and its nets."""
     from dcgan import Discriminator, Generator
 
     torch.manual_seed(0)
@@ -68,6 +70,12 @@ def measure_baseline(cfg: dict, folder: Path) -> dict:
         opt_g.step()
         return err_real.item() + err_fake.item(), err_g.item()  # the example's per-step logging
 
+    return loader, step, {"G": G, "D": D}
+
+
+def measure_baseline(cfg: dict, folder: Path) -> dict:
+    device = device_of(cfg)
+    loader, step, _ = reference_pipeline(cfg, folder)
     batches = iter(loader)
     first = next(batches)[0]
     flops = flops_per_image(lambda: step(first), cfg["batch"])

@@ -51,7 +51,10 @@ def finished(request, tmp_path_factory):
     name = request.param
     _located(name)
     out = tmp_path_factory.mktemp(name) / "results"
-    with pytest.raises(KeyboardInterrupt, match=f"continue with: .* reproduce {name} --scale test --out {out}"):
+    with pytest.raises(
+        KeyboardInterrupt,
+        match=f"continue with: .* reproduce {name} --scale test --out {out} --data-root {SHARED_DATA}$",
+    ):
         reproduce(name, "test", out, SHARED_DATA, progress=False, callbacks=[StopAfterFirstEpoch()], log=lambda _: None)
     interrupted = {folder.name: (folder / DONE).exists() for folder in sorted(out.iterdir()) if folder.is_dir()}
     log: list[str] = []

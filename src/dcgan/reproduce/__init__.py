@@ -98,6 +98,10 @@ def reproduce(
             write_page(r, ctx, stages)
     except KeyboardInterrupt:  # the recipe continues as a whole (a training stage's own hint names its run)
         again = f"{program()} reproduce {name} --scale {scale} --out {ctx.results}"
+        if data_root is not None:  # the same data, wherever it was found
+            again += f" --data-root {resolve_root(data_root)}"
+        if device != "auto":
+            again += f" --device {device}"
         raise KeyboardInterrupt(f"stopped; continue with: {again}") from None
     finally:  # also after Ctrl-C or an error: the page shows what is done so far
         page = write_page(r, ctx, stages)
