@@ -20,6 +20,7 @@ import torch.nn.functional as F
 from ..errors import DCGANError
 from .images import to_unit_range
 from .models import Discriminator, ModelSpec
+from .pages import release
 from .progress import progress_bar
 
 GRID = 4  # the paper pools every layer to 4x4
@@ -118,6 +119,8 @@ def extract(
     for start in range(0, n, batch_size):
         batch = extractor.fn(images[start : start + batch_size])
         feats[start : start + batch.shape[0]] = batch.numpy()
+        release(images[start : start + batch_size])  # memory-mapped rows leave the resident set once used
+        release(feats[start : start + batch.shape[0]])
         bar.update(batch.shape[0])
     bar.close()
     if isinstance(feats, np.memmap):

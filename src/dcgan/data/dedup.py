@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
 
 import numpy as np
@@ -19,6 +20,7 @@ import torch
 import torch.nn.functional as F
 
 from ..core.images import save_grid, to_unit_range
+from ..core.pages import release
 from ..core.progress import tracked
 from ..errors import DCGANError
 from .prepared import load, read_manifest, write_prepared
@@ -65,6 +67,7 @@ def binary_codes(images: torch.Tensor, bits: int = 64, seed: int = 0, progress: 
     sample = np.concatenate(
         [grey_thumbnails(images[torch.from_numpy(part)]) for part in np.array_split(rows, -(-len(rows) // CHUNK))]
     )
+    release(images)  # the sample's scattered pages: the pass below reads every row again, in order
     mean = sample.mean(axis=0)
     centred = (sample - mean).astype(np.float64)
     variances, vectors = _eigh(centred.T @ centred)  # of the (1024, 1024) covariance: cheaper than an SVD
@@ -75,6 +78,7 @@ def binary_codes(images: torch.Tensor, bits: int = 64, seed: int = 0, progress: 
     codes = np.empty(len(images), dtype=np.uint64)
     for start in tracked(range(0, len(images), CHUNK), -(-len(images) // CHUNK), "hashing", progress, "chunk"):
         thumbs = grey_thumbnails(images[start : start + CHUNK])
+        release(images[start : start + CHUNK])
         signs = np.zeros((len(thumbs), bits), dtype=bool)  # bits past the useful components stay 0 for every image
         signs[:, :useful] = (thumbs - mean) @ components.T > 0
         packed = np.packbits(signs, axis=1)  # (n, bits / 8) bytes
@@ -176,7 +180,7 @@ def dedup_prepared(
         manifest["count"],
         manifest["resolution"],
         manifest["channels"],
-        lambda indices: list(images[torch.as_tensor(list(indices))].numpy()),
+        partial(_read_rows, images),
         description=f"{manifest['description']}, near duplicates removed",
         **meta,
     ).subset(keep)
@@ -199,6 +203,15 @@ def dedup_prepared(
     if result.groups:
         save_example_pairs(images, result.groups[:examples], out / "dedup_examples.png")
     return result
+
+
+def _read_rows(images: torch.Tensor, indices) -> list[np.ndarray]:
+    """Rows of a memory-mapped set; the pages of the span they came from leave the resident set."""
+    rows = torch.as_tensor(list(indices))
+    picked = images[rows]
+    if len(rows):
+        release(images[rows.min() : rows.max() + 1])
+    return list(picked.numpy())
 
 
 def save_example_pairs(images: torch.Tensor, groups: list[list[int]], path: Path) -> None:

@@ -23,6 +23,7 @@ from PIL import Image
 from ..core.features import Extractor
 from ..core.images import labelled_rows, to_uint8_tensor, to_unit_range
 from ..core.models import Discriminator, Generator
+from ..core.pages import release
 from ..core.progress import tracked
 from ..core.sampling import render, sample_noise, seeded
 from ..errors import DCGANError
@@ -62,12 +63,14 @@ def nearest(
     best_i = torch.zeros((len(queries), 0), dtype=torch.long)
     chunks = range(0, len(references), chunk)
     for start in tracked(chunks, len(chunks), "nearest", progress, "chunk"):
-        refs = torch.as_tensor(references[start : start + chunk]).flatten(1).float()
+        part = references[start : start + chunk]
+        refs = torch.as_tensor(part).flatten(1).float()
         d = q_norms - 2 * queries @ refs.T + refs.square().sum(1)
         best_d = torch.cat([best_d, d], 1)
         best_i = torch.cat([best_i, torch.arange(start, start + len(refs)).expand(len(queries), -1)], 1)
         best_d, order = best_d.topk(min(keep, best_d.shape[1]), dim=1, largest=False)
         best_i = best_i.gather(1, order)
+        release(part)  # a memory-mapped set's rows leave the resident set once searched
     exact = torch.empty(best_i.shape)
     for start in range(0, len(queries), RERANK_QUERIES):  # a block of queries' candidates at a time
         rows = best_i[start : start + RERANK_QUERIES]
