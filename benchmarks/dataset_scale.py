@@ -12,7 +12,9 @@ so that time goes to the data, not to convolutions. Each command runs as the use
 (``python -m dcgan ...``, whole process). Peak RSS is the kernel's high-water mark of the
 process (``ru_maxrss``: file pages it maps count while mapped); peak anonymous memory
 (``RssAnon``, the memory that is the process's own, polled every 20 ms) shows what is left
-when mapped files are set aside. Disk is what each path writes.
+when mapped files are set aside. Disk is what each path writes. Before each command the
+written data is synced to disk: pages of a file written seconds before are still dirty, and
+the kernel keeps dirty pages in a reader's memory until they are written back, whatever N is.
 """
 
 from __future__ import annotations
@@ -65,6 +67,7 @@ def disk_mb(path: Path) -> float:
 
 def run_measured(args: list[str], env: dict) -> dict:
     """``python -m dcgan ARGS`` in a fresh process: wall and CPU seconds, peak RSS and peak anonymous memory (MB)."""
+    os.sync()  # the set written just before is on disk: its pages, still dirty, could not leave a reader's memory
     start = time.perf_counter()
     with tempfile.TemporaryFile() as log:
         proc = subprocess.Popen([sys.executable, "-m", "dcgan", *args], env=env, stdout=log, stderr=log)

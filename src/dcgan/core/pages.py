@@ -4,8 +4,8 @@ The pages of a memory map that a process has read stay in its resident set until
 so one pass over a prepared set of a million 64x64 images would grow the process by the set's
 12 GB, although the kernel could drop them at any moment. :func:`release` asks the kernel to
 page out the rows a scan has finished with (``MADV_PAGEOUT``, Linux 5.4 and later): they leave
-the resident set, the file keeps them (rows written through a map are written back first), and
-a later read maps them again. It never changes what an array holds, and it leaves arrays in
+the resident set, the file keeps them (rows written through a shared map are written back first:
+dirty pages stay resident), and a later read maps them again. It never changes what an array holds, and it leaves arrays in
 ordinary memory alone. Elsewhere (other systems, older kernels) it does nothing.
 """
 
@@ -20,7 +20,8 @@ import numpy as np
 import torch
 
 MADV_PAGEOUT = 21  # linux/mman.h
-_file_backed: dict[int, bool] = {}  # start of an array's memory -> whether a file's map holds it
+MS_SYNC = 4
+_maps: dict[int, str] = {}  # start of an array's memory -> "shared" or "private" (a file's map), or "" (not one)
 
 
 def release(rows: torch.Tensor | np.ndarray) -> None:
@@ -36,39 +37,58 @@ def release(rows: torch.Tensor | np.ndarray) -> None:
         while isinstance(root.base, np.ndarray):
             root = root.base
         base, address, size = root.ctypes.data, rows.ctypes.data, rows.nbytes
-    madvise = _madvise()
-    if madvise is None or not _mapped_from_file(base):
+    libc = _libc()
+    kind = _map_kind(base) if libc else ""
+    if not kind:
         return
-    start = -(-address // mmap.PAGESIZE) * mmap.PAGESIZE  # whole pages inside the rows: a neighbour's stay
-    end = (address + size) // mmap.PAGESIZE * mmap.PAGESIZE
-    if end > start:
-        madvise(start, end - start, MADV_PAGEOUT)  # a refusal (an older kernel) leaves the pages where they are
+    # every page the rows touch, a neighbour's too: paging out never loses data, a neighbour only reads it again
+    start = address // mmap.PAGESIZE * mmap.PAGESIZE
+    end = -(-(address + size) // mmap.PAGESIZE) * mmap.PAGESIZE
+    if kind == "shared":  # rows written through the map: write them back first, or they stay resident until then
+        libc.msync(start, end - start, MS_SYNC)
+    libc.madvise(start, end - start, MADV_PAGEOUT)  # a refusal (an older kernel) leaves the pages where they are
+
+
+def release_rows(array: torch.Tensor, rows: slice | torch.Tensor | np.ndarray | list[int]) -> None:
+    """Page out the ``rows`` of a memory-mapped ``array`` that a scan has read: a slice, or indices, whose
+    whole span goes (the kernel reads ahead around each row in blocks that a single row's pages would not
+    cover, and leaves a block that a request covers only in part)."""
+    if isinstance(rows, slice):
+        release(array[rows])
+        return
+    rows = torch.as_tensor(rows)
+    if len(rows):
+        release(array[int(rows.min()) : int(rows.max()) + 1])
 
 
 @functools.cache
-def _madvise():
+def _libc():
     if not sys.platform.startswith("linux"):
         return None
     try:
-        fn = ctypes.CDLL(None, use_errno=True).madvise
-    except (OSError, AttributeError):
+        libc = ctypes.CDLL(None, use_errno=True)
+    except OSError:
         return None
-    fn.argtypes, fn.restype = [ctypes.c_void_p, ctypes.c_size_t, ctypes.c_int], ctypes.c_int
-    return fn
+    for name in ("madvise", "msync"):
+        getattr(libc, name).argtypes = [ctypes.c_void_p, ctypes.c_size_t, ctypes.c_int]
+        getattr(libc, name).restype = ctypes.c_int
+    return libc
 
 
-def _mapped_from_file(address: int) -> bool:
-    """Whether ``address`` lies in a map of a file (``/proc/self/maps``), asked once per array."""
-    if address not in _file_backed:
-        _file_backed[address] = False
+def _map_kind(address: int) -> str:
+    """How ``address`` is mapped (``/proc/self/maps``): "shared" or "private" for a file's map, else "";
+    asked once per array."""
+    if address not in _maps:
+        _maps[address] = ""
         try:
             with open("/proc/self/maps") as maps:
                 for line in maps:
                     fields = line.split(maxsplit=5)
                     low, high = (int(bound, 16) for bound in fields[0].split("-"))
                     if low <= address < high:
-                        _file_backed[address] = len(fields) == 6 and fields[5].startswith("/")
+                        if len(fields) == 6 and fields[5].startswith("/"):
+                            _maps[address] = "shared" if fields[1][3] == "s" else "private"
                         break
         except OSError:
             pass
-    return _file_backed[address]
+    return _maps[address]

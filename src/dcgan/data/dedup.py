@@ -20,7 +20,7 @@ import torch
 import torch.nn.functional as F
 
 from ..core.images import save_grid, to_unit_range
-from ..core.pages import release
+from ..core.pages import release, release_rows
 from ..core.progress import tracked
 from ..errors import DCGANError
 from .prepared import load, read_manifest, write_prepared
@@ -40,6 +40,13 @@ def grey_thumbnails(images: torch.Tensor) -> np.ndarray:
     flat = batch.flatten(1)
     flat = flat - flat.mean(dim=1, keepdim=True)
     return (flat / flat.norm(dim=1, keepdim=True).clamp_min(1e-6)).numpy()
+
+
+def _sample_thumbnails(images: torch.Tensor, rows: np.ndarray) -> np.ndarray:
+    """Thumbnails of scattered ``rows``; their pages of a memory-mapped set leave the resident set."""
+    thumbs = grey_thumbnails(images[torch.from_numpy(rows)])
+    release_rows(images, rows)
+    return thumbs
 
 
 def _eigh(matrix: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -64,10 +71,7 @@ def binary_codes(images: torch.Tensor, bits: int = 64, seed: int = 0, progress: 
         raise DCGANError(f"--bits must be a multiple of 8 from 8 to 64, not {bits}")
     rng = np.random.default_rng(seed)
     rows = rng.choice(len(images), min(len(images), PCA_SAMPLE), replace=False)
-    sample = np.concatenate(
-        [grey_thumbnails(images[torch.from_numpy(part)]) for part in np.array_split(rows, -(-len(rows) // CHUNK))]
-    )
-    release(images)  # the sample's scattered pages: the pass below reads every row again, in order
+    sample = np.concatenate([_sample_thumbnails(images, part) for part in np.array_split(rows, -(-len(rows) // CHUNK))])
     mean = sample.mean(axis=0)
     centred = (sample - mean).astype(np.float64)
     variances, vectors = _eigh(centred.T @ centred)  # of the (1024, 1024) covariance: cheaper than an SVD
@@ -209,8 +213,7 @@ def _read_rows(images: torch.Tensor, indices) -> list[np.ndarray]:
     """Rows of a memory-mapped set; the pages of the span they came from leave the resident set."""
     rows = torch.as_tensor(list(indices))
     picked = images[rows]
-    if len(rows):
-        release(images[rows.min() : rows.max() + 1])
+    release_rows(images, rows)
     return list(picked.numpy())
 
 

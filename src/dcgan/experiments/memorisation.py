@@ -23,7 +23,7 @@ from PIL import Image
 from ..core.features import Extractor
 from ..core.images import labelled_rows, to_uint8_tensor, to_unit_range
 from ..core.models import Discriminator, Generator
-from ..core.pages import release
+from ..core.pages import release, release_rows
 from ..core.progress import tracked
 from ..core.sampling import render, sample_noise, seeded
 from ..errors import DCGANError
@@ -44,8 +44,10 @@ class ImageFeatures:
         return len(self.images if self.rows is None else self.rows)
 
     def __getitem__(self, index: slice | np.ndarray) -> torch.Tensor:
-        picked = self.images[index if self.rows is None else self.rows[index]]
-        return torch.from_numpy(extract(self.extractor, picked, progress=False))
+        rows = index if self.rows is None else self.rows[index]
+        features = torch.from_numpy(extract(self.extractor, self.images[rows], progress=False))
+        release_rows(self.images, rows)  # a memory-mapped set's rows leave the resident set once read
+        return features
 
 
 def nearest(
