@@ -192,11 +192,21 @@ def test_gather_writes_markdown_and_small_figures(finished, tmp_path):
     text = page.read_text()
     assert f"## {name}:" in text and "Not yet run at --scale cpu" in text  # the other recipes
     assert "torch thread" in text and "Machine: " in text
+    assert f"reproduce {name} --scale test --out {out}`" in text  # a folder not of the default name: where it is
     assert PAPER_NUMBERS[name][0] in text
     images = list((tmp_path / "results" / name).iterdir())
     assert images and all(p.stat().st_size < 300_000 for p in images)
     assert main(["results", str(out), "-o", str(tmp_path / "cli.md")]) == 0
     assert f"## {name}:" in (tmp_path / "cli.md").read_text()
+
+
+def test_the_gathered_command_leaves_out_a_results_folder_of_the_default_name():
+    from dcgan.reproduce.page import _shown_command
+
+    info = {"recipe": "mnist", "scale": "cpu", "command": "dcgan reproduce mnist --scale cpu --out /runs/mnist-cpu"}
+    assert _shown_command(info) == "dcgan reproduce mnist --scale cpu"
+    mine = "dcgan reproduce mnist --scale cpu --out /runs/mine"
+    assert _shown_command(info | {"command": mine}) == mine
 
 
 def test_gather_says_which_recipes_cannot_run_here_for_lack_of_data(tmp_path):

@@ -203,9 +203,15 @@ def _not_run(r: Recipe, scale: str, root: Path) -> list[str]:
             " (about a third of that in bf16 on a CPU with AMX):", "", f"    dcgan reproduce {r.name} --scale {scale}", ""]  # fmt: skip
 
 
+def _shown_command(info: dict) -> str:
+    """The command as a reader would run it: without ``--out`` where the folder has its default name."""
+    command, _, out = info["command"].partition(" --out ")
+    return command if Path(out).name == f"{info['recipe']}-{info['scale']}" else info["command"]
+
+
 def _md_section(folder: Path, info: dict, images: Path, base: Path) -> list[str]:
     state = "complete" if info["complete"] else "**not finished**"
-    lines = [f"Scale `{info['scale']}`, {state}: `{info['command']}`", ""]
+    lines = [f"Scale `{info['scale']}`, {state}: `{_shown_command(info)}`", ""]
     results = [res for s in info["stages"] if s.get("done") for res in s["results"]]
     if results:
         lines += [*_md_table(RESULT_COLUMNS, _result_rows(results)), ""]
