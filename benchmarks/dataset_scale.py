@@ -10,8 +10,9 @@ images differ; sub-folders of 1,000) and the same files in an uncompressed zip, 
 and 1,000 generated images; the real ones drawn from all N). The networks are tiny (width 8)
 so that time goes to the data, not to convolutions. Each command runs as the user runs it
 (``python -m dcgan ...``, whole process). Peak RSS is the kernel's high-water mark of the
-process (``ru_maxrss``: file pages it maps count while mapped); peak anonymous memory
-(``RssAnon``, the memory that is the process's own, polled every 20 ms) shows what is left
+process's memory (``VmHWM``, polled every 20 ms; file pages it maps count while mapped; not
+``ru_maxrss`` alone, which carries over the size of the process that started it); peak
+anonymous memory (``RssAnon``, the memory that is the process's own, polled alike) shows what is left
 when mapped files are set aside. Disk is what each path writes. Before each command the
 written data is synced to disk: pages of a file written seconds before are still dirty, and
 the kernel keeps dirty pages in a reader's memory until they are written back, whatever N is.
@@ -21,6 +22,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import resource
 import shutil
 import subprocess
 import sys
@@ -71,9 +73,9 @@ def run_measured(args: list[str], env: dict) -> dict:
     start = time.perf_counter()
     with tempfile.TemporaryFile() as log:
         proc = subprocess.Popen([sys.executable, "-m", "dcgan", *args], env=env, stdout=log, stderr=log)
-        anon = [0]
+        peaks = {"RssAnon:": 0, "VmHWM:": 0}
         done = threading.Event()
-        watcher = threading.Thread(target=_poll_anon, args=(proc.pid, anon, done))
+        watcher = threading.Thread(target=_poll_peaks, args=(proc.pid, peaks, done))
         watcher.start()
         _, status, usage = os.wait4(proc.pid, 0)
         proc.returncode = os.waitstatus_to_exitcode(status)  # reaped here: Popen must not wait again
@@ -85,8 +87,8 @@ def run_measured(args: list[str], env: dict) -> dict:
     return {
         "seconds": time.perf_counter() - start,
         "cpu_s": usage.ru_utime + usage.ru_stime,
-        "peak_rss_mb": usage.ru_maxrss / 1024,
-        "peak_anon_mb": anon[0] / 1024,
+        "peak_rss_mb": max(peaks["VmHWM:"], _own_peak(usage)) / 1024,
+        "peak_anon_mb": peaks["RssAnon:"] / 1024,
     }
 
 
@@ -102,7 +104,8 @@ def _timed(fn, *args) -> dict:
     }
 
 
-def _poll_anon(pid: int, peak: list[int], done: threading.Event) -> None:
+def _poll_peaks(pid: int, peaks: dict[str, int], done: threading.Event) -> None:
+    """The largest value of each ``/proc/PID/status`` field in ``peaks`` (kB), read every 20 ms until ``done``."""
     status = Path(f"/proc/{pid}/status")
     while not done.wait(0.02):
         try:
@@ -110,8 +113,16 @@ def _poll_anon(pid: int, peak: list[int], done: threading.Event) -> None:
         except OSError:
             return
         for line in text.splitlines():
-            if line.startswith("RssAnon:"):
-                peak[0] = max(peak[0], int(line.split()[1]))
+            field = line.split(maxsplit=1)[0] if line else ""
+            if field in peaks:
+                peaks[field] = max(peaks[field], int(line.split()[1]))
+
+
+def _own_peak(usage) -> int:
+    """The child's ``ru_maxrss`` only where it cannot be this process's: the kernel carries the high-water
+    mark of the process that forked across ``exec``, so a child of a large parent reports the parent's size."""
+    parent = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    return usage.ru_maxrss if usage.ru_maxrss > parent else 0
 
 
 def measure_size(count: int, work: Path, env: dict) -> list[dict]:
