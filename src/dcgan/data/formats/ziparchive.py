@@ -43,6 +43,7 @@ class ZipArchive:
             self._read_directory()
         except BaseException:
             os.close(self.fd)
+            self.fd = -1  # closed: __del__ must not close a number the system may have given to another file
             raise
 
     def __del__(self) -> None:
