@@ -1,5 +1,6 @@
 """Health warnings: collapse and a winning D warn; a forced NaN still stops with the last good checkpoint intact."""
 
+import warnings
 from types import SimpleNamespace
 
 import pytest
@@ -64,10 +65,12 @@ def test_collapsed_samples_warn(tmp_path):
     assert health.active == {"collapse"}
 
 
-def test_a_winning_discriminator_warns_once_and_clears_its_note():
+def test_a_winning_discriminator_warns_once_per_run_and_clears_its_note():
     notes = {}
     config = SimpleNamespace(augment="none")
-    trainer = SimpleNamespace(step=0, note=lambda key, text: notes.__setitem__(key, text), config=config)
+    trainer = SimpleNamespace(
+        step=0, note=lambda key, text: notes.__setitem__(key, text), config=config, data=range(3000)
+    )
     health = Health(window=3, every=10**9)
 
     def log(loss_d, loss_g):
@@ -85,6 +88,11 @@ def test_a_winning_discriminator_warns_once_and_clears_its_note():
     for _ in range(3):
         log(0.9, 1.5)
     assert notes["health"] is None and not health.active
+    with warnings.catch_warnings(record=True) as again:
+        warnings.simplefilter("always")
+        for _ in range(4):
+            log(0.01, 12.0)  # back at the threshold: in the bar again, not another warning in the log
+    assert notes["health"] == "D wins" and not [w for w in again if issubclass(w.category, DCGANWarning)]
 
 
 def test_a_conditional_run_is_watched_too(tmp_path):
@@ -97,5 +105,15 @@ def test_a_conditional_run_is_watched_too(tmp_path):
 def test_the_remedy_for_a_winning_d_is_the_next_step_after_the_runs_own_augmentation():
     from dcgan.training.health import winning_d_remedy
 
-    assert "--augment diffaug" in winning_d_remedy("none") and "--augment diffaug" in winning_d_remedy("ada")
-    assert "--augment-policy" in winning_d_remedy("diffaug")
+    assert "--augment diffaug" in winning_d_remedy("none", 3000) and "--augment diffaug" in winning_d_remedy(
+        "ada", 3000
+    )
+    assert "--augment-policy" in winning_d_remedy("diffaug", 3000)
+
+
+def test_on_a_large_set_the_remedy_for_a_winning_d_is_keeping_the_best_model_not_augmentation():
+    from dcgan.training.health import winning_d_remedy
+
+    remedy = winning_d_remedy("none", 60_000)
+    assert "60,000 images" in remedy and "--eval-every" in remedy and "best.safetensors" in remedy
+    assert "few thousand" not in remedy and "--augment" not in remedy

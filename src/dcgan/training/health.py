@@ -1,7 +1,8 @@
 """Whether a run is healthy, said while it trains: the failures a DCGAN shows without crashing.
 
-Two signs, each warned once when it appears (a ``warning:`` line in the log and a note in the
-progress bar, cleared when it passes):
+Two signs, each warned once per run, the first time it appears (a ``warning:`` line in the log),
+and noted in the progress bar whenever it is present (a sign hovering at its threshold would
+otherwise repeat the same warning every few hundred steps):
 
 - **D wins outright**: D's loss stays near zero (it tells every fake from every real image), or
   G's loss -log D(G(z)) stays very high; G then learns nothing useful. Common on small sets.
@@ -40,6 +41,7 @@ WINDOW = 25  # steps a sign must last (median) before it is reported: within the
 DIVERSITY_EVERY = 50  # steps between diversity measurements
 DIVERSITY_FALL = 0.5  # a fall below this share of the best diversity so far is collapse
 THUMBNAIL = 8  # side of the thumbnails the diversity compares: shapes and colours, not pixel noise
+SMALL_SET = 20_000  # images: below this D winning outright is usually memorisation, the case augmentation fixes
 
 
 def diversity(images: torch.Tensor) -> float:
@@ -51,8 +53,18 @@ def diversity(images: torch.Tensor) -> float:
     return float(torch.pdist(thumbs).mean())
 
 
-def winning_d_remedy(augment: str) -> str:
-    """What to try when D wins outright, given the run's ``--augment``: the next step up, with its exact flag."""
+def winning_d_remedy(augment: str, images: int) -> str:
+    """What to try when D wins outright, given the run's ``--augment`` and its number of images.
+
+    On a small set the cause is memorisation, and the fix the next step up in augmentation, with its exact flag.
+    On a large set D wins late in a long run, when G has stopped improving: the fix is to keep the best model.
+    """
+    if images >= SMALL_SET:
+        return (
+            f"on {images:,} images D is not memorising the set: the run has likely passed its best, so keep the best"
+            " model (--eval-every N writes checkpoints/best.safetensors; --checkpoint-every keeps earlier ones)"
+            " and compare the latest samples with earlier ones"
+        )
     # diffaug before ada: measured better in runs of a few thousand steps (docs/your-own-images.md)
     if augment == "none":
         step = "train with --augment diffaug (D then sees the same random colour, translation and cutout on real and fake alike)"
@@ -79,7 +91,8 @@ class Health(Callback):
         self.real_diversity = math.nan
         self.best = 0.0  # best diversity so far, as a share of the real images'
         self.history: list[tuple[int, float]] = []  # (step, diversity share) of every measurement
-        self.active: set[str] = set()  # signs present now (each warned once per appearance)
+        self.active: set[str] = set()  # signs present now (noted in the bar)
+        self.warned: set[str] = set()  # signs warned about in this run (each once)
         self._measured_at = -1
 
     def on_start(self, trainer: Trainer) -> None:
@@ -98,7 +111,7 @@ class Health(Callback):
                 loss_d < D_LOSS_NEAR_ZERO or loss_g > G_LOSS_EXPLODED,
                 f"D is winning outright: over the last {self.window} steps D's loss was {loss_d:.3f} and G's"
                 f" {loss_g:.1f} (median; D(G(z)) about {math.exp(-loss_g):.1g}), so G gets no useful gradient",
-                winning_d_remedy(trainer.config.augment),
+                winning_d_remedy(trainer.config.augment, len(trainer.data)),
             )
         if trainer.step - self._measured_at >= self.every:
             self.measure(trainer)
@@ -121,10 +134,12 @@ class Health(Callback):
         return share
 
     def _sign(self, trainer: Trainer, name: str, present: bool, problem: str, fix: str) -> None:
-        """Warn when a sign appears, note it in the bar while it lasts, clear the note when it passes."""
-        if present and name not in self.active:
+        """Warn the first time a sign appears, note it in the bar while it lasts, clear the note when it passes."""
+        if present:
             self.active.add(name)
-            warn(f"step {trainer.step:,}: {problem}", fix)
-        elif not present and name in self.active:
+            if name not in self.warned:
+                self.warned.add(name)
+                warn(f"step {trainer.step:,}: {problem}", fix)
+        else:
             self.active.discard(name)
         trainer.note("health", ", ".join(sorted(self.active)) or None)
