@@ -95,9 +95,8 @@ def prepare_data(ctx: Context, folder: Path, stages: list[tuple[str, str]]) -> O
     for stage, dataset in stages:
         config = config_from(None, **_train_options(ctx, stage, dataset, folder))
         summary = summarize(load_training_data(config.updated(progress=ctx.progress)))
-        source = ctx.data[dataset][
-            0
-        ].name  # the data set's own name under the data root, not the cache it was decoded into
+        # the data set's own name under the data root, not the cache it was decoded into
+        source = ctx.data[dataset][0].name
         rows.append([stage, source, summary["images"], f"{summary['resolution']} px", summary["channels"]])
     _write_json(folder / "data.json", rows)
     outcome.tables.append(
