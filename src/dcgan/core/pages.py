@@ -21,7 +21,6 @@ import torch
 
 MADV_PAGEOUT = 21  # linux/mman.h
 MS_SYNC = 4
-_maps: dict[int, str] = {}  # start of an array's memory -> "shared" or "private" (a file's map), or "" (not one)
 
 
 def release(rows: torch.Tensor | np.ndarray) -> None:
@@ -75,20 +74,19 @@ def _libc():
     return libc
 
 
+@functools.lru_cache(maxsize=64)  # a pass over chunk copies asks once per copy: keep the recent ones, not all
 def _map_kind(address: int) -> str:
     """How ``address`` is mapped (``/proc/self/maps``): "shared" or "private" for a file's map, else "";
     asked once per array."""
-    if address not in _maps:
-        _maps[address] = ""
-        try:
-            with open("/proc/self/maps") as maps:
-                for line in maps:
-                    fields = line.split(maxsplit=5)
-                    low, high = (int(bound, 16) for bound in fields[0].split("-"))
-                    if low <= address < high:
-                        if len(fields) == 6 and fields[5].startswith("/"):
-                            _maps[address] = "shared" if fields[1][3] == "s" else "private"
-                        break
-        except OSError:
-            pass
-    return _maps[address]
+    try:
+        with open("/proc/self/maps") as maps:
+            for line in maps:
+                fields = line.split(maxsplit=5)
+                low, high = (int(bound, 16) for bound in fields[0].split("-"))
+                if low <= address < high:
+                    if len(fields) == 6 and fields[5].startswith("/"):
+                        return "shared" if fields[1][3] == "s" else "private"
+                    return ""
+    except OSError:
+        pass
+    return ""

@@ -20,7 +20,7 @@ import torch
 import torch.nn.functional as F
 
 from ..core.images import save_grid, to_unit_range
-from ..core.pages import release, release_rows
+from ..core.pages import release_rows
 from ..core.progress import tracked
 from ..errors import DCGANError
 from .prepared import load, read_manifest, write_prepared
@@ -82,7 +82,7 @@ def binary_codes(images: torch.Tensor, bits: int = 64, seed: int = 0, progress: 
     codes = np.empty(len(images), dtype=np.uint64)
     for start in tracked(range(0, len(images), CHUNK), -(-len(images) // CHUNK), "hashing", progress, "chunk"):
         thumbs = grey_thumbnails(images[start : start + CHUNK])
-        release(images[start : start + CHUNK])
+        release_rows(images, slice(start, start + CHUNK))
         signs = np.zeros((len(thumbs), bits), dtype=bool)  # bits past the useful components stay 0 for every image
         signs[:, :useful] = (thumbs - mean) @ components.T > 0
         packed = np.packbits(signs, axis=1)  # (n, bits / 8) bytes
