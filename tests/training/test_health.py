@@ -105,9 +105,8 @@ def test_a_conditional_run_is_watched_too(tmp_path):
 def test_the_remedy_for_a_winning_d_is_the_next_step_after_the_runs_own_augmentation():
     from dcgan.training.health import winning_d_remedy
 
-    assert "--augment diffaug" in winning_d_remedy("none", 3000) and "--augment diffaug" in winning_d_remedy(
-        "ada", 3000
-    )
+    assert "--augment diffaug" in winning_d_remedy("none", 3000)
+    assert "--augment diffaug" in winning_d_remedy("ada", 3000)
     assert "--augment-policy" in winning_d_remedy("diffaug", 3000)
 
 

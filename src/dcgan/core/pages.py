@@ -76,8 +76,7 @@ def _libc():
 
 @functools.lru_cache(maxsize=64)  # a pass over chunk copies asks once per copy: keep the recent ones, not all
 def _map_kind(address: int) -> str:
-    """How ``address`` is mapped (``/proc/self/maps``): "shared" or "private" for a file's map, else "";
-    asked once per array."""
+    """How ``address`` is mapped (``/proc/self/maps``): "shared" or "private" for a file's map, else ""."""
     try:
         with open("/proc/self/maps") as maps:
             for line in maps:
