@@ -215,7 +215,8 @@ def test_the_gathered_command_leaves_out_a_results_folder_of_the_default_name():
 def test_gather_says_which_recipes_cannot_run_here_for_lack_of_data(tmp_path):
     text = gather([], tmp_path / "results.md", data_root=tmp_path / "no-data").read_text()
     assert text.count("Not run here: its data is not on this machine") == len(RECIPES)
-    assert "SVHN is not in" in text and str(tmp_path / "no-data" / "svhn") in text  # what to put where
+    assert "SVHN is not in DATA_ROOT" in text and "DATA_ROOT/svhn/train_32x32.mat" in text  # what to put where
+    assert str(tmp_path / "no-data") not in text  # the page is read on other machines: no data path of this one
 
 
 def test_a_folder_holds_one_recipe_at_one_scale(finished):

@@ -43,18 +43,27 @@ class DataSet:
     test: tuple[str, ...] = ()  # the test split beside each candidate, in the same order ("" when not needed)
     get: str = ""  # how to put it there
 
-    def locate(self, root: Path) -> tuple[Path, Path | None]:
-        """(train, test) paths under ``root``; a clear error naming what to put where when neither is there."""
+    def find(self, root: Path) -> tuple[Path, Path | None] | None:
+        """(train, test) paths under ``root`` (the first candidate whose splits are all there), else None."""
         for i, candidate in enumerate(self.train):
             path = root / candidate
-            if _present(path):
-                test = root / self.test[i] if self.test and self.test[i] else None
-                if test is not None and not _present(test):
-                    continue
+            test = root / self.test[i] if self.test and self.test[i] else None
+            if _present(path) and (test is None or _present(test)):
                 return path, test
+        return None
+
+    def locate(self, root: Path) -> tuple[Path, Path | None]:
+        """(train, test) paths under ``root``; a clear error naming what to put where when neither is there."""
+        found = self.find(root)
+        if found is None:
+            raise self.missing(root)
+        return found
+
+    def missing(self, root: Path) -> DCGANError:
+        """The error of a data set not under ``root``: the paths looked for and how to put it there."""
         wanted = " or ".join(str(root / c) for c in self.train)
         fix = self.get.replace("DATA_ROOT", str(root))
-        raise DCGANError(f"{self.name} is not in {root}: looked for {wanted}", f"{fix}, or pass --data-root DIR")
+        return DCGANError(f"{self.name} is not in {root}: looked for {wanted}", f"{fix}, or pass --data-root DIR")
 
 
 def _present(path: Path) -> bool:

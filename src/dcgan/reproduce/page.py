@@ -15,8 +15,8 @@ from html import escape
 from pathlib import Path
 
 from ..core.tensorfile import atomic_write
-from ..errors import DCGANError
 from ..report.html import STYLE, environment, grid_image
+from .data import DATA_ENV
 from .data import data_root as resolve_root
 from .plan import estimate_hours
 from .recipes import RECIPES, Recipe
@@ -192,12 +192,13 @@ def gather(folders: list[str | Path], out: str | Path, scale: str = "cpu", data_
 
 def _not_run(r: Recipe, scale: str, root: Path) -> list[str]:
     """A recipe without a folder: why (no data here, or not run yet), its command and its expected time."""
-    try:
-        for dataset in r.data.values():
-            dataset.locate(root)
+    absent = [dataset for dataset in r.data.values() if dataset.find(root) is None]
+    if absent:  # said against DATA_ROOT: the page is read on other machines than the one that wrote it
+        missing = absent[0].missing(Path("DATA_ROOT"))
+        why = (f"**Not run here: its data is not on this machine** ({missing.problem}; {missing.fix};"
+               f" DATA_ROOT is --data-root, else ${DATA_ENV}, else ../shared/data).")  # fmt: skip
+    else:
         why = f"**Not yet run at --scale {scale}.**"
-    except DCGANError as missing:
-        why = f"**Not run here: its data is not on this machine** ({missing.problem}; {missing.fix})."
     hours = estimate_hours(r, scale)
     return [f"{why} Expected about {hours:.1f} hours on a 2-core laptop CPU in fp32"
             " (about a third of that in bf16 on a CPU with AMX):", "", f"    dcgan reproduce {r.name} --scale {scale}", ""]  # fmt: skip
