@@ -8,6 +8,7 @@ import os
 import signal
 import subprocess
 import sys
+import time
 
 import lmdb
 import numpy as np
@@ -20,9 +21,9 @@ from safetensors.torch import load_file
 from conftest import SHARED_DATA
 from dcgan.cli import main
 from dcgan.errors import DCGANError
-from dcgan.reproduce import RECIPES, SCALES, context, estimate_hours, gather, reproduce
+from dcgan.reproduce import RECIPES, SCALES, context, estimate_hours, gather, reproduce, stages
 from dcgan.reproduce import work as stage_work
-from dcgan.reproduce.stages import DONE
+from dcgan.reproduce.stages import DONE, SESSIONS, Outcome, Stage, run_stage, session_seconds
 from dcgan.training import Callback
 from dcgan.training.options_file import read_options
 
@@ -112,6 +113,44 @@ def test_a_stage_killed_before_its_marker_runs_again(finished):
     reproduce(name, "test", out, SHARED_DATA, progress=False, log=log.append)
     assert next(line for line in log if "skipped" not in line).startswith(last.name)
     assert (last / DONE).exists()
+
+
+def test_a_running_stage_records_its_seconds_every_heartbeat(tmp_path, monkeypatch):
+    """kill -9 loses at most one heartbeat of a stage's compute: the stage appends its seconds so far while it
+    works, and once more at the end, also when it is interrupted."""
+    monkeypatch.setattr(stages, "HEARTBEAT_SECONDS", 0.01)
+
+    def wait_for_a_heartbeat(folder):
+        for _ in range(3000):  # up to 30 s on a busy machine; the heartbeat comes after 0.01 s
+            if (folder / SESSIONS).exists():
+                return Outcome()
+            time.sleep(0.01)
+        raise AssertionError("no heartbeat while the stage worked")
+
+    done = run_stage(tmp_path / "a", Stage("a", wait_for_a_heartbeat), log=lambda _: None)
+    records = [json.loads(line) for line in (tmp_path / "a" / SESSIONS).read_text().splitlines()]
+    assert len(records) >= 2 and len({r["session"] for r in records}) == 1  # heartbeats, then the end
+    assert done["compute"]["seconds"] == records[-1]["seconds"] == max(r["seconds"] for r in records)
+
+    def interrupted(folder):
+        raise KeyboardInterrupt
+
+    with pytest.raises(KeyboardInterrupt):
+        run_stage(tmp_path / "b", Stage("b", interrupted), log=lambda _: None)
+    assert len((tmp_path / "b" / SESSIONS).read_text().splitlines()) == 1 and not (tmp_path / "b" / DONE).exists()
+
+
+def test_each_session_counts_once_at_its_last_record(tmp_path):
+    lines = [
+        '{"seconds": 5.0}',  # folders of earlier versions: one line per session
+        '{"seconds": 7.0}',
+        '{"session": "a", "seconds": 60.0}',
+        '{"session": "b", "seconds": 60.0}',
+        '{"session": "a", "seconds": 120.0}',  # a's later heartbeat
+        '{"session": "b", "sec',  # cut short by kill -9
+    ]
+    (tmp_path / SESSIONS).write_text("\n".join(lines))
+    assert session_seconds(tmp_path) == 5.0 + 7.0 + 120.0 + 60.0
 
 
 def test_resumed_training_equals_straight_training(finished, tmp_path):

@@ -2,7 +2,8 @@
 
     RESULTS/NN-STAGE/...            what the stage wrote (figures, tables as JSON, a training run)
     RESULTS/NN-STAGE/done.json      written last and atomically: the stage's outputs, results and compute
-    RESULTS/NN-STAGE/sessions.jsonl one line per working session of a stage (its seconds), for the compute
+    RESULTS/NN-STAGE/sessions.jsonl the seconds each working session of a stage has run, for the compute:
+                                    a line every minute while it runs, so kill -9 loses at most a minute
     RESULTS/results.html            the results page (page.py), rewritten after every stage
 
 A stage counts as done when its ``done.json`` exists and every output it lists is there, so a
@@ -13,6 +14,8 @@ and a training stage continues from its last checkpoint. This module owns that l
 from __future__ import annotations
 
 import json
+import os
+import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -24,6 +27,7 @@ from ..errors import DCGANError
 
 DONE = "done.json"
 SESSIONS = "sessions.jsonl"
+HEARTBEAT_SECONDS = 60.0  # how often a running stage records its seconds so far
 
 
 @dataclass
@@ -70,17 +74,50 @@ def read_done(folder: Path) -> dict | None:
 
 
 def session_seconds(folder: Path) -> float:
-    """Seconds of work recorded for a stage over all its sessions (a session killed by -9 records none);
-    under torchrun every process records its own, so this counts process-hours (GPU-hours)."""
+    """Seconds of work recorded for a stage over all its sessions: the last record of each session, summed
+    (a session killed by -9 counts up to its last heartbeat); under torchrun every process records its own,
+    so this counts process-hours (GPU-hours)."""
     if not (folder / SESSIONS).is_file():
         return 0.0
-    total = 0.0
-    for line in (folder / SESSIONS).read_text().splitlines():
+    latest: dict[object, float] = {}
+    for number, line in enumerate((folder / SESSIONS).read_text().splitlines()):
         try:
-            total += float(json.loads(line)["seconds"])
+            record = json.loads(line)
+            seconds = float(record["seconds"])
         except (ValueError, KeyError, TypeError):  # a line cut short by a crash
             continue
-    return total
+        session = record.get("session", number)  # lines of older folders: one line per session
+        latest[session] = max(latest.get(session, 0.0), seconds)
+    return sum(latest.values())
+
+
+class _Session:
+    """Records a stage's seconds every ``HEARTBEAT_SECONDS`` from a background thread, and once at the end."""
+
+    def __init__(self, folder: Path):
+        self.file = folder / SESSIONS
+        self.name = f"{os.getpid()}-{time.time_ns()}"
+        self.started = time.monotonic()
+        self.stopped = threading.Event()
+        self.thread = threading.Thread(target=self._beat, name="dcgan-stage-heartbeat", daemon=True)
+
+    def __enter__(self) -> _Session:
+        self.thread.start()
+        return self
+
+    def __exit__(self, *exc) -> None:  # also after Ctrl-C or an error: the session's time still counts
+        self.stopped.set()
+        self.thread.join()
+        self.record()
+
+    def _beat(self) -> None:
+        while not self.stopped.wait(HEARTBEAT_SECONDS):
+            self.record()
+
+    def record(self) -> None:
+        line = json.dumps({"session": self.name, "seconds": round(time.monotonic() - self.started, 1)})
+        with open(self.file, "a") as sessions:  # one short append: processes under torchrun do not clash
+            sessions.write(line + "\n")
 
 
 def run_stage(folder: Path, stage: Stage, log: Callable[[str], None] = print) -> dict:
@@ -91,12 +128,8 @@ def run_stage(folder: Path, stage: Stage, log: Callable[[str], None] = print) ->
         return done
     folder.mkdir(parents=True, exist_ok=True)
     log(f"{folder.name}: {stage.about or stage.name}")
-    started = time.monotonic()
-    try:
+    with _Session(folder):
         outcome = stage.work(folder)
-    finally:  # Ctrl-C or an error: the session's time still counts towards the stage's compute
-        with open(folder / SESSIONS, "a") as sessions:
-            sessions.write(json.dumps({"seconds": round(time.monotonic() - started, 1)}) + "\n")
     missing = [name for name in outcome.outputs() if not (folder / name).exists()]
     if missing:
         raise DCGANError(f"stage {stage.name} did not write {', '.join(missing)}", "report this as a bug")
