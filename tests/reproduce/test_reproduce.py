@@ -91,7 +91,9 @@ def test_the_page_sets_results_beside_the_papers(finished):
     train = next(s for s in summary["stages"] if s["stage"] == "train")
     assert train["compute"]["steps"] > 0 and train["compute"]["images seen"] > 0 and train["compute"]["seconds"] > 0
     assert "dcgan train --config" in html
-    sources = {dataset.locate(SHARED_DATA)[0].name for dataset in RECIPES[name].data.values()}
+    sources = {
+        dataset.locate(SHARED_DATA)[0].relative_to(SHARED_DATA).as_posix() for dataset in RECIPES[name].data.values()
+    }
     data_rows = json.loads((out / "01-data" / "data.json").read_text())
     assert {row[1] for row in data_rows} <= sources  # the data set, not the cache it was decoded into
 

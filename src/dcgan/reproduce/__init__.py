@@ -65,7 +65,8 @@ def context(
     root = resolve_root(data_root)
     data = {key: dataset.locate(root) for key, dataset in r.data.items()}
     results = Path(out) if out else Path("results") / f"{name}-{scale}"
-    ctx = Context(name, scale, results, data, r.settings_for(scale), device, progress, list(callbacks or []))
+    settings = r.settings_for(scale)
+    ctx = Context(name, scale, results, data, settings, device, progress, list(callbacks or []), data_root=root)
     return r, ctx
 
 

@@ -64,6 +64,7 @@ class Context:
     progress: bool = True
     callbacks: list[Callback] = field(default_factory=list)  # extra training callbacks (watching a run)
     stage_folders: dict[str, Path] = field(default_factory=dict)  # stage name -> its folder
+    data_root: Path = Path(".")  # where ``data`` was found
 
     def config_file(self, stage: str) -> Path:
         """The shipped training config of ``stage`` (copy it, edit it, pass it to ``dcgan train --config``)."""
@@ -95,8 +96,8 @@ def prepare_data(ctx: Context, folder: Path, stages: list[tuple[str, str]]) -> O
     for stage, dataset in stages:
         config = config_from(None, **_train_options(ctx, stage, dataset, folder))
         summary = summarize(load_training_data(config.updated(progress=ctx.progress)))
-        # the data set's own name under the data root, not the cache it was decoded into
-        source = ctx.data[dataset][0].name
+        # where the data set lies under the data root, not the cache it was decoded into
+        source = ctx.data[dataset][0].relative_to(ctx.data_root).as_posix()
         rows.append([stage, source, summary["images"], f"{summary['resolution']} px", summary["channels"]])
     _write_json(folder / "data.json", rows)
     outcome.tables.append(
