@@ -238,6 +238,8 @@ def test_gather_writes_markdown_and_small_figures(finished, tmp_path):
     assert "torch thread" in text and "Machine: " in text
     assert f"reproduce {name} --scale test --out {out}`" in text  # a folder not of the default name: where it is
     assert PAPER_NUMBERS[name][0] in text
+    lines = text.splitlines()
+    assert all(lines[i + 1] == "" for i, line in enumerate(lines) if line.startswith("Note: "))  # own paragraphs
     images = list((tmp_path / "results" / name).iterdir())
     assert images and all(p.stat().st_size < 300_000 for p in images)
     assert main(["results", str(out), "-o", str(tmp_path / "cli.md")]) == 0

@@ -132,7 +132,7 @@ def build_page(r: Recipe, ctx: Context, stages: list[Stage]) -> tuple[str, dict]
         for table in entry["tables"]:
             title = table["title"] + (f" (paper: {table['paper']})" if table["paper"] else "")
             parts += [f"<h3>{escape(title)}</h3>", _html_table(table["columns"], table["rows"])]
-        parts += [f"<p>Note: {escape(note)}</p>" for note in entry["notes"]]
+        parts += [f"<p>Note: {escape(note)}.</p>" for note in entry["notes"]]
     machine = "".join(f"<tr><th>{escape(k)}</th><td>{escape(v)}</td></tr>" for k, v in info["machine"].items())
     parts.append(f"<h2>Machine</h2><table>{machine}</table>")
     html = (
@@ -229,7 +229,8 @@ def _md_section(folder: Path, info: dict, images: Path, base: Path) -> list[str]
             atomic_write(target, data)
             paper = f" (paper: {figure['paper']})" if figure["paper"] else ""
             lines += [f"![{figure['caption']}]({target.relative_to(base)})", "", f"*{figure['caption']}{paper}*", ""]
-        lines += [f"Note: {note}" for note in s["notes"]]
+        for note in s["notes"]:  # a paragraph of its own, not run into the compute line
+            lines += [f"Note: {note}.", ""]
     hours = total_hours(info["stages"])
     lines += [f"Compute, {hours:.2f} hours in all:", "", *_md_table(COMPUTE_COLUMNS, _compute_rows(info["stages"])), ""]
     machine = info["machine"]
