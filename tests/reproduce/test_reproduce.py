@@ -240,6 +240,10 @@ def test_gather_writes_markdown_and_small_figures(finished, tmp_path):
     assert PAPER_NUMBERS[name][0] in text
     lines = text.splitlines()
     assert all(lines[i + 1] == "" for i, line in enumerate(lines) if line.startswith("Note: "))  # own paragraphs
+    stages = json.loads((out / "results.json").read_text())["stages"]
+    targets = [r for s in stages if s["done"] for r in s["results"] if r["target"]]
+    assert ("## The targets at a glance" in text) == bool(targets)  # every target of the page in one table
+    assert all(f"| {name} | {r['what']} | {r['paper']} | {r['ours']} | {r['target']} |" in text for r in targets)
     images = list((tmp_path / "results" / name).iterdir())
     assert images and all(p.stat().st_size < 300_000 for p in images)
     assert main(["results", str(out), "-o", str(tmp_path / "cli.md")]) == 0

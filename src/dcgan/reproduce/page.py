@@ -178,16 +178,35 @@ def gather(folders: list[str | Path], out: str | Path, scale: str = "cpu", data_
         " Radford, Metz & Chintala (ICLR 2016); `MISSED` marks a target the run did not reach.",
         "",
     ]
-    for name, r in RECIPES.items():
+    chosen = {}  # recipe -> its folder at ``scale``, else at another scale
+    for name in RECIPES:
         key = (name, scale) if (name, scale) in found else next((k for k in found if k[0] == name), None)
+        if key is not None:
+            chosen[name] = found[key]
+    lines += _glance(chosen)
+    for name, r in RECIPES.items():
         lines += [f"## {name}: {r.title}", ""]
-        if key is None:
+        if name not in chosen:
             lines += _not_run(r, scale, root)
             continue
-        folder, info = found[key]
+        folder, info = chosen[name]
         lines += _md_section(folder, info, images / name, out.parent)
     atomic_write(out, ("\n".join(lines) + "\n").encode())
     return out
+
+
+def _glance(chosen: dict[str, tuple[Path, dict]]) -> list[str]:
+    """Every target of the gathered recipes in one table: met, missed, or not measured yet."""
+    rows = []
+    for name, (_, info) in chosen.items():
+        done = [r for s in info["stages"] if s.get("done") for r in s["results"] if r["target"]]
+        rows += [[name, r["what"], r["paper"], r["ours"], r["target"], _met(r["met"])] for r in done]
+        if not info["complete"]:
+            rows.append([name, "(not finished yet: more results to come)", "", "", "", ""])
+    if not rows:
+        return []
+    columns = ["recipe", "result", "paper's number", "ours", "target", ""]
+    return ["## The targets at a glance", "", *_md_table(columns, rows), ""]
 
 
 def _not_run(r: Recipe, scale: str, root: Path) -> list[str]:
