@@ -5,6 +5,7 @@ from __future__ import annotations
 import io
 import json
 import os
+import shutil
 import signal
 import subprocess
 import sys
@@ -299,6 +300,22 @@ def test_plan_lists_the_stages(tmp_path, capsys):
     assert main(["reproduce", "mnist", "--plan", "--out", str(tmp_path), "--data-root", str(SHARED_DATA)]) == 0
     out = capsys.readouterr().out
     assert "about" in out and "01-data" in out and "04-nn-protocol" in out and "train-conditional.json" in out
+
+
+def test_plan_shows_a_begun_training_stage_at_its_checkpointed_step(finished, tmp_path, capsys):
+    name, out, _, _, _ = finished
+    if name != "mnist":
+        pytest.skip("checked once")
+    copy = tmp_path / "results"
+    shutil.copytree(out, copy)
+    (copy / "02-train" / DONE).unlink()  # as if the recipe were stopped inside this training stage
+    step = json.loads((copy / "02-train" / "run" / "checkpoints" / "last.json").read_text())["step"]
+    argv = ["reproduce", name, "--scale", "test", "--plan", "--out", str(copy), "--data-root", str(SHARED_DATA)]
+    assert main(argv) == 0
+    lines = {line.split()[0]: line for line in capsys.readouterr().out.splitlines() if line[:2].isdigit()}
+    assert lines["01-data"].split()[1] == "done"
+    assert lines["02-train"].split()[1] == "begun" and f"at step {step:,} of " in lines["02-train"]
+    assert "h so far]" in lines["02-train"]
 
 
 def _write_svhn(folder) -> None:

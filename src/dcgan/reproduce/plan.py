@@ -4,10 +4,12 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from ..core.checkpoints import load_checkpoint
+from ..errors import DCGANError
 from ..training.options_file import read_options
 from .recipes import CONDITIONAL_COST, REFERENCE_STEP_SECONDS, RELATIVE_STEP, Recipe
-from .stages import read_done, stage_folder
-from .work import Context
+from .stages import read_done, session_seconds, stage_folder
+from .work import CHECKPOINT, Context
 
 
 def training_stages(r: Recipe, scale: str) -> dict[str, dict]:
@@ -41,15 +43,27 @@ def estimate_hours(r: Recipe, scale: str) -> float:
 
 
 def plan(r: Recipe, ctx: Context) -> list[str]:
-    """One line per stage: its folder, whether it is done, what it does; training stages with their steps."""
+    """One line per stage: its folder, whether it is done, begun or to do, what it does; training stages with
+    their steps (and, when begun, the step their last checkpoint reached)."""
     configs = training_stages(r, ctx.scale)
     lines = []
     for index, stage in enumerate(r.stages(ctx), 1):
         folder = stage_folder(ctx.results, index, stage)
-        state = "done" if read_done(folder) else "to do"
-        extra = ""
+        seconds = session_seconds(folder)
+        state = "done" if read_done(folder) else "begun" if seconds else "to do"
+        extra = f" [{seconds / 3600:.2f} h so far]" if state == "begun" else ""
         if stage.name in configs:
-            options = configs[stage.name]
-            extra = f" ({training_steps(r, ctx.scale, options):,} steps; config {ctx.config_file(stage.name)})"
+            steps = f"{training_steps(r, ctx.scale, configs[stage.name]):,} steps"
+            if state == "begun" and (step := _checkpointed_step(folder)) is not None:
+                steps = f"at step {step:,} of {steps}"
+            extra += f" ({steps}; config {ctx.config_file(stage.name)})"
         lines.append(f"{folder.name:20} {state:6} {stage.about}{extra}")
     return lines
+
+
+def _checkpointed_step(folder: Path) -> int | None:
+    """The step of a training stage's last checkpoint, or None before its first (or when it is unreadable)."""
+    try:
+        return load_checkpoint(folder / CHECKPOINT).meta["step"]
+    except DCGANError:
+        return None
