@@ -11,7 +11,7 @@ from dcgan import DCGANError
 from dcgan.core.checkpoints import load_checkpoint
 from dcgan.errors import DCGANWarning
 from dcgan.training import Callback, train
-from dcgan.training.health import Health, diversity
+from dcgan.training.health import START_STEPS, Health, diversity, winning_d_remedy
 
 
 class PoisonD(Callback):
@@ -65,7 +65,7 @@ def test_collapsed_samples_warn(tmp_path):
     assert health.active == {"collapse"}
 
 
-def test_a_winning_discriminator_warns_once_per_run_and_clears_its_note():
+def test_a_winning_discriminator_warns_once_in_the_start_and_once_after_and_clears_its_note():
     notes = {}
     config = SimpleNamespace(augment="none")
     trainer = SimpleNamespace(
@@ -93,6 +93,19 @@ def test_a_winning_discriminator_warns_once_per_run_and_clears_its_note():
         for _ in range(4):
             log(0.01, 12.0)  # back at the threshold: in the bar again, not another warning in the log
     assert notes["health"] == "D wins" and not [w for w in again if issubclass(w.category, DCGANWarning)]
+    for _ in range(START_STEPS):
+        log(0.9, 1.5)  # healthy past the start
+    with pytest.warns(DCGANWarning, match="D is winning outright") as later:
+        for _ in range(8):
+            log(0.01, 12.0)  # back after the start: the warning that matters is not spent on the start's
+    assert len(later) == 1 and "first 300 steps" not in later[0].message.fix
+
+
+def test_in_the_start_a_winning_d_is_said_to_pass_often_and_the_remedy_waits():
+    large, small = winning_d_remedy("none", 50_000, step=40), winning_d_remedy("none", 3000, step=40)
+    assert all(f"first {START_STEPS} steps this often passes by itself" in text for text in (large, small))
+    assert "passed its best" not in large and "--eval-every" not in large  # nothing to keep yet
+    assert small.endswith(winning_d_remedy("none", 3000)) and "if it lasts" in small  # then the usual remedy
 
 
 def test_a_conditional_run_is_watched_too(tmp_path):
@@ -103,16 +116,12 @@ def test_a_conditional_run_is_watched_too(tmp_path):
 
 
 def test_the_remedy_for_a_winning_d_is_the_next_step_after_the_runs_own_augmentation():
-    from dcgan.training.health import winning_d_remedy
-
     assert "--augment diffaug" in winning_d_remedy("none", 3000)
     assert "--augment diffaug" in winning_d_remedy("ada", 3000)
     assert "--augment-policy" in winning_d_remedy("diffaug", 3000)
 
 
 def test_on_a_large_set_the_remedy_for_a_winning_d_is_keeping_the_best_model_not_augmentation():
-    from dcgan.training.health import winning_d_remedy
-
     remedy = winning_d_remedy("none", 60_000)
     assert "60,000 images" in remedy and "--eval-every" in remedy and "best.safetensors" in remedy
     assert "few thousand" not in remedy and "--augment" not in remedy

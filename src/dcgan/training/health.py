@@ -1,8 +1,10 @@
 """Whether a run is healthy, said while it trains: the failures a DCGAN shows without crashing.
 
-Two signs, each warned once per run, the first time it appears (a ``warning:`` line in the log),
-and noted in the progress bar whenever it is present (a sign hovering at its threshold would
-otherwise repeat the same warning every few hundred steps):
+Two signs, each warned the first time it appears in a run's first ``START_STEPS`` steps and the
+first time after them (a ``warning:`` line in the log), and noted in the progress bar whenever it
+is present (a sign hovering at its threshold would otherwise repeat the same warning every few
+hundred steps). The start has its own warning because D often wins outright there for a while
+and G recovers: a warning spent on that must not silence the one that matters later.
 
 - **D wins outright**: D's loss stays near zero (it tells every fake from every real image), or
   G's loss -log D(G(z)) stays very high; G then learns nothing useful. Common on small sets.
@@ -42,6 +44,8 @@ DIVERSITY_EVERY = 50  # steps between diversity measurements
 DIVERSITY_FALL = 0.5  # a fall below this share of the best diversity so far is collapse
 THUMBNAIL = 8  # side of the thumbnails the diversity compares: shapes and colours, not pixel noise
 SMALL_SET = 20_000  # images: below this D winning outright is usually memorisation, the case augmentation fixes
+# a run's start, where D winning outright often passes by itself (the faces and CIFAR-10 recipes: steps 30-105)
+START_STEPS = 300
 
 
 def diversity(images: torch.Tensor) -> float:
@@ -53,13 +57,20 @@ def diversity(images: torch.Tensor) -> float:
     return float(torch.pdist(thumbs).mean())
 
 
-def winning_d_remedy(augment: str, images: int) -> str:
-    """What to try when D wins outright, given the run's ``--augment`` and its number of images.
+def winning_d_remedy(augment: str, images: int, step: int = START_STEPS + 1) -> str:
+    """What to try when D wins outright, given the run's ``--augment``, its number of images and the step.
 
     On a small set the cause is memorisation, and the fix the next step up in augmentation, with its exact flag.
     On a large set D wins late in a long run, when G has stopped improving: the fix is to keep the best model.
+    In a run's first ``START_STEPS`` steps it often passes by itself, which the advice says first.
     """
+    start = (
+        f"in a run's first {START_STEPS} steps this often passes by itself (the faces and CIFAR-10 recipes recovered"
+        f" by step 105), and you will be warned again if it is back after step {START_STEPS}"
+    )
     if images >= SMALL_SET:
+        if step <= START_STEPS:
+            return start
         return (
             f"on {images:,} images D is not memorising the set: the run has likely passed its best, so keep the best"
             " model (--eval-every N writes checkpoints/best.safetensors; --checkpoint-every keeps earlier ones)"
@@ -67,15 +78,16 @@ def winning_d_remedy(augment: str, images: int) -> str:
         )
     # diffaug before ada: measured better in runs of a few thousand steps (docs/your-own-images.md)
     if augment == "none":
-        step = "train with --augment diffaug (D then sees the same random colour, translation and cutout on real and fake alike)"
+        fix = "train with --augment diffaug (D then sees the same random colour, translation and cutout on real and fake alike)"
     elif augment == "ada":
-        step = "use --augment diffaug (all transforms from the first step; ADA's p rises too slowly in a short run)"
+        fix = "use --augment diffaug (all transforms from the first step; ADA's p rises too slowly in a short run)"
     else:
-        step = "add transforms to --augment-policy (e.g. flip, for photos), halve the widths, or add images"
-    return (
-        f"this is usual on a set of a few thousand images: {step}; see docs/your-own-images.md (a run that does"
+        fix = "add transforms to --augment-policy (e.g. flip, for photos), halve the widths, or add images"
+    small = (
+        f"this is usual on a set of a few thousand images: {fix}; see docs/your-own-images.md (a run that does"
         " not recover in a few hundred steps will not)"
     )
+    return f"{start}; if it lasts, {small}" if step <= START_STEPS else small
 
 
 class Health(Callback):
@@ -92,7 +104,7 @@ class Health(Callback):
         self.best = 0.0  # best diversity so far, as a share of the real images'
         self.history: list[tuple[int, float]] = []  # (step, diversity share) of every measurement
         self.active: set[str] = set()  # signs present now (noted in the bar)
-        self.warned: set[str] = set()  # signs warned about in this run (each once)
+        self.warned: set[tuple[str, bool]] = set()  # (sign, in the start) warned about in this run
         self._measured_at = -1
 
     def on_start(self, trainer: Trainer) -> None:
@@ -111,7 +123,7 @@ class Health(Callback):
                 loss_d < D_LOSS_NEAR_ZERO or loss_g > G_LOSS_EXPLODED,
                 f"D is winning outright: over the last {self.window} steps D's loss was {loss_d:.3f} and G's"
                 f" {loss_g:.1f} (median; D(G(z)) about {math.exp(-loss_g):.1g}), so G gets no useful gradient",
-                winning_d_remedy(trainer.config.augment, len(trainer.data)),
+                winning_d_remedy(trainer.config.augment, len(trainer.data), trainer.step),
             )
         if trainer.step - self._measured_at >= self.every:
             self.measure(trainer)
@@ -134,11 +146,12 @@ class Health(Callback):
         return share
 
     def _sign(self, trainer: Trainer, name: str, present: bool, problem: str, fix: str) -> None:
-        """Warn the first time a sign appears, note it in the bar while it lasts, clear the note when it passes."""
+        """Warn the first time a sign appears (in the start and after it), note it in the bar while it lasts, clear
+        the note when it passes."""
         if present:
             self.active.add(name)
-            if name not in self.warned:
-                self.warned.add(name)
+            if (key := (name, trainer.step <= START_STEPS)) not in self.warned:
+                self.warned.add(key)
                 warn(f"step {trainer.step:,}: {problem}", fix)
         else:
             self.active.discard(name)
