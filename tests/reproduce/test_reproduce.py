@@ -24,7 +24,7 @@ from dcgan.cli import main
 from dcgan.errors import DCGANError
 from dcgan.reproduce import RECIPES, SCALES, context, estimate_hours, gather, reproduce, stages
 from dcgan.reproduce import work as stage_work
-from dcgan.reproduce.stages import DONE, SESSIONS, Outcome, Stage, run_stage, session_seconds
+from dcgan.reproduce.stages import DONE, SESSIONS, Outcome, Stage, counted_seconds, run_stage, session_seconds
 from dcgan.training import Callback
 from dcgan.training.options_file import read_options
 
@@ -141,6 +141,14 @@ def test_a_running_stage_records_its_seconds_every_heartbeat(tmp_path, monkeypat
     with pytest.raises(KeyboardInterrupt):
         run_stage(tmp_path / "b", Stage("b", interrupted), log=lambda _: None)
     assert len((tmp_path / "b" / SESSIONS).read_text().splitlines()) == 1 and not (tmp_path / "b" / DONE).exists()
+
+
+def test_a_stopped_process_does_not_count_its_stopped_time():
+    minute = stages.HEARTBEAT_SECONDS
+    assert counted_seconds(0.5 * minute, 0.0) == 0.5 * minute  # between heartbeats: all of it
+    assert counted_seconds(3 * minute, 6 * minute) == 3 * minute  # a heartbeat delayed by busy threads: all of it
+    assert counted_seconds(10 * minute, 2 * minute) == 2 * minute  # stopped for 8 minutes (Ctrl-Z): the CPU's
+    assert counted_seconds(10 * minute, 0.1 * minute) == minute  # at least the heartbeat before the stop
 
 
 def test_each_session_counts_once_at_its_last_record(tmp_path):

@@ -3,7 +3,8 @@
     RESULTS/NN-STAGE/...            what the stage wrote (figures, tables as JSON, a training run)
     RESULTS/NN-STAGE/done.json      written last and atomically: the stage's outputs, results and compute
     RESULTS/NN-STAGE/sessions.jsonl the seconds each working session of a stage has run, for the compute:
-                                    a line every minute while it runs, so kill -9 loses at most a minute
+                                    a line every minute while it runs, so kill -9 loses at most a minute;
+                                    time the process spent stopped (Ctrl-Z) is not counted
     RESULTS/results.html            the results page (page.py), rewritten after every stage
 
 A stage counts as done when its ``done.json`` exists and every output it lists is there, so a
@@ -91,13 +92,21 @@ def session_seconds(folder: Path) -> float:
     return sum(latest.values())
 
 
+def counted_seconds(wall: float, cpu: float) -> float:
+    """The seconds of work in a stretch of ``wall`` seconds between two records in which the process used ``cpu``
+    seconds: all of them, unless the stretch outlasted a heartbeat on less CPU than its length, which is a
+    process stopped (Ctrl-Z, SIGSTOP) and not working: then the CPU seconds, at least a heartbeat's worth."""
+    return min(wall, max(HEARTBEAT_SECONDS, cpu))
+
+
 class _Session:
     """Records a stage's seconds every ``HEARTBEAT_SECONDS`` from a background thread, and once at the end."""
 
     def __init__(self, folder: Path):
         self.file = folder / SESSIONS
         self.name = f"{os.getpid()}-{time.time_ns()}"
-        self.started = time.monotonic()
+        self.seconds = 0.0
+        self.last = (time.monotonic(), time.process_time())
         self.stopped = threading.Event()
         self.thread = threading.Thread(target=self._beat, name="dcgan-stage-heartbeat", daemon=True)
 
@@ -115,7 +124,10 @@ class _Session:
             self.record()
 
     def record(self) -> None:
-        line = json.dumps({"session": self.name, "seconds": round(time.monotonic() - self.started, 1)})
+        now = (time.monotonic(), time.process_time())
+        self.seconds += counted_seconds(now[0] - self.last[0], now[1] - self.last[1])
+        self.last = now
+        line = json.dumps({"session": self.name, "seconds": round(self.seconds, 1)})
         with open(self.file, "a") as sessions:  # one short append: processes under torchrun do not clash
             sessions.write(line + "\n")
 
