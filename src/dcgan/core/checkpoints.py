@@ -25,6 +25,7 @@ from .sampling import NOISE_KINDS
 from .tensorfile import atomic_write, load_tensors, save_tensors
 
 FORMAT = "dcgan-checkpoint-1"
+NOT_A_CHECKPOINT = ("is not a dcgan checkpoint", "pass a file written by 'dcgan train'")  # (problem, fix)
 AVERAGE = "G_ema"  # the averaged generator's prefix, in checkpoints that have one
 GENERATORS = ("auto", "ema", "raw")  # what --generator takes: 'auto' is the average when the run kept one
 
@@ -200,9 +201,14 @@ def load_checkpoint(path: str | Path) -> Checkpoint:
     path = resolve_checkpoint_path(path)
     if path.suffix.lower() in legacy.SUFFIXES:
         return Checkpoint(path, *legacy.load_legacy(path))
-    tensors, meta = load_tensors(path, "is not a dcgan checkpoint", "pass a file written by 'dcgan train'", fmt=FORMAT)
+    tensors, meta = load_tensors(path, *NOT_A_CHECKPOINT, fmt=FORMAT)
     check_complete(path, tensors, meta)
     return Checkpoint(path, tensors, meta)
+
+
+def checkpoint_meta(path: str | Path) -> dict:
+    """A dcgan checkpoint's metadata, read from its header without its tensors (for listings and progress)."""
+    return load_tensors(path, *NOT_A_CHECKPOINT, fmt=FORMAT, names=())[1]
 
 
 def load_generator(path: str | Path, device: str | torch.device = "cpu", which: str = "auto") -> Generator:

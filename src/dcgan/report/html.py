@@ -23,9 +23,10 @@ from pathlib import Path
 import torch
 from PIL import Image
 
+from ..core.checkpoints import checkpoint_meta
 from ..core.device import cpu_description
 from ..core.rundir import RAW, RunDir
-from ..core.tensorfile import atomic_write, load_tensors
+from ..core.tensorfile import atomic_write
 from ..data.summary import format_summary
 from ..errors import DCGANError
 from .charts import line_chart
@@ -148,7 +149,7 @@ def trained_on(run: RunDir, config: dict) -> str:
     bundled MNIST sample): from the last checkpoint's metadata, read without its tensors."""
     if run.last_checkpoint.is_file():
         try:
-            _, meta = load_tensors(run.last_checkpoint, "is not a dcgan checkpoint", "", names=())
+            meta = checkpoint_meta(run.last_checkpoint)
         except DCGANError:  # a damaged checkpoint has its own message where it is loaded; the report goes on
             meta = {}
         if "data" in meta:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from ..core.checkpoints import load_checkpoint
+from ..core.checkpoints import checkpoint_meta
 from ..errors import DCGANError
 from ..training.options_file import read_options
 from .recipes import CONDITIONAL_COST, REFERENCE_STEP_SECONDS, RELATIVE_STEP, Recipe
@@ -64,6 +64,6 @@ def plan(r: Recipe, ctx: Context) -> list[str]:
 def _checkpointed_step(folder: Path) -> int | None:
     """The step of a training stage's last checkpoint, or None before its first (or when it is unreadable)."""
     try:
-        return load_checkpoint(folder / CHECKPOINT).meta["step"]
+        return checkpoint_meta(folder / CHECKPOINT)["step"]
     except DCGANError:
         return None

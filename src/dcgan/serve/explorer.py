@@ -16,7 +16,7 @@ from pathlib import Path
 
 import torch
 
-from ..core.checkpoints import FORMAT, Checkpoint, resolve_checkpoint_path
+from ..core.checkpoints import NOT_A_CHECKPOINT, Checkpoint, checkpoint_meta, resolve_checkpoint_path
 from ..core.images import numbered_grid, to_pil, to_uint8
 from ..core.models import Generator
 from ..core.rundir import RunDir
@@ -26,7 +26,6 @@ from ..errors import DCGANError
 from ..experiments import latent
 
 KEEP_LOADED = 4  # generators held in memory at once
-NOT_A_CHECKPOINT = ("is not a dcgan checkpoint", "pass a file written by 'dcgan train'")
 
 
 @dataclass(frozen=True)
@@ -101,7 +100,7 @@ class Explorer:
     @staticmethod
     def _header(path: Path) -> Checkpoint:
         """A checkpoint's metadata without its tensors."""
-        return Checkpoint(path, {}, load_tensors(path, *NOT_A_CHECKPOINT, fmt=FORMAT, names=[])[1])
+        return Checkpoint(path, {}, checkpoint_meta(path))
 
     def open(self, name: str) -> tuple[Checkpoint, Generator]:
         """The checkpoint and its generator (G's tensors only), loaded on first use; the least recently used go."""
