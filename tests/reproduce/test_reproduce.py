@@ -253,6 +253,7 @@ def test_gather_writes_markdown_and_small_figures(finished, tmp_path):
     targets = [r for s in stages if s["done"] for r in s["results"] if r["target"]]
     assert ("## The targets at a glance" in text) == bool(targets)  # every target of the page in one table
     assert all(f"| {name} | {r['what']} | {r['paper']} | {r['ours']} | {r['target']} |" in text for r in targets)
+    assert ("reproduce.md#what-a-missed-target-needs" in text) == any(r["met"] is False for r in targets)
     images = list((tmp_path / "results" / name).iterdir())
     assert images and all(p.stat().st_size < 300_000 for p in images)
     assert main(["results", str(out), "-o", str(tmp_path / "cli.md")]) == 0

@@ -26,6 +26,7 @@ from .work import Context
 PAGE = "results.html"
 SUMMARY = "results.json"
 IMAGE_SUFFIX = {"image/png": ".png", "image/jpeg": ".jpg"}
+MISSES_DOC = "reproduce.md#what-a-missed-target-needs"  # beside results.md in docs/: why a target is missed
 
 
 def command(ctx: Context) -> str:
@@ -206,7 +207,10 @@ def _glance(chosen: dict[str, tuple[Path, dict]]) -> list[str]:
     if not rows:
         return []
     columns = ["recipe", "result", "paper's number", "ours", "target", ""]
-    return ["## The targets at a glance", "", *_md_table(columns, rows), ""]
+    lines = ["## The targets at a glance", "", *_md_table(columns, rows), ""]
+    if any(row[-1] == _met(False) for row in rows):
+        lines += [f"What each miss needs, in compute or in a change: [reproduce.md]({MISSES_DOC}).", ""]
+    return lines
 
 
 def _not_run(r: Recipe, scale: str, root: Path) -> list[str]:
