@@ -198,17 +198,18 @@ def gather(folders: list[str | Path], out: str | Path, scale: str = "cpu", data_
 
 def _glance(chosen: dict[str, tuple[Path, dict]]) -> list[str]:
     """Every target of the gathered recipes in one table: met, missed, or not measured yet."""
-    rows = []
+    rows, missed = [], False
     for name, (_, info) in chosen.items():
         done = [r for s in info["stages"] if s.get("done") for r in s["results"] if r["target"]]
         rows += [[name, r["what"], r["paper"], r["ours"], r["target"], _met(r["met"])] for r in done]
+        missed = missed or any(r["met"] is False for r in done)
         if not info["complete"]:
             rows.append([name, "(not finished yet: more results to come)", "", "", "", ""])
     if not rows:
         return []
     columns = ["recipe", "result", "paper's number", "ours", "target", ""]
     lines = ["## The targets at a glance", "", *_md_table(columns, rows), ""]
-    if any(row[-1] == _met(False) for row in rows):
+    if missed:
         lines += [f"What each miss needs, in compute or in a change: [reproduce.md]({MISSES_DOC}).", ""]
     return lines
 
