@@ -11,6 +11,8 @@ Protocols (every run at equal steps within its protocol, each mode of ``--modes`
 - ``cifar``: CIFAR-10 at 32x32, a seeded stratified 10% (``--limit 5000``) and the full 50,000, ``--cifar-steps``
   each; scored against the test split.
 - ``celeba``: 500 CelebA faces (``--limit 500``) at 64x64, ``--steps``; scored against all 10,000 faces.
+- ``bedrooms``: the 9,000 LSUN bedrooms less 1,000 held out (``--limit 8000``) at 64x64, ``--steps``; scored against
+  the 1,000 held-out bedrooms (``--limit 8000 --held-out``) in the CIFAR-10 classifier's features.
 
 Each run is scored with the project's domain metrics (a classifier ``dcgan train-classifier`` trains on CIFAR-10,
 or on CelebA's attributes, at 32x32; ``--n`` generated and real images), and the health watch's rule is replayed
@@ -42,7 +44,8 @@ from dcgan.training.health import Health
 
 from .common import SHARED_DATA
 
-CIFAR_FILE, CELEBA_FILE = "cifar10-jpg.zip", "celeba-10k.zip"
+CIFAR_FILE, CELEBA_FILE, LSUN_FILE = "cifar10-jpg.zip", "celeba-10k.zip", "lsun-bedroom-9k.zip"
+LSUN_TRAIN = ["--limit", "8000"]  # the lsun recipe's training images; the other 1,000 are held out
 
 FOLDER_CLASSES = ("airplane", "automobile", "bird", "horse", "ship")  # docs/your-own-images.md, section 4
 FOLDER_PER_CLASS = 800
@@ -101,7 +104,7 @@ def plan(args: argparse.Namespace, work: Path) -> list[Run]:
     modes, protocols = args.modes.split(","), set(args.protocols.split(","))
     cifar, celeba = str(args.data / CIFAR_FILE), str(args.data / CELEBA_FILE)
     cifar_features = ""
-    if protocols & {"folder", "cifar"}:
+    if protocols & {"folder", "cifar", "bedrooms"}:
         cifar_args = ["--data", cifar, "--split", "train"]
         cifar_features = args.classifier or classifier(work, "clf-cifar", cifar_args, args.classifier_args)
     runs = []
@@ -122,6 +125,11 @@ def plan(args: argparse.Namespace, work: Path) -> list[Run]:
         features = classifier(work, "clf-celeba", ["--data", celeba], args.classifier_args)
         data = ["--data", celeba, "--limit", "500", "--resolution", "64", "--steps", str(args.steps)]
         runs += [Run("celeba", f"celeba-500-{mode}", mode, data, ["--real", celeba], features) for mode in modes]
+    if "bedrooms" in protocols:
+        lsun = str(args.data / LSUN_FILE)
+        data = ["--data", lsun, *LSUN_TRAIN, "--resolution", "64", "--steps", str(args.steps)]
+        real = ["--real", lsun, *LSUN_TRAIN, "--held-out"]
+        runs += [Run("bedrooms", f"bedrooms-{mode}", mode, data, real, cifar_features) for mode in modes]
     return runs
 
 
@@ -184,10 +192,12 @@ def side_by_side(runs: list[Run], work: Path) -> None:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--work", type=Path, required=True, help="folder for the data, classifiers, runs, results")
-    parser.add_argument("--data", type=Path, default=SHARED_DATA, help="folder of the CIFAR-10 and CelebA archives")
-    parser.add_argument("--protocols", default="folder,cifar", help="comma-separated: folder, cifar, celeba")
+    parser.add_argument(
+        "--data", type=Path, default=SHARED_DATA, help="folder of the CIFAR-10, CelebA and LSUN archives"
+    )
+    parser.add_argument("--protocols", default="folder,cifar", help="comma-separated: folder, cifar, celeba, bedrooms")
     parser.add_argument("--modes", default="none,diffaug,ada", help="--augment values to compare")
-    parser.add_argument("--steps", type=int, default=600, help="steps of the folder and celeba runs")
+    parser.add_argument("--steps", type=int, default=600, help="steps of the folder, celeba and bedrooms runs")
     parser.add_argument("--cifar-steps", type=int, default=1000, help="steps of each CIFAR-10 run")
     parser.add_argument("--n", type=int, default=2000, help="generated and real images per evaluation")
     parser.add_argument("--precision", default="auto")

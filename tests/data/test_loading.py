@@ -56,6 +56,22 @@ def test_options_as_keywords_or_as_source_options_read_the_same_images(tmp_path)
     assert len(load_dataset(tmp_path / "imgs", SourceOptions(resolution=16))) == 8
 
 
+def test_held_out_reads_exactly_the_images_limit_leaves_out(tmp_path, monkeypatch):
+    monkeypatch.setenv("DCGAN_CACHE", str(tmp_path / "cache"))
+    write_images(tmp_path / "imgs", [(f"{c}/{i}.png", "RGB", (16, 16)) for c in "ab" for i in range(5)])
+    everything = {bytes(x.numpy()) for x in load_dataset(tmp_path / "imgs", resolution=16).images}
+    for cache in (False, True):  # decoded directly, and from the cached prepared copy
+        kept = load_dataset(tmp_path / "imgs", resolution=16, limit=6, cache=cache)
+        rest = load_dataset(tmp_path / "imgs", resolution=16, limit=6, held_out=True, cache=cache)
+        kept_set, rest_set = {bytes(x.numpy()) for x in kept.images}, {bytes(x.numpy()) for x in rest.images}
+        assert len(kept) == 6 and len(rest) == 4 and not kept_set & rest_set and kept_set | rest_set == everything
+        assert sorted(rest.labels.tolist() + kept.labels.tolist()) == [0] * 5 + [1] * 5
+    with pytest.raises(DCGANError, match="--held-out needs --limit"):
+        load_dataset(tmp_path / "imgs", held_out=True)
+    with pytest.raises(DCGANError, match="leaves no image: the source has only 10"):
+        load_dataset(tmp_path / "imgs", limit=10, held_out=True)
+
+
 def test_an_unknown_data_option_is_a_type_error(tmp_path):
     write_images(tmp_path, [("a.png", "RGB", (16, 16))])
     with pytest.raises(TypeError, match="resolutoin"):

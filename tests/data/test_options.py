@@ -34,6 +34,7 @@ def test_to_dict_holds_the_parsed_conditions():
         "where": {"Smiling": 1, "Male": -1, "Eyeglasses": 1},
         "split": None,
         "class_folder": "top",
+        "held_out": False,
     }
     assert options.conditions == {"Smiling": 1, "Male": -1, "Eyeglasses": 1}
     assert SourceOptions().to_dict()["where"] == {} and SourceOptions(where={"Male": -1}).conditions == {"Male": -1}

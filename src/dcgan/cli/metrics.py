@@ -32,7 +32,7 @@ def register_evaluate(sub) -> None:
         action="store_true",
         help="fetch the Inception FID weights into the cache first (the only time dcgan downloads them)",
     )
-    add_source_options(p, ["limit", "where", "split", "skip_bad"])  # the real images; size and channels are G's
+    add_source_options(p, ["limit", "held_out", "where", "split", "skip_bad"])  # the real images; size, channels: G
     add_device(p)
     add_progress(p)
     p.set_defaults(run=run_evaluate)

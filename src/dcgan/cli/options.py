@@ -10,7 +10,6 @@ unset options out of the parsed arguments (``argparse.SUPPRESS``), so a command 
 from __future__ import annotations
 
 import argparse
-import json
 import types
 import typing
 from dataclasses import fields
@@ -18,7 +17,7 @@ from pathlib import Path
 
 from ..core.checkpoints import GENERATORS
 from ..core.sampling import MAX_SEED
-from ..core.tensorfile import atomic_write
+from ..core.tensorfile import atomic_write_json
 from ..data import SourceOptions
 
 
@@ -132,4 +131,4 @@ def add_progress(p: argparse.ArgumentParser) -> None:
 def write_json(path: str | Path | None, report: dict) -> None:
     """A command's ``--json`` report: indented, written whole or not at all (nothing when ``path`` is None)."""
     if path:
-        atomic_write(Path(path), (json.dumps(report, indent=2) + "\n").encode())
+        atomic_write_json(Path(path), report)

@@ -85,6 +85,11 @@ def atomic_write(path: Path, data: bytes) -> None:
             Path(tmp).unlink(missing_ok=True)
 
 
+def atomic_write_json(path: Path, values) -> None:
+    """``values`` as indented JSON, written whole or not at all (see :func:`atomic_write`)."""
+    atomic_write(Path(path), (json.dumps(values, indent=2) + "\n").encode())
+
+
 def encode_tensors(tensors: dict[str, torch.Tensor], meta: dict, key: str = META_KEY) -> bytes:
     """The container's bytes: ``tensors`` (copied to the CPU, contiguous) and ``meta`` (JSON-able)."""
     flat = {name: t.detach().cpu().contiguous() for name, t in tensors.items()}

@@ -23,7 +23,7 @@ from . import download, prepared
 from .cache import cache_folder, mark_used
 from .formats import celeba, cifar, folder, idx, lsun, svhn
 from .options import SourceOptions
-from .source import Source, decode_into, limit_rows, matching
+from .source import Source, decode_into, matching, selected_rows
 
 
 @dataclass
@@ -143,13 +143,13 @@ def load_dataset(
             raise DCGANError(f"{path} is a prepared set; --split applies to its source", "prepare the split you want")
         return _load_prepared(path, options)
     if cache:
-        whole = replace(options, limit=None)  # one cached copy serves every --limit (a subset of its rows)
+        whole = replace(options, limit=None, held_out=False)  # one cached copy serves every --limit (its rows)
         provenance = _provenance(path, whole)  # one walk of the source serves the key and the manifest
         entry = cache_folder(provenance)
         if not prepared.detect(entry):
             _write_prepared(path, entry, whole, provenance, progress)
         mark_used(entry)
-        return _load_prepared(entry, SourceOptions(limit=options.limit))
+        return _load_prepared(entry, SourceOptions(limit=options.limit, held_out=options.held_out))
     source = _open_selected(path, options)
     out = np.empty((source.count, source.channels, source.resolution, source.resolution), dtype=np.uint8)
     keep = decode_into(source, out, options.skip_bad, progress)
@@ -179,7 +179,7 @@ def _provenance(path: Path, options: SourceOptions) -> dict:
 def _open_selected(path: str | Path | None, options: SourceOptions) -> Source:
     """The source at ``path`` with the rows ``options`` select (split, attribute filter, limit), not decoded."""
     source = open_source(path, options.resolution, options.channels, options.split, options.class_folder)
-    return source.where(options.conditions).limited(options.limit)
+    return source.where(options.conditions).limited(options.limit, options.held_out)
 
 
 def _write_prepared(path: Path, out: Path, options: SourceOptions, provenance: dict, progress: bool) -> Path:
@@ -193,10 +193,9 @@ def _load_prepared(path: Path, options: SourceOptions) -> ImageData:
         attributes = None if data.attributes is None else data.attributes.numpy()
         keep = matching(attributes, data.attribute_names, options.conditions, f"the prepared set {path}")
         data = _rows(data, torch.from_numpy(keep))  # a copy of the matching rows
-    if options.limit is not None and options.limit < len(data):
-        labels = None if data.labels is None else data.labels.numpy()
-        data = _rows(data, torch.from_numpy(limit_rows(labels, len(data), options.limit, data.class_names)))
-    return data
+    labels = None if data.labels is None else data.labels.numpy()
+    rows = selected_rows(labels, len(data), options.limit, options.held_out, data.class_names)
+    return data if rows is None else _rows(data, torch.from_numpy(rows))
 
 
 def _rows(data: ImageData, rows: torch.Tensor | slice) -> ImageData:

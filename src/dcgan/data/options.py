@@ -68,6 +68,11 @@ class SourceOptions:
         " (faces/smile/batch3/x.jpg -> smile), or 'innermost', the folder holding each file (-> batch3)",
         choices=CLASS_FOLDERS,
     )
+    held_out: bool = option(
+        False,
+        "with --limit N: read the images --limit N leaves out instead of those it keeps (a held-out set that no"
+        " run trained with --limit N saw)",
+    )
 
     def __post_init__(self) -> None:
         # any size decodes (the networks' powers of two are checked by training and prepare); channels are 1 or 3
@@ -77,6 +82,8 @@ class SourceOptions:
             raise DCGANError(f"--resolution must be at least 1, not {self.resolution}")
         if self.limit is not None and self.limit < 1:
             raise DCGANError(f"--limit must be at least 1, not {self.limit}")
+        if self.held_out and self.limit is None:
+            raise DCGANError("--held-out needs --limit N: it reads the images --limit N leaves out", "add --limit N")
         parse_where(self.where)  # a misspelt condition fails here, not after the data is read
         if self.class_folder not in CLASS_FOLDERS:
             raise DCGANError(f"unknown --class-folder {self.class_folder!r}", "choose 'top' or 'innermost'")

@@ -58,11 +58,10 @@ class Source:
             return self
         return self.subset(matching(self.attributes, self.attribute_names, conditions, self.description))
 
-    def limited(self, limit: int | None) -> Source:
-        """``limit`` images: see :func:`limit_rows`."""
-        if limit is None or limit >= self.count:
-            return self
-        return self.subset(limit_rows(self.labels, self.count, limit, self.class_names))
+    def limited(self, limit: int | None, held_out: bool = False) -> Source:
+        """``limit`` images, or with ``held_out`` the others: see :func:`selected_rows`."""
+        rows = selected_rows(self.labels, self.count, limit, held_out, self.class_names)
+        return self if rows is None else self.subset(rows)
 
 
 LIMIT_SEED = 0  # the subset is part of what a run trained on: the same --limit always picks the same images
@@ -90,6 +89,27 @@ def limit_rows(labels: np.ndarray | None, count: int, limit: int, class_names: S
             f"raise --limit to at least {int(np.ceil(count / counts.min()))} to keep every class",
         )
     return np.sort(np.concatenate(picked))
+
+
+def selected_rows(
+    labels: np.ndarray | None, count: int, limit: int | None, held_out: bool, class_names: Sequence[str] = ()
+) -> np.ndarray | None:
+    """The rows ``--limit`` keeps (None: all of them), or with ``--held-out`` the rows it leaves out.
+
+    The rows a ``--limit N`` run never saw are a held-out set of the same source: memorisation
+    checks and quality scores against them are not flattered by images G was trained on.
+    """
+    if limit is None or (limit >= count and not held_out):
+        return None
+    kept = limit_rows(labels, count, limit, class_names)
+    if not held_out:
+        return kept
+    if limit >= count:
+        raise DCGANError(
+            f"--held-out with --limit {limit} leaves no image: the source has only {count}",
+            f"give a --limit below {count}",
+        )
+    return np.setdiff1d(np.arange(count), kept)
 
 
 def matching(

@@ -14,7 +14,7 @@ import json
 from html import escape
 from pathlib import Path
 
-from ..core.tensorfile import atomic_write
+from ..core.tensorfile import atomic_write, atomic_write_json
 from ..report.html import STYLE, environment, grid_image
 from .data import DATA_ENV
 from .data import data_root as resolve_root
@@ -146,7 +146,7 @@ def build_page(r: Recipe, ctx: Context, stages: list[Stage]) -> tuple[str, dict]
 def write_page(r: Recipe, ctx: Context, stages: list[Stage]) -> Path:
     """Rewrite ``results.html`` and ``results.json`` of the recipe's folder (atomically: never half a page)."""
     html, info = build_page(r, ctx, stages)
-    atomic_write(ctx.results / SUMMARY, (json.dumps(info, indent=2) + "\n").encode())
+    atomic_write_json(ctx.results / SUMMARY, info)
     atomic_write(ctx.results / PAGE, html.encode())
     return ctx.results / PAGE
 

@@ -23,7 +23,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
 
-from ..core.tensorfile import atomic_write
+from ..core.tensorfile import atomic_write_json
 from ..errors import DCGANError
 
 DONE = "done.json"
@@ -156,5 +156,5 @@ def run_stage(folder: Path, stage: Stage, log: Callable[[str], None] = print) ->
         "compute": {**outcome.compute, "seconds": round(session_seconds(folder), 1)},
         "notes": outcome.notes,
     }
-    atomic_write(folder / DONE, (json.dumps(done, indent=2) + "\n").encode())
+    atomic_write_json(folder / DONE, done)
     return done

@@ -19,7 +19,7 @@ from ..core.checkpoints import load_checkpoint
 from ..core.images import save_grid, save_image
 from ..core.rundir import RunDir
 from ..core.sampling import render, sample_noise, seeded
-from ..core.tensorfile import atomic_write
+from ..core.tensorfile import atomic_write_json
 from ..data import load_dataset
 from ..data.loading import default_test_split
 from ..data.summary import summarize
@@ -83,7 +83,7 @@ def _result(what: str, paper_ref: str, paper: str, ours: str, target: str = "", 
 
 
 def _write_json(path: Path, values) -> None:
-    atomic_write(path, (json.dumps(values, indent=2) + "\n").encode())
+    atomic_write_json(path, values)
 
 
 # --- data and training ---------------------------------------------------------------------------------------------

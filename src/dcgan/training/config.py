@@ -15,6 +15,7 @@ from pathlib import Path
 
 from ..core.models import ModelSpec
 from ..core.sampling import MAX_SEED, NOISE_KINDS
+from ..core.tensorfile import atomic_write_json
 from ..data import SourceOptions
 from ..data.options import option
 from ..errors import DCGANError
@@ -78,6 +79,7 @@ class TrainConfig:
     )
     seed: int = option(0, "seed for initialisation, data order and noise")
     limit: int | None = _data_option("limit")
+    held_out: bool = _data_option("held_out")
     skip_bad: bool = _data_option("skip_bad")
     where: str | None = _data_option("where")
     split: str | None = _data_option("split")
@@ -293,7 +295,7 @@ class TrainConfig:
         return cls(**values)
 
     def save(self, path: Path) -> None:
-        path.write_text(json.dumps(self.to_dict(), indent=2) + "\n")
+        atomic_write_json(path, self.to_dict())
 
     @classmethod
     def load(cls, path: Path) -> TrainConfig:

@@ -19,7 +19,7 @@ import typing
 from dataclasses import fields
 from pathlib import Path
 
-from ..core.tensorfile import atomic_write
+from ..core.tensorfile import atomic_write_json
 from ..errors import DCGANError
 from .config import TrainConfig
 
@@ -114,5 +114,5 @@ def write_options(path: str | Path, values: dict) -> Path:
     """Write options as a config file that :func:`read_options` reads back (checked first)."""
     path = Path(path)
     check_options(values, f"options for {path}")
-    atomic_write(path, (json.dumps(values, indent=2) + "\n").encode())
+    atomic_write_json(path, values)
     return path
