@@ -54,6 +54,23 @@ def test_unreadable_images_are_dropped_from_the_file(tmp_path):
     assert load_dataset(tmp_path / "out").skipped == 1
 
 
+def test_two_processes_preparing_one_cache_entry_both_get_it(tmp_path, monkeypatch):
+    """Another writer (two trainings started at once on one source) finishes while this one decodes:
+    this one uses theirs, where it used to fail with a traceback."""
+    write_images(tmp_path / "imgs", [(f"{i}.png", "RGB", (16, 16)) for i in range(4)])
+    theirs, out = prepare_dataset(tmp_path / "imgs", tmp_path / "theirs", resolution=16), tmp_path / "entry"
+    decode = prepared.decode_into
+
+    def finished_by_another(*args):
+        theirs.rename(out)
+        return decode(*args)
+
+    monkeypatch.setattr(prepared, "decode_into", finished_by_another)
+    assert prepare_dataset(tmp_path / "imgs", out, resolution=16) == out
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["entry", "imgs"]  # no partial copy left behind
+    same_data(load_dataset(out), load_dataset(tmp_path / "imgs", resolution=16))
+
+
 def test_prepared_sets_refuse_conflicting_options(tmp_path):
     write_images(tmp_path / "imgs", [(f"{i}.png", "RGB", (16, 16)) for i in range(3)])
     prepare_dataset(tmp_path / "imgs", tmp_path / "out", resolution=16)

@@ -91,11 +91,11 @@ def write_prepared(source: Source, out: Path, skip_bad: bool, progress: bool, pr
             **provenance,
         }
         (partial / MANIFEST).write_text(json.dumps(manifest, indent=2) + "\n")
-        if out.exists():
-            out.rmdir()
         try:
+            if out.exists():
+                out.rmdir()  # the empty folder the check above let through
             partial.rename(out)
-        except OSError:
+        except OSError:  # not empty any more (rmdir), or already there (rename): another writer finished first
             if not detect(out):
                 raise
             shutil.rmtree(partial)  # another process prepared the same cache entry first: use theirs
