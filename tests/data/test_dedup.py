@@ -12,7 +12,7 @@ from conftest import shared_data
 from dcgan import load_dataset
 from dcgan.cli import main
 from dcgan.data import prepare_dataset
-from dcgan.data.dedup import find_duplicates
+from dcgan.data.dedup import bit_distances, find_duplicates
 
 
 def natural_images(n: int, seed: int = 0) -> torch.Tensor:
@@ -38,6 +38,11 @@ def test_precision_and_recall_on_planted_duplicates():
     assert precision >= 0.95 and recall >= 0.9, (precision, recall)
     none_planted = find_duplicates(natural_images(1000))
     assert none_planted.removed == 0  # distinct images are left alone
+
+
+def test_bit_distances_count_the_bits_two_codes_differ_in():
+    codes = np.array([0, 1, 0b1011, 2**64 - 1], dtype=np.uint64)
+    assert bit_distances(codes, np.array([0, 0, 1, 0]), np.array([1, 2, 2, 3])).tolist() == [1, 3, 2, 64]
 
 
 def test_precision_and_recall_on_real_cifar10():

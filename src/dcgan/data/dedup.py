@@ -96,6 +96,11 @@ def _popcount(x: np.ndarray) -> np.ndarray:
     return np.unpackbits(x.astype(">u8").view(np.uint8).reshape(-1, 8), axis=1).sum(axis=1)
 
 
+def bit_distances(codes: np.ndarray, i: np.ndarray, j: np.ndarray) -> np.ndarray:
+    """The number of bits in which the codes of images ``i`` and ``j`` (arrays of indices) differ."""
+    return _popcount(codes[i] ^ codes[j])
+
+
 def near_pairs(codes: np.ndarray, radius: int, bits: int = 64) -> np.ndarray:
     """All (i, j), i < j, whose codes differ in at most ``radius`` bits, as an (M, 2) array."""
     bands = np.array_split(np.arange(bits), radius + 1)
@@ -119,7 +124,7 @@ def _close_in(group: np.ndarray, codes: np.ndarray, radius: int, pairs_per_block
         first = group[start : start + rows]
         a, b = np.nonzero(np.triu(np.ones((len(first), len(group) - start), dtype=bool), 1))
         i, j = first[a], group[start + b]
-        close = _popcount(codes[i] ^ codes[j]) <= radius
+        close = bit_distances(codes, i, j) <= radius
         yield i[close], j[close]
 
 

@@ -105,6 +105,7 @@ SVHN = DataSet(
 )
 LSUN_BEDROOMS = DataSet(
     "LSUN bedrooms",
-    ("lsun/bedroom_train_lmdb", "bedroom_train_lmdb"),
-    get="put the LMDB database bedroom_train_lmdb/ (data.mdb, lock.mdb; from the LSUN site) in DATA_ROOT/lsun",
+    ("lsun/bedroom_train_lmdb", "bedroom_train_lmdb", "lsun-bedroom-9k.zip"),
+    get="put the full LMDB database bedroom_train_lmdb/ (data.mdb, lock.mdb; from the LSUN site) in DATA_ROOT/lsun, "
+    "or the 9,000-bedroom sample lsun-bedroom-9k.zip (lsun-bedroom/<key>.jpg) in DATA_ROOT",
 )

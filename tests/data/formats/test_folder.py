@@ -107,6 +107,17 @@ def test_classes_are_the_folders_under_the_root_past_shared_and_split_folders():
     assert class_labels([]) == {}  # an empty folder (its error comes later, naming the folder)
 
 
+def test_lsun_export_key_folders_are_not_classes():
+    """LSUN's export writes a/b/c/d/e/f/<key>.webp: one set, unlabelled, whichever --class-folder; folders above
+    the key folders (one export per category) still name classes, and folders that do not spell the key stay."""
+    keys = ["00012e7f37", "073bda193e", "f00d5e1b2c"]
+    export = [f"{'/'.join(k[:6])}/{k}.webp" for k in keys]
+    assert class_labels(export) == {} and class_labels(export, "innermost") == {}
+    two = class_labels([f"bedroom/{n}" for n in export] + [f"tower/{n}" for n in export[:1]])
+    assert two["class_names"] == ["bedroom", "tower"] and two["labels"].tolist() == [0, 0, 0, 1]
+    assert class_labels(["0/0/0/1/2/f/00012e7f37.webp", "a/b/x.png"])["class_names"] == ["0", "a"]  # 'f' != 'e'
+
+
 def test_a_folder_is_walked_in_sorted_path_order_and_listed_in_sorted_name_order(tmp_path):
     """files_under keeps one folder's listing at a time and yields the order of sorted paths (the fingerprint's);
     Tree.files sorts the names as strings (the image order of every prepared set so far), which differs."""

@@ -1,16 +1,27 @@
-"""LSUN: tiny LMDB databases in the official layout (webp and jpeg values), streamed."""
+"""LSUN: tiny LMDB databases in the official layout (webp and jpeg values), streamed; the real bedrooms of
+../shared/data read from a read-only copy of their LMDB and from the layout of LSUN's export script."""
 
+import hashlib
 import io
+import os
+import shutil
+from pathlib import Path
 
 import lmdb
 import numpy as np
 import pytest
+import torch
 from PIL import Image
 
+from conftest import shared_data
 from dcgan import DCGANError, load_dataset
 from dcgan.data import prepare_dataset
-from dcgan.data.imaging import fit_image
+from dcgan.data.formats import lsun
+from dcgan.data.formats.folder import Tree
+from dcgan.data.imaging import decode_image, fit_image
 from dcgan.data.source import limit_rows
+
+BEDROOMS_ZIP, BEDROOMS_LMDB = "lsun-bedroom-9k.zip", "lsun-bedroom-300_lmdb"
 
 
 def write_lmdb(folder, count: int, fmt: str, seed: int = 0) -> list[bytes]:
@@ -67,3 +78,93 @@ def test_lsun_bad_values_and_empty_databases(tmp_path):
         load_dataset(tmp_path / "empty")
     with pytest.raises(DCGANError, match="one split each"):
         load_dataset(tmp_path / "db", split="test")
+
+
+def test_one_database_read_by_two_sources_in_one_process(tmp_path):
+    """LMDB refuses to open a file twice in a process ("already open"): a second source shares the first's."""
+    values = write_lmdb(tmp_path / "db", 3, "WEBP")
+    first = lsun.open_source(tmp_path / "db", 16, 3)
+    second = load_dataset(tmp_path / "db", resolution=16)
+    assert (second.images.numpy() == _expected(values)).all()
+    assert (np.stack(first.decode([0, 1, 2])) == _expected(values)).all()
+
+
+def _zip_bedrooms(keys: list[str], resolution: int = 64) -> torch.Tensor:
+    """The bedrooms of the 9,000-image zip with these LSUN keys, centre-cropped to ``resolution``."""
+    tree = Tree(shared_data(BEDROOMS_ZIP))
+    return torch.from_numpy(
+        np.stack([fit_image(decode_image(tree.read(f"lsun-bedroom/{k}.jpg")), resolution, 3) for k in keys])
+    )
+
+
+def _state(folder: Path) -> dict[str, tuple]:
+    """Each entry of ``folder`` (and the folder itself): size, mode, mtime and content digest."""
+    state = {}
+    for name, path in {".": folder, **{p.name: p for p in folder.iterdir()}}.items():
+        stat = path.stat()
+        digest = path.is_file() and hashlib.sha256(path.read_bytes()).hexdigest()
+        state[name] = (stat.st_size, stat.st_mode, stat.st_mtime_ns, digest)
+    return state
+
+
+def _held_open(folder: Path) -> tuple[set[tuple[str, int]], list[str]]:
+    """The files of ``folder`` this process holds open, with each descriptor's access mode (O_RDONLY...), and the
+    permissions of its memory maps of them (Linux /proc): what a read did, whoever runs it (root ignores chmod)."""
+    modes = set()
+    for fd in Path("/proc/self/fd").iterdir():
+        try:
+            target = Path(os.readlink(fd))
+            info = Path(f"/proc/self/fdinfo/{fd.name}").read_text()
+        except OSError:  # closed since the listing (the listing's own descriptor)
+            continue
+        if target.parent == folder:
+            modes.add((target.name, int(info.split("flags:")[1].split()[0], 8) & os.O_ACCMODE))
+    maps = [line.split()[1] for line in Path("/proc/self/maps").read_text().splitlines() if str(folder) in line]
+    return modes, maps
+
+
+def test_real_bedrooms_lmdb_read_only_no_lock_same_pictures_as_the_zip(tmp_path):
+    """The 300 real WebP bedrooms, from a read-only copy of their LMDB: nothing written (no lock file, the same
+    listing, mtimes and bytes), data.mdb opened and mapped read-only, lock.mdb never opened; each image is the
+    zip's image of the same key (after resizing both to 64x64), and nearer to it than to any other of the 300."""
+    copy = tmp_path / "bedroom_train_lmdb"
+    shutil.copytree(shared_data(BEDROOMS_LMDB), copy)
+    for path in copy.iterdir():
+        path.chmod(0o444)
+    copy.chmod(0o555)
+    copy = copy.resolve()
+    try:
+        before = _state(copy)
+        source = lsun.open_source(copy, 64, 3)
+        if Path("/proc/self/fdinfo").is_dir():
+            modes, maps = _held_open(copy)
+            assert modes == {("data.mdb", os.O_RDONLY)} and maps and all("w" not in perms for perms in maps)
+        data = load_dataset(copy, resolution=64)
+        with lsun._open(copy).begin() as txn:  # the source's environment: LMDB opens a file once per process
+            keys = [key.decode() for key in txn.cursor().iternext(values=False)]
+            assert Image.open(io.BytesIO(txn.get(keys[0].encode()))).format == "WEBP"
+        assert _state(copy) == before and source.count == 300
+    finally:
+        copy.chmod(0o755)
+    assert data.images.shape == (300, 3, 64, 64) and data.labels is None and len(set(keys)) == 300
+    lmdb_images, zip_images = data.images.flatten(1).float(), _zip_bedrooms(keys).flatten(1).float()
+    same_key = (lmdb_images - zip_images).abs().mean(dim=1)
+    assert same_key.max() < 6  # 1.8 on average, 3.6 at most: WebP at 256 px against JPEG at 128 px
+    # among these 300 only: the zip holds exact duplicates of some (its 142nd and 4256th images are one photo)
+    assert torch.equal(torch.cdist(lmdb_images, zip_images).argmin(dim=1), torch.arange(300))
+
+
+def test_real_bedrooms_in_the_export_layout_read_as_one_unlabelled_folder(tmp_path):
+    """LSUN's export script writes a/b/c/d/e/f/<key>.webp: a folder of images, whose six levels of one-character
+    folders are not 16 or thousands of classes."""
+    tree = Tree(shared_data(BEDROOMS_ZIP))
+    keys = [Path(name).stem for name in tree.files[::750]]  # 12 keys, spread over the sorted key space
+    for key in keys:
+        path = tmp_path / "export" / "/".join(key[:6]) / f"{key}.webp"
+        path.parent.mkdir(parents=True)
+        decode_image(tree.read(f"lsun-bedroom/{key}.jpg")).save(path, "WEBP", quality=90)
+    for class_folder in ("top", "innermost"):
+        data = load_dataset(tmp_path / "export", resolution=64, class_folder=class_folder)
+        assert len(data) == 12 and data.labels is None and data.class_names == []
+    difference = (data.images.float() - _zip_bedrooms(keys).float()).abs().mean(dim=(1, 2, 3))
+    assert difference.max() < 6  # the same pictures, in key order

@@ -6,6 +6,8 @@ are refused. ``root/<class>/any/sub/folders/img.png`` gets the label ``<class>``
 folder directly under the dataset's root (folders every image shares, such as a zip's single
 top folder, and split folders such as ``train/`` are not classes); ``class_folder="innermost"``
 takes the folder holding each file instead. ``archive.zip/inner/folder`` reads one folder of a zip.
+LSUN's ``export`` layout (``0/0/0/3/8/5/000385<...>.webp``: one folder for each of the first six characters
+of the image's key) is one unlabelled set: those key folders are never classes.
 """
 
 from __future__ import annotations
@@ -181,11 +183,24 @@ def class_of(folders: tuple[str, ...], shared: int, class_folder: str) -> str:
     return below[0] if below else ""
 
 
+KEY_FOLDERS = 6  # LSUN's export script files each image under the first six characters of its key
+
+
+def folders_of(name: str) -> tuple[str, ...]:
+    """The folders of file ``name``, root first, without LSUN's key folders (``a/b/c/d/e/f/abcdef<...>.webp``):
+    they spread one set over up to 16^6 folders, and would otherwise be read as that many classes."""
+    *folders, filename = PurePosixPath(name).parts
+    # six non-empty folders spell the name's first six characters only when each folder is one character
+    if len(folders) >= KEY_FOLDERS and "".join(folders[-KEY_FOLDERS:]) == filename[:KEY_FOLDERS]:
+        del folders[-KEY_FOLDERS:]
+    return tuple(folders)
+
+
 def classes_of(names: list[str], class_folder: str = "top") -> list[str]:
     """The class of each of ``names`` (see the module's docstring); "" for an image outside any class folder."""
 
     def folders() -> Iterator[tuple[str, ...]]:  # parsed again on each pass: a list of them all would be large
-        return (PurePosixPath(n).parts[:-1] for n in names)
+        return (folders_of(n) for n in names)
 
     first = next(folders(), ())
     shared = 0

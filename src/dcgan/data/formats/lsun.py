@@ -3,11 +3,14 @@
 A folder holding ``data.mdb`` is one database; a folder of such folders gives one class per
 database (``bedroom_train_lmdb`` -> ``bedroom``). Only the keys are listed up front; the
 images stay in the database and are read in chunks, each worker thread in its own read
-transaction, so the 3 million bedrooms of the paper stream through ``dcgan prepare``.
+transaction, so the 3 million bedrooms of the paper stream through ``dcgan prepare``. The database
+is opened read-only without its lock file, so it reads from a read-only folder (a shared data
+set, a CI mount) and nothing is ever written beside it.
 """
 
 from __future__ import annotations
 
+import weakref
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -68,16 +71,29 @@ def check_data_file(db: Path) -> None:
         raise DCGANError(f"{path} holds {path.stat().st_size:,} bytes, its meta page says {pages:,}", fix)
 
 
+# the environments open in this process, by (device, inode) of their data.mdb: LMDB refuses to open a file that
+# the process has open already, so two sources of one database (a training set and its held-out images) share one
+_OPEN: weakref.WeakValueDictionary = weakref.WeakValueDictionary()
+
+
 def _open(db: Path):
+    """The database read-only and without its lock file (``lock.mdb`` is never opened, so a read-only folder
+    reads): nothing here writes, and LSUN's databases never change."""
     import lmdb  # only LSUN needs it
 
     check_data_file(db)
+    stat = (db / DATA_FILE).stat()
+    env = _OPEN.get((stat.st_dev, stat.st_ino))
+    if env is not None:
+        return env
     try:
-        return lmdb.open(str(db), readonly=True, lock=False, readahead=False, meminit=False, max_readers=256)
+        env = lmdb.open(str(db), readonly=True, lock=False, readahead=False, meminit=False, max_readers=256)
     except lmdb.Error as exc:
         raise DCGANError(
             f"cannot open the LMDB database {db}: {exc}", "check the folder, or download it again"
         ) from None
+    _OPEN[stat.st_dev, stat.st_ino] = env
+    return env
 
 
 def open_source(path: Path, resolution: int | None, channels: int | None, split: str | None = None) -> Source:
