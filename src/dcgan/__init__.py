@@ -11,7 +11,7 @@ from .data import ImageData, SourceOptions, load_dataset
 from .errors import DCGANError
 from .training import PRESETS, TrainConfig, Trainer, resume, train
 
-__version__ = "0.1.0"
+__version__ = "0.1.0"  # the one place it is written: pyproject.toml reads it from here
 
 __all__ = [
     "PRESETS",

@@ -129,3 +129,60 @@ def test_offline_says_which_files_to_put_where(monkeypatch, tmp_path, capsys):
     err = capsys.readouterr().err
     assert "cannot download train_32x32.mat" in err and f"{tmp_path}/svhn/train_32x32.mat" in err
     assert "md5 e26dedcc434d2e4c54c9b2d4a06d8373" in err and "Traceback" not in err
+
+
+# files whose MD5 is known without computing it here: RFC 1321's test suite, and coreutils' md5sum
+KNOWN_MD5 = {
+    b"": "d41d8cd98f00b204e9800998ecf8427e",
+    b"abc": "900150983cd24fb0d6963f7d28e17f72",
+    b"message digest": "f96b697d7cb7938d525a2f31aaf161d0",
+    b"abd": "4911e516e5aa21d327512e0c8b197616",  # "abc" with its last byte changed
+    b"a" * (3 << 20): "6a11a8872b36343799a15617bea78cef",  # 3 MiB: md5_of reads 1 MiB at a time
+}
+
+
+def test_md5_of_files_whose_sums_are_known(tmp_path):
+    for i, (content, md5) in enumerate(KNOWN_MD5.items()):
+        path = tmp_path / f"file{i}"
+        path.write_bytes(content)
+        assert download.md5_of(path) == md5
+
+
+def _abc(monkeypatch, mirror: str) -> None:
+    """A dataset of one file, abc.txt, published with the MD5 of b"abc"."""
+    files = (download.RemoteFile("abc.txt", KNOWN_MD5[b"abc"]),)
+    monkeypatch.setitem(download.DATASETS, "abc", download.RemoteDataset("abc", "abc", (mirror,), files, ""))
+
+
+def test_a_file_is_kept_only_with_its_published_checksum(server, monkeypatch, tmp_path):
+    _abc(monkeypatch, f"http://127.0.0.1:{server.server_address[1]}/")
+    server.files["abc.txt"] = b"abd"  # damaged on the way
+    expected = (
+        r"http://127\.0\.0\.1:\d+/abc\.txt does not match its published checksum "
+        rf"\(md5 {KNOWN_MD5[b'abd']}, expected {KNOWN_MD5[b'abc']}\)\n  fix: run the command again"
+    )
+    with pytest.raises(DCGANError, match=expected):
+        download.download("abc", tmp_path, progress=False)
+    assert list((tmp_path / "abc").iterdir()) == []  # neither the file nor its .part
+    server.files["abc.txt"] = b"abc"
+    download.download("abc", tmp_path, progress=False)
+    assert (tmp_path / "abc" / "abc.txt").read_bytes() == b"abc"
+
+
+def test_offline_a_file_put_in_place_by_hand_is_checked(monkeypatch, tmp_path, capsys):
+    _abc(monkeypatch, "http://127.0.0.1:9/")  # nothing listens there
+    placed = tmp_path / "abc" / "abc.txt"
+    placed.parent.mkdir()
+    placed.write_bytes(b"abd")
+    argv = ["download", "abc", "--dir", str(tmp_path), "--no-progress"]
+    assert main(argv) == 2
+    err = capsys.readouterr().err
+    assert err.startswith(
+        f"dcgan download: error: {placed} does not match its published checksum (md5 {KNOWN_MD5[b'abd']}, expected"
+        f" {KNOWN_MD5[b'abc']}), and cannot download abc.txt: http://127.0.0.1:9/abc.txt: "
+    )
+    assert "\n  fix: replace it with http://127.0.0.1:9/abc.txt, or check the network" in err
+    assert len(err.splitlines()) == 2 and placed.read_bytes() == b"abd"  # the user's file is left for them
+    placed.write_bytes(b"abc")
+    assert main(argv) == 0  # the right file needs no network
+    assert "every file present and verified" in capsys.readouterr().out

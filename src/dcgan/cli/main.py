@@ -14,6 +14,7 @@ import warnings
 
 from tqdm import tqdm
 
+from .. import __version__
 from ..errors import DCGANError, DCGANWarning
 from ..training import distributed
 from .conditional import register_nn_protocol
@@ -58,6 +59,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="dcgan", description="Train, sample and study Deep Convolutional GANs (Radford et al., 2016)."
     )
+    parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     for register in SUBCOMMANDS:
         register(sub)

@@ -5,7 +5,7 @@ published (the CIFAR tarballs are read in place), so ``--data NAME`` finds them.
 is fetched into ``<file>.part``; an interrupted transfer resumes from where it stopped with
 an HTTP Range request, and a file is moved into place only once its MD5 (the checksum the
 publishers give) matches. Nothing is ever downloaded unless the user runs this command;
-without a network it prints which files to put where.
+without a network it prints which files to put where, and checks the ones put there by hand.
 """
 
 from __future__ import annotations
@@ -182,11 +182,15 @@ def fetch(url: str, dest: Path, md5: str, progress: bool = True) -> Path:
     if got != md5:
         part.unlink()
         raise DCGANError(
-            f"{url} does not match its published checksum (md5 {got}, expected {md5})",
+            _not_published(url, got, md5),
             "run the command again; if it fails again, the file on the server has changed",
         )
     part.replace(dest)
     return dest
+
+
+def _not_published(what: str | Path, got: str, expected: str) -> str:
+    return f"{what} does not match its published checksum (md5 {got}, expected {expected})"
 
 
 def download(name: str, root: Path | None = None, progress: bool = True) -> Path:
@@ -209,8 +213,17 @@ def download(name: str, root: Path | None = None, progress: bool = True) -> Path
             except (urllib.error.URLError, OSError, http.client.HTTPException) as exc:
                 errors.append(f"{mirror + file.name}: {getattr(exc, 'reason', exc)}")
         else:
-            raise DCGANError(
-                f"cannot download {file.name}: " + "; ".join(errors),
-                f"check the network, or {_where_to_put(dataset, folder)}",
-            )
+            raise _unreachable(dataset, folder, file, errors)
     return folder
+
+
+def _unreachable(dataset: RemoteDataset, folder: Path, file: RemoteFile, errors: list[str]) -> DCGANError:
+    """The error when no mirror sent ``file``; a copy in place (put there by hand) failed its checksum: said first."""
+    problem = f"cannot download {file.name}: " + "; ".join(errors)
+    present = folder / file.name
+    if not present.is_file():
+        return DCGANError(problem, f"check the network, or {_where_to_put(dataset, folder)}")
+    return DCGANError(
+        f"{_not_published(present, md5_of(present), file.md5)}, and {problem}",
+        f"replace it with {dataset.mirrors[0]}{file.name}, or check the network and run the command again",
+    )
