@@ -52,6 +52,8 @@ def test_landmarks_follow_the_face_crop_and_the_selected_rows(tmp_path, size):
     assert (load_dataset(tmp_path, resolution=16, limit=3).landmarks == data.landmarks[kept]).all()
     left = np.setdiff1d(np.arange(5), kept)
     assert (load_dataset(tmp_path, resolution=16, limit=3, held_out=True).landmarks == data.landmarks[left]).all()
+    (tmp_path / "img_align_celeba" / "000002.png").write_bytes(b"broken")
+    assert (load_dataset(tmp_path, resolution=16, skip_bad=True).landmarks == data.landmarks[[0, 2, 3, 4]]).all()
 
 
 def test_parse_landmarks_reads_the_official_format():
