@@ -80,13 +80,32 @@ def test_broken_landmark_list_is_refused(tmp_path):
         ),
         ([count, header, rows[0], rows[1] + " 5", *rows[2:]], "row 000002.png has 11 values"),
         ([count, header, rows[0], rows[1].replace("  ", " x", 1), *rows[2:]], "not a CelebA landmark list.*" + fix),
-        ([count, header.rsplit(maxsplit=2)[0], *rows], "header names 8 columns, not x and y of 5 points"),
+        ([count, header, rows[0], rows[1].replace("  ", " nan", 1)[:-5], *rows[2:]], "holds nan, not a pixel"),
+        ([count, header, rows[0], rows[1].replace("  ", " 1e40", 1)[:-5], *rows[2:]], "holds 1e\\+40, not a pixel"),
+        ([count, header.rsplit(maxsplit=2)[0], *rows], "header names 8 columns, not 10"),
         (["five", header, *rows], "not a CelebA landmark list"),
         ([count, header, *rows[:2], rows[2].replace("000003", "000009"), *rows[3:]], "no row for 1 of the 5 images"),
     ]:
         file.write_text("\n".join(lines) + "\n")
         with pytest.raises(DCGANError, match=f"(?s){file.name}.*{message}"):
             load_dataset(tmp_path, resolution=16)
+
+
+def test_mutated_landmark_lists_parse_or_are_refused_cleanly(tmp_path):
+    """Seeded random damage (bytes overwritten, the file cut): every result is rows of finite points, or a DCGANError."""
+    write_celeba(tmp_path, CELEBA_ATTRS, landmarks=LANDMARKS)
+    good = (tmp_path / celeba.LANDMARK_FILE).read_bytes()
+    rng = np.random.default_rng(0)
+    for _ in range(300):
+        data = bytearray(good[: rng.integers(1, len(good) + 1)])
+        for at in rng.integers(0, len(data), rng.integers(1, 6)):
+            data[at] = rng.choice(list(b"0123456789 .-+eEnaif\n\xff"))
+        try:
+            rows = celeba.parse_landmarks(bytes(data).decode("ascii", "replace"), "x")
+        except DCGANError as exc:
+            assert "Traceback" not in str(exc) and "fix:" in str(exc)
+        else:
+            assert all(p.shape == (5, 2) and np.isfinite(p).all() for p in rows.values())
 
 
 def test_where_filters_by_attributes(tmp_path):

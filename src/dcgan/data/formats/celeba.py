@@ -29,6 +29,7 @@ ATTR_FILE = "list_attr_celeba.txt"
 LANDMARK_FILE = "list_landmarks_align_celeba.txt"
 LANDMARK_NAMES = ["left_eye", "right_eye", "nose", "left_mouth", "right_mouth"]  # the file's column order
 ALIGNED_SIZE = (178, 218)  # the official aligned images, in whose pixels the landmarks are given
+MAX_COORDINATE = 1e5  # far outside any image: a landmark beyond it is a damaged row
 PARTITION_FILE = "list_eval_partition.txt"
 IMAGE_FOLDER = "img_align_celeba"
 FACE_CROP = 108 / 178  # the customary centre crop of the aligned 178x218 images, as a share of the width
@@ -60,24 +61,33 @@ def parse_landmarks(text: str, source: str) -> dict[str, np.ndarray]:
     ``name.jpg x1 y1 ... x5 y5`` in pixels of the aligned 178x218 image; each row becomes (5, 2) float32."""
 
     def row(fields: list[str], names: list[str]) -> np.ndarray:
-        if len(names) != 2 * len(LANDMARK_NAMES):
-            raise ValueError(f"its header names {len(names)} columns, not x and y of {len(LANDMARK_NAMES)} points")
-        values = np.array(fields, dtype=np.float32)
-        if len(values) != len(names) or not np.isfinite(values).all():
-            raise ValueError(f"has {len(values)} values, not {len(names)} numbers")
-        return values.reshape(len(LANDMARK_NAMES), 2)
+        values = np.array(fields, dtype=np.float64)
+        if len(values) != len(names):
+            raise ValueError(f"has {len(values)} values, not {len(names)}")
+        wild = values[~(np.abs(values) < MAX_COORDINATE)]  # nan and inf included
+        if len(wild):
+            raise ValueError(f"holds {wild[0]}, not a pixel coordinate")
+        return values.astype(np.float32).reshape(len(LANDMARK_NAMES), 2)
 
-    return _parse_list(text, source, "landmark list", LANDMARK_FILE, row)[1]
+    return _parse_list(text, source, "landmark list", LANDMARK_FILE, row, columns=2 * len(LANDMARK_NAMES))[1]
 
 
 def _parse_list(
-    text: str, source: str, kind: str, official: str, parse_row: Callable[[list[str], list[str]], np.ndarray]
+    text: str,
+    source: str,
+    kind: str,
+    official: str,
+    parse_row: Callable[[list[str], list[str]], np.ndarray],
+    columns: int | None = None,
 ) -> tuple[list[str], dict[str, np.ndarray]]:
-    """CelebA's list files: a count line, a line of column names, then ``name.jpg`` and its values per line."""
+    """CelebA's list files: a count line, a line of column names (``columns`` of them, where that is fixed), then
+    ``name.jpg`` and its values per line, which ``parse_row(values, names)`` checks and converts."""
     lines = text.splitlines()
     try:
         count = int(lines[0])
         names = lines[1].split()
+        if columns is not None and len(names) != columns:
+            raise ValueError(f"its header names {len(names)} columns, not {columns}")
         rows = {}
         for line in lines[2 : 2 + count]:
             image, *fields = line.split() or [""]
