@@ -105,7 +105,10 @@ def test_landmarks_are_prepared_and_sets_prepared_before_them_still_load(tmp_pat
         and older.attributes.tolist() == [CELEBA_ATTRS[i] for i in (0, 1, 4)]
     )
     np.save(out / "landmarks.npy", np.zeros((4, 5, 2), dtype=np.float32))
-    with pytest.raises(DCGANError, match=r"landmarks\.npy has 4 rows for 5 images"):
+    with pytest.raises(DCGANError, match=r"landmarks\.npy is \(4, 5, 2\), not a row for each of the 5 images"):
+        load_dataset(out)
+    np.save(out / "landmarks.npy", np.float32(0.5))  # no rows at all
+    with pytest.raises(DCGANError, match=r"landmarks\.npy is \(\)"):
         load_dataset(out)
     (out / prepared.MANIFEST).write_text(json.dumps(manifest | {"landmark_names": "left_eye"}))
     with pytest.raises(DCGANError, match="damaged: landmark_names"):

@@ -196,10 +196,13 @@ def load(path: Path, resolution: int | None, channels: int | None) -> tuple[dict
             f"{path / IMAGES} holds {images.dtype} {images.shape}, the manifest says uint8 {expected}",
             "the set is damaged; prepare it again",
         )
-    uneven = [f"{ROW_FILES[name]} has {len(values)}" for name, values in rows.items() if len(values) != len(images)]
+    uneven = [
+        f"{ROW_FILES[name]} is {values.shape}" for name, values in rows.items() if values.shape[:1] != expected[:1]
+    ]
     if uneven:
         raise DCGANError(
-            f"{path}: {', '.join(uneven)} rows for {len(images)} images", "the set is damaged; prepare it again"
+            f"{path}: {', '.join(uneven)}, not a row for each of the {len(images)} images",
+            "the set is damaged; prepare it again",
         )
     fields = {
         "images": torch.from_numpy(images),
