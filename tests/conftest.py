@@ -105,25 +105,33 @@ def _face(seed: int, size=(178, 218)) -> Image.Image:
     return Image.fromarray(arr)
 
 
-def write_celeba(root, attrs: list[list[int]], size=(178, 218), partition=None):
-    """A CelebA folder of the official layout: faces of ``size`` with ``attrs`` (columns CELEBA_NAMES)."""
+def write_celeba(root, attrs: list[list[int]], size=(178, 218), partition=None, landmarks=None):
+    """A CelebA folder of the official layout: faces of ``size`` with ``attrs`` (columns CELEBA_NAMES), and with
+    ``landmarks`` ((N, 5, 2) pixels of the aligned 178x218 images) the landmark list, spaced as the official one."""
     (root / "img_align_celeba").mkdir(parents=True)
     lines = [str(len(attrs)), " ".join(CELEBA_NAMES)]
     for i, row in enumerate(attrs, 1):
         _face(i, size).save(root / "img_align_celeba" / f"{i:06d}.png")
         lines.append(f"{i:06d}.png " + " ".join(f"{v:2d}" for v in row))
     (root / celeba.ATTR_FILE).write_text("\n".join(lines) + "\n")
+    if landmarks is not None:
+        header = (
+            "lefteye_x lefteye_y righteye_x righteye_y nose_x nose_y leftmouth_x leftmouth_y rightmouth_x rightmouth_y"
+        )
+        rows = [f"{i:06d}.png " + "".join(f"{v:5d}" for v in np.ravel(p)) for i, p in enumerate(landmarks, 1)]
+        (root / celeba.LANDMARK_FILE).write_text("\n".join([str(len(rows)), header, *rows]) + "\n")
     if partition:
         (root / celeba.PARTITION_FILE).write_text("".join(f"{i:06d}.png {p}\n" for i, p in enumerate(partition, 1)))
 
 
 def same_data(a: ImageData, b: ImageData) -> None:
-    """Assert two ImageData hold the same pixels, labels, attributes and names."""
+    """Assert two ImageData hold the same pixels, labels, attributes, landmarks and names."""
     assert a.images.shape == b.images.shape and (a.images.numpy() == b.images.numpy()).all()
-    for field in ("labels", "attributes"):
+    for field in ("labels", "attributes", "landmarks"):
         x, y = getattr(a, field), getattr(b, field)
         assert (x is None and y is None) or (x.numpy() == y.numpy()).all()
     assert a.class_names == b.class_names and a.attribute_names == b.attribute_names
+    assert a.landmark_names == b.landmark_names
 
 
 def is_file_mapped(tensor: torch.Tensor, file) -> bool:

@@ -1,5 +1,7 @@
 """The training cache: prepared copies keyed by source and options, listed and evicted by dcgan cache."""
 
+import hashlib
+import json
 import os
 import shutil
 import socket
@@ -7,10 +9,12 @@ import subprocess
 import sys
 import time
 
-from conftest import is_file_mapped, same_data, write_images
+import numpy as np
+
+from conftest import CELEBA_ATTRS, is_file_mapped, same_data, write_celeba, write_images
 from dcgan import load_dataset
 from dcgan.cli import main
-from dcgan.data import cache, prepared
+from dcgan.data import SourceOptions, cache, prepare_dataset, prepared
 
 
 def test_training_cache_is_keyed_by_source_and_options(tmp_path):
@@ -26,6 +30,21 @@ def test_training_cache_is_keyed_by_source_and_options(tmp_path):
     write_images(tmp_path / "imgs", [("new.png", "RGB", (16, 16))], seed=1)  # the source changed: another copy
     assert len(load_dataset(tmp_path / "imgs", resolution=16, cache=True)) == 7
     assert len(set(cache_dir.iterdir()) - before) == 3
+
+
+def test_an_entry_prepared_before_landmarks_is_not_served_for_a_source_that_has_them(tmp_path):
+    """Such entries exist (CelebA cached by a dcgan without landmarks from the zip that has them): served, they
+    would load without landmarks; the key names the per-image files, so the source is prepared anew."""
+    points = np.random.default_rng(0).integers(40, 160, (5, 5, 2))
+    write_celeba(tmp_path / "celeba", CELEBA_ATTRS, landmarks=points)
+    provenance = {"source": prepared.fingerprint(tmp_path / "celeba"), "options": SourceOptions(16).to_dict()}
+    before_landmarks = json.dumps(provenance | {"version": prepared.FORMAT_VERSION}, sort_keys=True)  # the old key
+    old_entry = cache.cache_root() / "prepared" / hashlib.sha256(before_landmarks.encode()).hexdigest()[:20]
+    prepare_dataset(tmp_path / "celeba", old_entry, resolution=16)
+    (old_entry / "landmarks.npy").unlink()  # as the older dcgan wrote it
+    cached = load_dataset(tmp_path / "celeba", resolution=16, cache=True)
+    assert cached.landmarks is not None and not is_file_mapped(cached.images, old_entry / prepared.IMAGES)
+    same_data(cached, load_dataset(tmp_path / "celeba", resolution=16))
 
 
 def test_cache_lists_and_evicts_entries(tmp_path, monkeypatch, capsys):

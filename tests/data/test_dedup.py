@@ -8,11 +8,11 @@ import torch
 from benchmarks.dedup_planted import plant
 from PIL import Image
 
-from conftest import shared_data
+from conftest import CELEBA_ATTRS, shared_data, write_celeba
 from dcgan import load_dataset
 from dcgan.cli import main
 from dcgan.data import prepare_dataset
-from dcgan.data.dedup import bit_distances, find_duplicates
+from dcgan.data.dedup import bit_distances, dedup_prepared, find_duplicates
 
 
 def natural_images(n: int, seed: int = 0) -> torch.Tensor:
@@ -76,6 +76,22 @@ def test_cli_dedup_writes_a_filtered_set_and_a_report(tmp_path, capsys):
     assert (tmp_path / "clean" / "dedup_examples.png").is_file()
     assert main(["dedup", str(tmp_path / "imgs"), "-o", str(tmp_path / "x")]) == 2
     assert "is not a prepared set" in capsys.readouterr().err
+
+
+def test_dedup_keeps_the_attributes_and_landmarks_of_the_rows_it_keeps(tmp_path):
+    images = natural_images(40, seed=3)
+    images[30:] = images[:10]  # 10 exact copies
+    points = np.random.default_rng(3).integers(40, 160, (40, 5, 2))
+    write_celeba(tmp_path / "celeba", [CELEBA_ATTRS[i % 5] for i in range(40)], landmarks=points)
+    for i, image in enumerate(images, 1):  # the generated faces replaced by distinct natural images
+        face = Image.fromarray(image.permute(1, 2, 0).numpy()).resize((178, 218))
+        face.save(tmp_path / "celeba" / "img_align_celeba" / f"{i:06d}.png")
+    prepare_dataset(tmp_path / "celeba", tmp_path / "set", resolution=32)
+    result = dedup_prepared(tmp_path / "set", tmp_path / "clean")
+    assert result.removed >= 10 and not set(range(30, 40)) & set(result.keep.tolist())
+    full, clean = load_dataset(tmp_path / "set"), load_dataset(tmp_path / "clean")
+    assert (clean.landmarks == full.landmarks[result.keep]).all() and clean.landmark_names == full.landmark_names
+    assert (clean.attributes == full.attributes[result.keep]).all() and full.landmarks is not None
 
 
 @pytest.mark.parametrize(("bits", "radius"), [(60, 4), (64, 40)])

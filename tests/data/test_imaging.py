@@ -9,7 +9,7 @@ from PIL import Image
 
 from conftest import png_bytes
 from dcgan import DCGANError, load_dataset
-from dcgan.data.imaging import auto_resolution, fit_image
+from dcgan.data.imaging import auto_resolution, fit_image, points_in_crop
 
 
 def test_centre_crop_and_resize():
@@ -23,6 +23,26 @@ def test_centre_crop_and_resize():
     tall = fit_image(Image.fromarray(arr.T.copy()), 16, 3)
     assert tall.shape == (3, 16, 16) and tall[:, 1:-1].min() == 255 and tall.min() > 240
     assert auto_resolution(28, 28) == 32 and auto_resolution(89, 109) == 64 and auto_resolution(10, 10) == 16
+
+
+@pytest.mark.parametrize(("size", "crop_scale"), [((178, 218), 108 / 178), ((89, 109), 108 / 178), ((60, 40), 1.0)])
+def test_points_in_crop_land_where_fit_image_puts_their_pixels(size, crop_scale):
+    """A bright dot at pixel (x, y) comes out of fit_image centred at points_in_crop's fraction of the side."""
+    w, h = size
+    for x, y in [(w // 2, h // 2), (w // 3, h // 2 + 3), (w // 2 + 5, h // 3 + 2)]:
+        arr = np.zeros((h, w), dtype=np.uint8)
+        arr[y - 1 : y + 2, x - 1 : x + 2] = 255  # 3x3, centred on pixel (x, y)
+        out = fit_image(Image.fromarray(arr), 64, 1, crop_scale)[0].astype(np.float64)
+        rows, cols = np.mgrid[:64, :64]
+        centroid = np.array([(out * cols).sum(), (out * rows).sum()]) / out.sum()  # in output pixel indices
+        fraction = points_in_crop(np.array([x, y]), w, h, crop_scale)
+        assert fraction.dtype == np.float32
+        assert np.abs(fraction * 64 - 0.5 - centroid).max() < 0.1, (x, y, fraction * 64 - 0.5, centroid)
+    # the same point of a half-size copy (pixel p there is 2p + 0.5 here) gets the same fraction: the crop scales
+    half = points_in_crop(np.array([[10.0, 20.0]]), 89, 109, 108 / 178)
+    assert np.allclose(points_in_crop(np.array([[20.5, 40.5]]), 178, 218, 108 / 178), half)
+    # outside the crop: kept, not clipped (the 108-px crop of 178x218 starts at x = 35, y = 55)
+    assert np.allclose(points_in_crop(np.array([0, 0]), 178, 218, 108 / 178), [(0.5 - 35) / 108, (0.5 - 55) / 108])
 
 
 def _save(folder, name, img, **kw):

@@ -87,6 +87,34 @@ def test_prepared_sets_refuse_conflicting_options(tmp_path):
         load_dataset(tmp_path / "out")
 
 
+def test_landmarks_are_prepared_and_sets_prepared_before_them_still_load(tmp_path):
+    points = np.random.default_rng(0).integers(40, 160, (5, 5, 2))
+    write_celeba(tmp_path / "celeba", CELEBA_ATTRS, landmarks=points)
+    out = prepare_dataset(tmp_path / "celeba", tmp_path / "set", resolution=16)
+    same_data(load_dataset(out), load_dataset(tmp_path / "celeba", resolution=16))
+    manifest = json.loads((out / prepared.MANIFEST).read_text())
+    assert manifest["landmark_names"] == ["left_eye", "right_eye", "nose", "left_mouth", "right_mouth"]
+    assert np.load(out / "landmarks.npy").shape == (5, 5, 2)
+    # written before landmarks existed: no landmarks.npy, no landmark_names in the manifest
+    (out / "landmarks.npy").unlink()
+    (out / prepared.MANIFEST).write_text(json.dumps({k: v for k, v in manifest.items() if k != "landmark_names"}))
+    older = load_dataset(out, where="Smiling=1")
+    assert (
+        older.landmarks is None
+        and older.landmark_names == []
+        and older.attributes.tolist() == [CELEBA_ATTRS[i] for i in (0, 1, 4)]
+    )
+    np.save(out / "landmarks.npy", np.zeros((4, 5, 2), dtype=np.float32))
+    with pytest.raises(DCGANError, match=r"landmarks\.npy is \(4, 5, 2\), not a row for each of the 5 images"):
+        load_dataset(out)
+    np.save(out / "landmarks.npy", np.float32(0.5))  # no rows at all
+    with pytest.raises(DCGANError, match=r"landmarks\.npy is \(\)"):
+        load_dataset(out)
+    (out / prepared.MANIFEST).write_text(json.dumps(manifest | {"landmark_names": "left_eye"}))
+    with pytest.raises(DCGANError, match="damaged: landmark_names"):
+        load_dataset(out)
+
+
 def test_real_cifar10_prepared_equals_direct(tmp_path):
     zip_path = shared_data("cifar10-jpg.zip")
     prepare_dataset(zip_path, tmp_path / "c10", resolution=32, split="test", limit=2000)

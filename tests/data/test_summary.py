@@ -37,6 +37,15 @@ def test_summary_counts_classes_and_names_the_run_folder():
     assert "no classes" in format_summary(summarize(unlabelled)) and "grey" in format_summary(summarize(unlabelled))
 
 
+def test_summary_says_the_landmarks_are_there():
+    names = ["left_eye", "right_eye", "nose", "left_mouth", "right_mouth"]
+    faces = ImageData(torch.zeros(2, 3, 8, 8, dtype=torch.uint8), landmarks=torch.zeros(2, 5, 2), landmark_names=names)
+    summary = summarize(faces)
+    assert summary["landmarks"] == names
+    assert "  5 landmarks per image: left_eye, right_eye, nose, left_mouth, right_mouth" in format_summary(summary)
+    assert "landmarks" not in summarize(blobs(4)) and "landmarks" not in format_summary(summarize(blobs(4)))
+
+
 def test_limit_is_seeded_sorted_and_stratified():
     labels = np.repeat([0, 1, 2], [600, 300, 100])  # sorted by class, as folders are
     rows = limit_rows(labels, 1000, 100)

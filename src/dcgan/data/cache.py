@@ -17,7 +17,7 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from .prepared import FORMAT_VERSION, MANIFEST, PARTIAL, fingerprint
+from .prepared import FORMAT_VERSION, MANIFEST, PARTIAL, ROW_FILES, fingerprint
 
 
 def cache_root() -> Path:
@@ -28,8 +28,11 @@ def cache_root() -> Path:
 
 
 def cache_folder(provenance: dict) -> Path:
-    """The cache folder of a source (its ``fingerprint``) prepared with given options."""
-    key = json.dumps(provenance | {"version": FORMAT_VERSION}, sort_keys=True)
+    """The cache folder of a source (its ``fingerprint``) prepared with given options.
+
+    The key names the per-image files a prepared set holds: an entry written before one of them existed
+    (a CelebA entry without ``landmarks.npy``) is never served for the fuller set; the source is prepared anew."""
+    key = json.dumps(provenance | {"version": FORMAT_VERSION, "fields": sorted(ROW_FILES)}, sort_keys=True)
     return cache_root() / "prepared" / hashlib.sha256(key.encode()).hexdigest()[:20]
 
 

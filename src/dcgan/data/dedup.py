@@ -24,7 +24,7 @@ from ..core.pages import release_rows
 from ..core.progress import tracked
 from ..errors import DCGANError
 from .prepared import load, read_manifest, write_prepared
-from .source import Source
+from .source import ROW_FIELDS, Source
 
 HASH_SIDE = 32
 PCA_SAMPLE = 20_000
@@ -181,10 +181,8 @@ def dedup_prepared(
     images = fields["images"]
     result = find_duplicates(images, bits, radius, progress)
     keep = result.keep
-    meta = {k: v for k, v in fields.items() if k in ("class_names", "attribute_names")}
-    for name in ("labels", "attributes"):
-        if fields[name] is not None:
-            meta[name] = fields[name].numpy()
+    meta = {name: fields[name] for name in ROW_FIELDS.values()}  # the kept rows keep their labels and points
+    meta |= {name: fields[name].numpy() for name in ROW_FIELDS if fields[name] is not None}
     source = Source(
         manifest["count"],
         manifest["resolution"],

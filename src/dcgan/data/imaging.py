@@ -43,13 +43,28 @@ def fit_image(img: Image.Image, resolution: int, channels: int, crop_scale: floa
         img = Image.alpha_composite(white, img.convert("RGBA"))
     if img.mode != mode:
         img = img.convert(mode)
-    w, h = img.size
-    side = min(w, h) * crop_scale
-    box = ((w - side) / 2, (h - side) / 2, (w + side) / 2, (h + side) / 2)
-    if (w, h) != (resolution, resolution):
+    box = crop_box(*img.size, crop_scale)
+    if img.size != (resolution, resolution):
         img = img.resize((resolution, resolution), Image.Resampling.BICUBIC, box=box, reducing_gap=None)
     arr = np.asarray(img, dtype=np.uint8)
     return arr[None] if arr.ndim == 2 else arr.transpose(2, 0, 1)
+
+
+def crop_box(width: float, height: float, crop_scale: float = 1.0) -> tuple[float, float, float, float]:
+    """The centred square :func:`fit_image` resamples, as (left, top, right, bottom) pixel edges: its side is
+    ``crop_scale`` x the shorter side, not rounded, so a half-size copy gets exactly the half-size square."""
+    side = min(width, height) * crop_scale
+    return ((width - side) / 2, (height - side) / 2, (width + side) / 2, (height + side) / 2)
+
+
+def points_in_crop(points: np.ndarray, width: float, height: float, crop_scale: float = 1.0) -> np.ndarray:
+    """Pixel positions (..., 2) as (x, y) in a ``width`` x ``height`` image -> where they land in the square
+    :func:`fit_image` returns, as float32 fractions of its side (0: its left/top edge, 1: its right/bottom
+    edge; points outside the crop give values below 0 or above 1, kept as they are). Fractions hold at every
+    resolution: the resample maps the crop's edges to the output's edges. Pixel (x, y) is the one whose
+    centre lies at (x + 0.5, y + 0.5) in edge coordinates, as in Pillow's resample."""
+    left, top, right, _ = crop_box(width, height, crop_scale)
+    return ((np.asarray(points, dtype=np.float64) + 0.5 - (left, top)) / (right - left)).astype(np.float32)
 
 
 def decode_image(data: bytes) -> Image.Image:

@@ -23,7 +23,7 @@ from . import download, prepared
 from .cache import cache_folder, mark_used
 from .formats import celeba, cifar, folder, idx, lsun, svhn
 from .options import SourceOptions
-from .source import Source, decode_into, matching, selected_rows
+from .source import ROW_FIELDS, Source, decode_into, matching, rows_of, selected_rows
 
 
 @dataclass
@@ -35,6 +35,10 @@ class ImageData:
     class_names: list[str] = field(default_factory=list)
     attributes: torch.Tensor | None = None  # (N, A) int8 in {-1, 1}, e.g. CelebA's 40 attributes
     attribute_names: list[str] = field(default_factory=list)
+    # (N, P, 2) float32, e.g. CelebA's 5 points: (x right, y down) as fractions of the image's side, so the
+    # same at every resolution; a point outside the crop is below 0 or above 1 (pixel column = x * side - 0.5)
+    landmarks: torch.Tensor | None = None
+    landmark_names: list[str] = field(default_factory=list)
     source: str = ""
     skipped: int = 0  # unreadable files skipped with --skip-bad
 
@@ -198,11 +202,8 @@ def _load_prepared(path: Path, options: SourceOptions) -> ImageData:
     return data if rows is None else _rows(data, torch.from_numpy(rows))
 
 
-def _rows(data: ImageData, rows: torch.Tensor | slice) -> ImageData:
-    def pick(t: torch.Tensor | None) -> torch.Tensor | None:
-        return None if t is None else t[rows]
-
-    return replace(data, images=data.images[rows], labels=pick(data.labels), attributes=pick(data.attributes))
+def _rows(data: ImageData, rows: torch.Tensor) -> ImageData:
+    return replace(data, images=data.images[rows], **rows_of(data, rows))
 
 
 def default_test_split(train: str | Path) -> Path:
@@ -217,13 +218,14 @@ def default_test_split(train: str | Path) -> Path:
 
 
 def to_image_data(source: Source, images_tensor: torch.Tensor, keep: np.ndarray) -> ImageData:
-    """Wrap decoded images with the labels/attributes of the rows ``keep`` of ``source``."""
+    """Wrap decoded images with the labels/attributes/landmarks of the rows ``keep`` of ``source``."""
+    rows = {
+        name: None if values is None else torch.from_numpy(values) for name, values in rows_of(source, keep).items()
+    }
     return ImageData(
         images=images_tensor,
-        labels=None if source.labels is None else torch.from_numpy(source.labels[keep]),
-        class_names=source.class_names,
-        attributes=None if source.attributes is None else torch.from_numpy(source.attributes[keep]),
-        attribute_names=source.attribute_names,
+        **rows,
+        **{names: getattr(source, names) for names in ROW_FIELDS.values()},
         source=source.description,
         skipped=source.count - len(keep),
     )

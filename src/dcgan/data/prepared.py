@@ -2,8 +2,9 @@
 
 ``images.npy`` is a plain (N, C, H, W) uint8 array; it is opened memory-mapped, so a
 training run starts in seconds and reads pages from disk only as batches touch them (a set
-larger than RAM streams from the page cache). ``labels.npy``/``attributes.npy`` sit beside
-it; the manifest names the classes and attributes and records where the data came from:
+larger than RAM streams from the page cache). ``labels.npy``/``attributes.npy``/``landmarks.npy`` sit
+beside it (those the source has; a set prepared before landmarks existed has none and loads as before); the
+manifest names the classes, attributes and landmarks and records where the data came from:
 the source path, a fingerprint of its files, and the options it was prepared with. The
 training cache (``cache.py``) is a folder of such sets.
 """
@@ -24,11 +25,12 @@ import torch
 
 from ..errors import DCGANError
 from .formats.folder import files_under, split_zip_path
-from .source import Source, decode_into
+from .source import ROW_FIELDS, Source, decode_into, rows_of
 
 FORMAT_VERSION = 1
 MANIFEST = "manifest.json"
-IMAGES, LABELS, ATTRIBUTES = "images.npy", "labels.npy", "attributes.npy"
+IMAGES = "images.npy"
+ROW_FILES = {name: f"{name}.npy" for name in ROW_FIELDS}  # labels.npy, attributes.npy, landmarks.npy
 PARTIAL = ".partial-"  # a folder being written: .<name>.partial-<host>-<pid>, renamed when complete
 # what readers of a manifest rely on (a hand-edited or damaged one is refused, not a KeyError later)
 REQUIRED = {
@@ -40,6 +42,7 @@ REQUIRED = {
     "attribute_names": (list, type(None)),
     "description": str,
 }
+OPTIONAL = {"landmark_names": list}  # written since landmarks exist; older manifests lack them
 
 
 def detect(path: Path) -> bool:
@@ -74,17 +77,15 @@ def write_prepared(source: Source, out: Path, skip_bad: bool, progress: bool, pr
             keep = decode_into(source, images, skip_bad, progress)
         if len(keep) < source.count:
             _shrink_npy(partial / IMAGES, len(keep))
-        if source.labels is not None:
-            np.save(partial / LABELS, source.labels[keep])
-        if source.attributes is not None:
-            np.save(partial / ATTRIBUTES, source.attributes[keep])
+        for name, values in rows_of(source, keep).items():
+            if values is not None:
+                np.save(partial / ROW_FILES[name], values)
         manifest = {
             "format_version": FORMAT_VERSION,
             "count": len(keep),
             "resolution": source.resolution,
             "channels": source.channels,
-            "class_names": source.class_names,
-            "attribute_names": source.attribute_names,
+            **{names: getattr(source, names) for names in ROW_FIELDS.values()},
             "skipped": source.count - len(keep),
             "description": source.description,
             "created": datetime.now(timezone.utc).isoformat(timespec="seconds"),
@@ -166,6 +167,7 @@ def read_manifest(path: Path) -> dict:
             "prepare the set again with dcgan prepare",
         )
     damaged = [key for key, kind in REQUIRED.items() if key not in manifest or not isinstance(manifest[key], kind)]
+    damaged += [key for key, kind in OPTIONAL.items() if key in manifest and not isinstance(manifest[key], kind)]
     if damaged:
         raise DCGANError(
             f"{path / MANIFEST} is damaged: {', '.join(damaged)} missing or invalid", "prepare the set again"
@@ -185,8 +187,7 @@ def load(path: Path, resolution: int | None, channels: int | None) -> tuple[dict
     try:
         # copy-on-write map: a writable array for torch, whose pages are read only when touched
         images = np.load(path / IMAGES, mmap_mode="c")
-        labels = np.load(path / LABELS) if (path / LABELS).is_file() else None
-        attributes = np.load(path / ATTRIBUTES) if (path / ATTRIBUTES).is_file() else None
+        rows = {name: np.load(path / file) for name, file in ROW_FILES.items() if (path / file).is_file()}
     except (OSError, ValueError, EOFError, SyntaxError, TokenError) as exc:  # the last three: a damaged .npy header
         raise DCGANError(f"cannot read the prepared set {path}: {exc}", "prepare the set again") from None
     expected = (manifest["count"], manifest["channels"], manifest["resolution"], manifest["resolution"])
@@ -195,12 +196,18 @@ def load(path: Path, resolution: int | None, channels: int | None) -> tuple[dict
             f"{path / IMAGES} holds {images.dtype} {images.shape}, the manifest says uint8 {expected}",
             "the set is damaged; prepare it again",
         )
+    uneven = [
+        f"{ROW_FILES[name]} is {values.shape}" for name, values in rows.items() if values.shape[:1] != expected[:1]
+    ]
+    if uneven:
+        raise DCGANError(
+            f"{path}: {', '.join(uneven)}, not a row for each of the {len(images)} images",
+            "the set is damaged; prepare it again",
+        )
     fields = {
         "images": torch.from_numpy(images),
-        "labels": None if labels is None else torch.from_numpy(labels),
-        "class_names": manifest["class_names"],
-        "attributes": None if attributes is None else torch.from_numpy(attributes),
-        "attribute_names": manifest["attribute_names"],
+        **{name: torch.from_numpy(rows[name]) if name in rows else None for name in ROW_FIELDS},
+        **{names: manifest.get(names) or [] for names in ROW_FIELDS.values()},
         "source": f"prepared set {path} (from {manifest.get('source', {}).get('path', '?')})",
     }
     return manifest, fields

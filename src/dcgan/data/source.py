@@ -1,7 +1,7 @@
 """A dataset before decoding, and the one loop that decodes it into an array.
 
 Every reader (IDX, CIFAR, SVHN, CelebA, LSUN, image folders) describes its data as a
-:class:`Source`: how many images, their labels/attributes, and a function that decodes any
+:class:`Source`: how many images, their labels/attributes/landmarks, and a function that decodes any
 list of them at the target size. :func:`decode_into` then fills an in-memory array or a
 memory-mapped ``.npy`` in parallel chunks, so loading and ``dcgan prepare`` share one path
 and a prepared set larger than RAM is written without ever being held in memory.
@@ -15,12 +15,23 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
 
 import numpy as np
+import torch
 
 from ..core.progress import progress_bar
 from ..errors import DCGANError, warn
 from .options import format_where
 
 CHUNK = 256  # images per task: large enough to amortise scheduling, small enough for a smooth progress bar
+
+# What travels with the images row for row (each named by its list of names): every selection of rows
+# (subset, --where, --limit, unreadable images dropped, dedup) and every prepared set carries all of them.
+ROW_FIELDS = {"labels": "class_names", "attributes": "attribute_names", "landmarks": "landmark_names"}
+
+
+def rows_of(owner: object, rows: np.ndarray | torch.Tensor) -> dict:
+    """The ``ROW_FIELDS`` of ``owner`` (a Source or ImageData) at ``rows``; None stays None."""
+    return {name: None if (values := getattr(owner, name)) is None else values[rows] for name in ROW_FIELDS}
+
 
 # Decodes images [indices] to (C, H, W) uint8 arrays, or to a "name: reason" string for each unreadable one.
 Decoder = Callable[[Sequence[int]], list["np.ndarray | str"]]
@@ -38,6 +49,8 @@ class Source:
     class_names: list[str] = field(default_factory=list)
     attributes: np.ndarray | None = None  # (count, A) int8 in {-1, 1}
     attribute_names: list[str] = field(default_factory=list)
+    landmarks: np.ndarray | None = None  # (count, P, 2) float32 (x, y) fractions of the returned image's side
+    landmark_names: list[str] = field(default_factory=list)
     description: str = ""
 
     def subset(self, keep: np.ndarray) -> Source:
@@ -48,8 +61,7 @@ class Source:
             self,
             count=len(keep),
             decode=lambda indices: decode(keep[np.asarray(indices, dtype=np.int64)].tolist()),
-            labels=None if self.labels is None else self.labels[keep],
-            attributes=None if self.attributes is None else self.attributes[keep],
+            **rows_of(self, keep),
         )
 
     def where(self, conditions: dict[str, int]) -> Source:

@@ -19,7 +19,7 @@ SHOWN_CLASSES = 12  # more classes than this are listed as the first ones and a 
 
 
 def summarize(data: ImageData) -> dict:
-    """Count, size, channels, classes with their image counts, attributes and the source of ``data``."""
+    """Count, size, channels, classes with their image counts, attributes, landmarks and the source of ``data``."""
     summary = {
         "source": data.source,
         "images": len(data),
@@ -32,6 +32,8 @@ def summarize(data: ImageData) -> dict:
         summary["classes"] = {name: int(n) for name, n in zip(data.class_names, counts, strict=True)}
     if data.attribute_names:
         summary["attributes"] = list(data.attribute_names)
+    if data.landmark_names:
+        summary["landmarks"] = list(data.landmark_names)
     return summary
 
 
@@ -53,6 +55,8 @@ def format_summary(summary: dict, run_dir: str | None = None) -> str:
         lines.append("  no classes (put images in one folder per class to get labels)")
     if summary.get("attributes"):
         lines.append(f"  {len(summary['attributes'])} attributes: {_listed(summary['attributes'])}")
+    if summary.get("landmarks"):
+        lines.append(f"  {len(summary['landmarks'])} landmarks per image: {_listed(summary['landmarks'])}")
     if run_dir is not None:
         lines.append(f"  run folder: {run_dir}")
     return "\n".join(lines)
