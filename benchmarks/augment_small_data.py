@@ -19,7 +19,7 @@ or on CelebA's attributes, at 32x32; ``--n`` generated and real images), and the
 on its metrics.jsonl: how many steps after the first half of the run D was winning outright. Training CPU seconds
 (process and children) and wall seconds are recorded for quality against CPU time. Writes DIR/results.json and
 DIR/grid_<protocol>.png (the runs' final samples side by side, in the order of the table) and prints a table.
-A run whose folder already holds its result is not trained again, so an interrupted protocol continues.
+A run's training, scoring and result are each kept once done, so an interrupted protocol continues.
 Pin and thread it as the machine asks (e.g. ``OMP_NUM_THREADS=1 taskset -c 1``): the runs inherit both.
 """
 
@@ -136,7 +136,8 @@ def plan(args: argparse.Namespace, work: Path) -> list[Run]:
 def winning_steps(metrics: Path, mode: str, after: int) -> int:
     """Steps after ``after`` at which the health watch's rule saw D winning outright (its warnings silenced)."""
     health = Health(every=10**9)
-    trainer = SimpleNamespace(step=0, note=lambda key, text: None, config=SimpleNamespace(augment=mode))
+    # the warnings' advice depends on the set's size; only whether they are active is counted here
+    trainer = SimpleNamespace(step=0, note=lambda key, text: None, config=SimpleNamespace(augment=mode), data=())
     count = 0
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
@@ -157,10 +158,15 @@ def measure(run: Run, work: Path, args: argparse.Namespace) -> dict:
     if saved.exists():
         return json.loads(saved.read_text())
     options = ["--augment", run.mode, "--precision", args.precision, "--no-progress", *shlex.split(args.train_args)]
-    cpu_s, wall_s = dcgan(["train", *run.train, *options, "--out", str(folder)])
+    timing = folder / "timing.json"  # the training's CPU and wall seconds, kept if a later part fails
+    if not timing.exists():
+        cpu_s, wall_s = dcgan(["train", *run.train, *options, "--out", str(folder)])
+        timing.write_text(json.dumps({"cpu_s": cpu_s, "wall_s": wall_s}) + "\n")
+    cpu_s, wall_s = json.loads(timing.read_text()).values()
     scores = folder / "eval.json"
-    dcgan(["evaluate", "--checkpoint", str(folder), *run.real, "--features", run.features, "--n", str(args.n),
-           "--json", str(scores), "--no-progress"])  # fmt: skip
+    if not scores.exists():
+        dcgan(["evaluate", "--checkpoint", str(folder), *run.real, "--features", run.features, "--n", str(args.n),
+               "--json", str(scores), "--no-progress"])  # fmt: skip
     rows = [json.loads(line) for line in (folder / "metrics.jsonl").read_text().splitlines()]
     steps = rows[-1]["step"]
     results = {
