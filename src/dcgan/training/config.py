@@ -8,7 +8,6 @@ Defaults are the paper's recipe: minibatch 128, Adam(lr 2e-4, beta1 0.5), N(0, 0
 
 from __future__ import annotations
 
-import json
 import math
 from dataclasses import asdict, dataclass, field, fields, replace
 from pathlib import Path
@@ -295,22 +294,8 @@ class TrainConfig:
         return cls(**values)
 
     def save(self, path: Path) -> None:
+        """Write the run's ``config.json`` (atomically); ``options_file.config_from`` is its one reader."""
         atomic_write_json(path, self.to_dict())
-
-    @classmethod
-    def load(cls, path: Path) -> TrainConfig:
-        try:
-            values = json.loads(Path(path).read_text())
-        except (OSError, ValueError) as exc:  # ValueError: not UTF-8 or not JSON
-            raise DCGANError(f"cannot read config {path}: {exc}") from None
-        if not isinstance(values, dict):
-            raise DCGANError(f"config {path} is not a JSON object of options", "pass a config.json written by dcgan")
-        try:
-            return cls.from_dict(values)
-        except (TypeError, ValueError) as exc:  # a value of the wrong type
-            raise DCGANError(
-                f"config {path} holds an invalid value: {exc}", "pass a config.json written by dcgan"
-            ) from None
 
     def updated(self, **changes) -> TrainConfig:
         return replace(self, **changes)
