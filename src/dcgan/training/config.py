@@ -146,7 +146,7 @@ class TrainConfig:
         "--augment ada moves p at most this fast: from 0 to 1 in this many thousand images (StyleGAN2-ADA: 500,"
         " for runs of tens of millions of images)",
     )
-    # sample quality during training (metrics/, training/evaluation.py): off unless an interval is set
+    # sample quality during training (metrics/, training/callbacks/evaluation.py): off unless an interval is set
     eval_every: int = option(0, "evaluate sample quality every N steps into metrics.jsonl (0: off)")
     eval_every_minutes: float = option(0.0, "also evaluate every N minutes of training (0: off)")
     eval_features: str | None = option(
@@ -169,7 +169,7 @@ class TrainConfig:
     ema_rampup: float = option(
         0.05, "while the run is young, the average's half-life is at most this share of the images seen (0: off)"
     )
-    # watching the run (training/health.py): warnings while it trains (a NaN/Inf loss stops it regardless)
+    # watching the run (training/callbacks/health.py): warnings while it trains (a NaN/Inf loss stops it regardless)
     health: bool = option(True, "warn when D wins outright or the samples collapse")
 
     def __post_init__(self) -> None:
