@@ -29,21 +29,20 @@ from ..data import ImageData
 from ..data.summary import summarize
 from ..errors import DCGANError
 from . import distributed, divergence
-from .augment import make_augment
 from .autoprecision import decide_precision
-from .averaging import GeneratorAverage
 from .callbacks import Callback, ProgressBars, default_callbacks
 from .config import TrainConfig
 from .invocation import resume_command
 from .labels import class_names_of
 from .length import describe_length, short_run_hint
 from .state import Position, TrainingState, steps_per_epoch
-from .step import STAT_NAMES, Precision, make_optimizers, train_step
+from .step import STAT_NAMES, Precision, train_step
 from .stopping import StopRequest, peers_watched
 
 
 class Trainer:
-    """Owns one run: its networks, optimizers, RNGs, progress and run folder.
+    """Owns one run: its networks and the wrappers the step runs (DDP, compiled), its state (:attr:`state`, what a
+    checkpoint holds), its data order, metrics and run folder, and the callbacks that watch it.
 
     Randomness: initialisation from the global torch RNG seeded with ``config.seed``, the data
     order of epoch ``e`` from a generator seeded by (seed, e), z from a generator whose state
@@ -86,17 +85,10 @@ class Trainer:
         steps = [distributed.wrap(net, self.device, self.world, config.sync_bn) for net in (G, D, D)]
         steps[2] = D  # G's pass through D trains no D weight: no gradient to average, so no DDP wrapper
         self._G_step, self._D_step, self._D_for_g = (torch.compile(n) for n in steps) if config.compile else steps
-        opt_g, opt_d = make_optimizers(G, D, self.config, self.device)
+        self.state = TrainingState.new(self.config, G, D, self.device, self.world, self.global_batch)
         self.labels = data.labels.to(self.device) if config.conditional else None  # small: kept on the device
-        # the averaged G: a shadow of the raw one, never part of the game (training/averaging.py)
-        average = GeneratorAverage(G, config.ema, config.ema_rampup, config.noise) if config.ema else None
-        noise_rng = torch.Generator(self.device).manual_seed(config.seed + 1)
-        augment = make_augment(self.config, self.device, self.world, self.global_batch)  # None: the paper
-        fixed_rng = torch.Generator().manual_seed(config.seed + 2)
-        fixed_noise = sample_noise(config.sample_count, self.spec.nz, config.noise, fixed_rng)
-        fixed_noise = distributed.broadcast(fixed_noise, self.world)
-        self.state = TrainingState(G, D, opt_g, opt_d, noise_rng, fixed_noise, average, augment)
-        if checkpoint is not None:
+
+        if checkpoint is not None:  # a resumed run: its state, and the precision its probe chose on this machine
             if checkpoint.meta["num_images"] != len(data):
                 raise DCGANError(
                     f"the run was trained on {checkpoint.meta['num_images']} images but the data now has {len(data)}",
@@ -145,6 +137,7 @@ class Trainer:
 
     @property
     def position(self) -> Position:
+        """Where the run stands now, as its next checkpoint will record it."""
         s = self.state
         return Position(s.epoch, s.batch_in_epoch, s.step, len(self.data), self.config.batch_size, self.world.size)
 

@@ -15,9 +15,12 @@ import torch
 
 from ..core.checkpoints import AVERAGE, Checkpoint, save_checkpoint
 from ..core.models import Discriminator, Generator
-from .augment import Augment
+from ..core.sampling import sample_noise
+from . import distributed
+from .augment import Augment, make_augment
 from .averaging import GeneratorAverage
 from .config import TrainConfig
+from .step import make_optimizers
 
 
 def steps_per_epoch(num_images: int, global_batch: int) -> int:
@@ -40,6 +43,30 @@ class TrainingState:
     epoch: int = 0  # completed epochs
     batch_in_epoch: int = 0  # completed batches of the current epoch
     step: int = 0  # completed steps in all
+
+    @classmethod
+    def new(
+        cls,
+        config: TrainConfig,
+        G: Generator,
+        D: Discriminator,
+        device: torch.device,
+        world: distributed.World,
+        global_batch: int,
+    ) -> TrainingState:
+        """A new run's state around its freshly initialised ``G`` and ``D``: every random stream seeded from
+        ``config.seed`` (z with seed + 1, the fixed noise with seed + 2, the augmentation with seed + 3), the same
+        on every rank."""
+        opt_g, opt_d = make_optimizers(G, D, config, device)
+        # the averaged G: a shadow of the raw one, never part of the game (training/averaging.py)
+        average = GeneratorAverage(G, config.ema, config.ema_rampup, config.noise) if config.ema else None
+        noise_rng = torch.Generator(device).manual_seed(config.seed + 1)
+        augment = make_augment(config, device, world, global_batch)  # None: the paper
+        fixed_rng = torch.Generator().manual_seed(config.seed + 2)
+        fixed_noise = distributed.broadcast(
+            sample_noise(config.sample_count, G.spec.nz, config.noise, fixed_rng), world
+        )
+        return cls(G, D, opt_g, opt_d, noise_rng, fixed_noise, average, augment)
 
     def to_checkpoint(self, path: Path, config: dict, about: dict, global_batch: int) -> None:
         """Write the state to ``path``; the metadata holds the run's ``config``, the counters, then ``about`` (what
