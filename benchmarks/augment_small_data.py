@@ -40,7 +40,7 @@ from types import SimpleNamespace
 
 from PIL import Image
 
-from dcgan.training.health import Health
+from dcgan.training.callbacks import Health
 
 from .common import SHARED_DATA
 

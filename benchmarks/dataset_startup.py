@@ -16,8 +16,7 @@ t_torch = time.perf_counter()
 from dcgan import TrainConfig  # noqa: E402
 from dcgan.core.images import to_unit_range  # noqa: E402
 from dcgan.core.sampling import sample_noise  # noqa: E402
-from dcgan.training import Trainer, train_step  # noqa: E402
-from dcgan.training.loop import load_training_data  # noqa: E402
+from dcgan.training import Trainer, load_training_data, train_step  # noqa: E402
 
 t_dcgan = time.perf_counter()
 

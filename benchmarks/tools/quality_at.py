@@ -17,7 +17,7 @@ from pathlib import Path
 import matplotlib.pyplot as plt
 
 from dcgan.core.rundir import EVAL, RAW, RunDir
-from dcgan.training.plots import plot_quality
+from dcgan.training.callbacks.plots import plot_quality
 
 
 def reached(rows: list[dict], seconds: float, clock: str) -> dict | None:

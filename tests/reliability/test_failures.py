@@ -28,10 +28,12 @@ from PIL import Image
 
 import dcgan.core.tensorfile
 import dcgan.training.loop
+import dcgan.training.runs
+import dcgan.training.state
 from conftest import HANG, blobs, tiny_config
 from dcgan import DCGANError, load_checkpoint, resume, train
 from dcgan.core.rundir import RunDir
-from dcgan.training.hooks import Callback
+from dcgan.training import Callback
 
 KILLS = 24
 SRC = Path(__file__).resolve().parents[2] / "src"
@@ -59,7 +61,7 @@ class _KillPoint(Callback):
                     for layer in net.modules():
                         layer.register_forward_pre_hook(lambda *_: self._count())
             elif self.kind == "write":
-                dcgan.training.loop.save_checkpoint = self._counting_inside(dcgan.training.loop.save_checkpoint)
+                dcgan.training.state.save_checkpoint = self._counting_inside(dcgan.training.state.save_checkpoint)
         elif self.kind == "timer" and self.steps == self.k + 3:
             self._hold()
 
@@ -245,7 +247,7 @@ def test_a_full_disk_or_unwritable_folder_keeps_the_previous_checkpoint(tmp_path
 
 
 def test_out_that_is_a_device_file_or_a_file_is_refused_before_any_work(tmp_path, monkeypatch):
-    monkeypatch.setattr(dcgan.training.loop, "load_training_data", lambda config: pytest.fail("data was read"))
+    monkeypatch.setattr(dcgan.training.runs, "load_training_data", lambda config: pytest.fail("data was read"))
     (tmp_path / "file").write_text("x")
     for out, message in (("/dev/full", "is a file, not a folder"), (str(tmp_path / "file"), "is a file")):
         with pytest.raises(DCGANError, match=message):

@@ -26,11 +26,12 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from conftest import CELEBA_ATTRS, blobs, png_bytes, tiny_config, write_celeba
-from dcgan import DCGANError, Generator, TrainConfig, load_checkpoint, load_dataset, train
+from dcgan import DCGANError, Generator, load_checkpoint, load_dataset, train
 from dcgan.core.models import ModelSpec
 from dcgan.data import prepare_dataset
 from dcgan.data.formats import celeba
 from dcgan.experiments.latent import load_z, save_z
+from dcgan.training.options_file import config_from
 
 EXAMPLES = int(os.environ.get("DCGAN_FUZZ_EXAMPLES", "25"))  # per loader
 MAX_SECONDS = 60.0  # one load of a few KB: well under a second on idle cores, seconds at load 4; a minute is a hang
@@ -128,7 +129,7 @@ def _load_in(folder: Path, kind: str, data: bytes, seeds: dict[str, bytes]) -> o
         "checkpoint": ("run/checkpoints/last.safetensors", lambda p: load_checkpoint(p.parent.parent)),
         "pth": ("netG.pth", load_checkpoint),
         "z": ("z.safetensors", load_z),
-        "config": ("config.json", TrainConfig.load),
+        "config": ("config.json", config_from),
     }
     name, loader = files[kind]
     path = folder / name

@@ -98,7 +98,7 @@ class StopAt(Callback):
 
     def on_step(self, trainer):
         if trainer.step == self.step:
-            trainer._stop_requested = True
+            trainer.stop_request.asked = True
 
 
 def metrics(trainer: Trainer) -> list[dict]:

@@ -11,7 +11,7 @@ from dcgan import DCGANError
 from dcgan.core.checkpoints import load_checkpoint
 from dcgan.errors import DCGANWarning
 from dcgan.training import Callback, train
-from dcgan.training.health import START_STEPS, Health, diversity, winning_d_remedy
+from dcgan.training.callbacks.health import START_STEPS, Health, diversity, winning_d_remedy
 
 
 class PoisonD(Callback):

@@ -6,7 +6,7 @@ import torch
 from conftest import blobs, tiny_config
 from dcgan import DCGANError, TrainConfig
 from dcgan.core.checkpoints import load_checkpoint
-from dcgan.training import autoprecision, loop, start, train
+from dcgan.training import autoprecision, reopen, start, train
 from dcgan.training.autoprecision import PROBE_STEPS, choose_precision, probe_batch
 from dcgan.training.length import describe_length, short_run_hint
 
@@ -107,16 +107,16 @@ def test_a_run_with_auto_precision_trains_in_what_the_probe_chose_and_a_resume_r
         asked.append(config.batch_size)
         return timings(fp32=0.010, bf16=0.020)  # bf16 slower here, as on a busy CPU without AMX
 
-    monkeypatch.setattr(loop, "step_timer", stub)
+    monkeypatch.setattr(autoprecision, "step_timer", stub)
     monkeypatch.setattr(autoprecision, "native_bf16", native)
-    monkeypatch.setattr(loop, "choose_precision", lambda device, t: choose_precision(device, t, native))
+    monkeypatch.setattr(autoprecision, "choose_precision", lambda device, t: choose_precision(device, t, native))
     trainer = start(tiny_config(tmp_path, precision="auto", steps=3), blobs(64))
     assert asked == [32] and trainer.precision_name == "fp32" and not trainer.precision.enabled
     assert trainer.overview()[-1].startswith("precision: auto: fp32 (a probe step measured 10 ms in fp32 and 20 ms")
     trainer.fit()
-    resumed = loop.reopen(tmp_path / "run", data=blobs(64), steps=5)
+    resumed = reopen(tmp_path / "run", data=blobs(64), steps=5)
     assert asked == [32] and resumed.precision_name == "fp32"  # the same machine: no second probe
     assert resumed.overview()[-1].endswith("[measured before this resume]")
-    monkeypatch.setattr(loop, "machine_key", lambda device: "another machine")
-    loop.reopen(tmp_path / "run", data=blobs(64), steps=5)
+    monkeypatch.setattr(autoprecision, "machine_key", lambda device: "another machine")
+    reopen(tmp_path / "run", data=blobs(64), steps=5)
     assert asked == [32, 32]  # another machine probes again

@@ -102,7 +102,7 @@ def test_resume_after_ctrl_c_mid_epoch_is_exact(tmp_path, monkeypatch):
         out = original_step(*args, **kwargs)
         calls["n"] += 1
         if calls["n"] == 4:  # as the SIGINT handler does on the first Ctrl-C
-            trainer_ref["t"]._stop_requested = True
+            trainer_ref["t"].stop_request.asked = True
         return out
 
     trainer_ref = {}

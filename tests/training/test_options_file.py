@@ -7,9 +7,9 @@ import json
 import pytest
 
 from conftest import tiny_config
+from dcgan import load_checkpoint
 from dcgan.cli import main
 from dcgan.errors import DCGANError
-from dcgan.training import TrainConfig
 from dcgan.training.options_file import config_from, read_options, write_options
 
 
@@ -67,8 +67,9 @@ def test_cli_reads_the_file_and_flags_override_it(tmp_path):
     values = tiny_config(tmp_path).to_dict() | {"epochs": 5, "limit": 64, "out": str(tmp_path / "from-file")}
     path = _file(tmp_path, values)
     assert main(["train", "--config", path, "--epochs", "1", "--out", str(tmp_path / "run")]) == 0
-    saved = TrainConfig.load(tmp_path / "run" / "config.json")
+    saved = config_from(tmp_path / "run" / "config.json")  # a run's own config.json reads back as its config
     assert (saved.epochs, saved.limit, saved.g_width) == (1, 64, 8)
+    assert saved.to_dict() == load_checkpoint(tmp_path / "run").meta["config"]
     assert not (tmp_path / "from-file").exists()
 
 

@@ -6,7 +6,7 @@ from tensorboard.backend.event_processing.event_accumulator import EventAccumula
 from conftest import blobs, tiny_config
 from dcgan import train
 from dcgan.training.callbacks import default_callbacks
-from dcgan.training.reporting import HtmlReport, TensorBoardLog
+from dcgan.training.callbacks.reporting import HtmlReport, TensorBoardLog
 
 
 def test_the_config_chooses_the_callbacks(tmp_path):

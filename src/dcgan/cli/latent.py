@@ -33,8 +33,7 @@ from ..experiments.attributes import (
     save_classifier,
     train_classifier,
 )
-from ..training import TrainConfig
-from ..training.loop import load_training_data
+from ..training import TrainConfig, load_training_data
 from .options import add_checkpoint, add_device, add_progress, add_seed, add_source_options, source_options, write_json
 
 

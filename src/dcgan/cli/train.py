@@ -23,7 +23,7 @@ from ..core.tensorfile import check_writable_folder
 from ..data.summary import format_summary
 from ..errors import DCGANError
 from ..experiments.latent import save_sheet
-from ..training import TrainConfig, reopen, start
+from ..training import Position, TrainConfig, reopen, start
 from ..training.config import RESUMABLE
 from ..training.options_file import config_from
 from .options import add_checkpoint, add_device, add_field_flags, add_progress, add_seed, bounded_int, given
@@ -209,9 +209,5 @@ def run_info(args: argparse.Namespace) -> int:
 def _position(meta: dict) -> str | None:
     """Where in training a checkpoint is: "epoch 2, step 12 of 33" for one saved part-way through epoch 2
     (None for a file from elsewhere, e.g. pytorch/examples, that does not say)."""
-    if "epoch" not in meta:
-        return None
-    steps = meta["num_images"] // (meta["config"]["batch_size"] * meta.get("world_size", 1))
-    if meta["batch_in_epoch"]:
-        return f"epoch {meta['epoch'] + 1}, step {meta['batch_in_epoch']} of {steps} (part-way)"
-    return f"end of epoch {meta['epoch']}"
+    position = Position.of_checkpoint(meta)
+    return None if position is None else str(position)

@@ -40,9 +40,7 @@ from ..experiments.guided_backprop import feature_figure, visualise_features
 from ..experiments.linear_probe import linear_probe, protocol_for
 from ..experiments.memorisation import distance_plot, memorisation_check, split_held_out
 from ..metrics.nn_protocol import nn_protocol
-from ..training import Callback, TrainConfig, reopen, start
-from ..training.callbacks import default_callbacks
-from ..training.loop import load_training_data
+from ..training import Callback, TrainConfig, default_callbacks, load_training_data, reopen, start
 from ..training.options_file import config_from, read_options, write_options
 from .stages import Outcome
 

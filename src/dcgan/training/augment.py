@@ -41,16 +41,13 @@ step, so all ranks agree on p.
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from typing import TYPE_CHECKING
+from typing import Protocol
 
 import torch
 import torch.nn.functional as F
 
 from ..errors import DCGANError
 from . import distributed
-
-if TYPE_CHECKING:
-    from .config import TrainConfig
 
 AUGMENT_MODES = ("none", "diffaug", "ada")
 DEFAULT_POLICY = "color,translation,cutout"
@@ -235,8 +232,19 @@ class Augment:
             self.adaptive.signs = tensors["augment.signs"].to(self.p.device)
 
 
+class AugmentOptions(Protocol):
+    """The options augmentation reads (a :class:`~dcgan.training.config.TrainConfig` has them): the config
+    defines its fields with this module's modes and policy, so this module does not import the config."""
+
+    augment: str
+    augment_policy: str
+    ada_target: float
+    ada_kimg: float
+    seed: int
+
+
 def make_augment(
-    config: TrainConfig, device: torch.device, world: distributed.World, global_batch: int
+    config: AugmentOptions, device: torch.device, world: distributed.World, global_batch: int
 ) -> Augment | None:
     """The augmentation a config asks for (None for ``--augment none``, the paper)."""
     if config.augment == "none":

@@ -19,7 +19,8 @@ import torch
 from torch import nn
 
 from ..core.device import cpu_description, cpu_field
-from .config import TrainConfig
+from . import distributed
+from .config import PRECISIONS, TrainConfig
 from .step import Precision, make_optimizers, train_step
 
 PROBE_STEPS = 3  # timed steps per precision, alternating, after one untimed warm-up each; the fastest counts
@@ -103,3 +104,29 @@ def step_timer(
         return perf_counter() - start
 
     return time_step
+
+
+def decide_precision(
+    config: TrainConfig,
+    G: nn.Module,
+    D: nn.Module,
+    device: torch.device,
+    memory_format: torch.memory_format,
+    world: distributed.World,
+    stored: dict | None = None,
+) -> tuple[str, str, dict | None]:
+    """The precision a run of ``G`` and ``D`` trains in, why, and for ``auto`` the probe's record: kept in the
+    checkpoint, so a resume on the same machine reuses it (``stored``) instead of probing. Every rank trains in
+    rank 0's choice."""
+    if config.precision != "auto":
+        return config.precision, f"{config.precision} (as asked)", None
+    machine = machine_key(device)
+    if stored and stored.get("machine") == machine:
+        probe, reason = stored, f"{stored['reason']} [measured before this resume]"
+    else:
+        choice, reason = choose_precision(device, step_timer(G, D, config, device, memory_format))
+        probe = {"machine": machine, "choice": choice, "reason": reason}
+    name = probe["choice"]
+    if world.distributed:
+        name = PRECISIONS[int(distributed.broadcast(torch.tensor(PRECISIONS.index(name)), world))]
+    return name, reason, probe

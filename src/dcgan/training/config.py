@@ -8,7 +8,6 @@ Defaults are the paper's recipe: minibatch 128, Adam(lr 2e-4, beta1 0.5), N(0, 0
 
 from __future__ import annotations
 
-import json
 import math
 from dataclasses import asdict, dataclass, field, fields, replace
 from pathlib import Path
@@ -147,7 +146,7 @@ class TrainConfig:
         "--augment ada moves p at most this fast: from 0 to 1 in this many thousand images (StyleGAN2-ADA: 500,"
         " for runs of tens of millions of images)",
     )
-    # sample quality during training (metrics/, training/evaluation.py): off unless an interval is set
+    # sample quality during training (metrics/, training/callbacks/evaluation.py): off unless an interval is set
     eval_every: int = option(0, "evaluate sample quality every N steps into metrics.jsonl (0: off)")
     eval_every_minutes: float = option(0.0, "also evaluate every N minutes of training (0: off)")
     eval_features: str | None = option(
@@ -170,7 +169,7 @@ class TrainConfig:
     ema_rampup: float = option(
         0.05, "while the run is young, the average's half-life is at most this share of the images seen (0: off)"
     )
-    # watching the run (training/health.py): warnings while it trains (a NaN/Inf loss stops it regardless)
+    # watching the run (training/callbacks/health.py): warnings while it trains (a NaN/Inf loss stops it regardless)
     health: bool = option(True, "warn when D wins outright or the samples collapse")
 
     def __post_init__(self) -> None:
@@ -295,22 +294,8 @@ class TrainConfig:
         return cls(**values)
 
     def save(self, path: Path) -> None:
+        """Write the run's ``config.json`` (atomically); ``options_file.config_from`` is its one reader."""
         atomic_write_json(path, self.to_dict())
-
-    @classmethod
-    def load(cls, path: Path) -> TrainConfig:
-        try:
-            values = json.loads(Path(path).read_text())
-        except (OSError, ValueError) as exc:  # ValueError: not UTF-8 or not JSON
-            raise DCGANError(f"cannot read config {path}: {exc}") from None
-        if not isinstance(values, dict):
-            raise DCGANError(f"config {path} is not a JSON object of options", "pass a config.json written by dcgan")
-        try:
-            return cls.from_dict(values)
-        except (TypeError, ValueError) as exc:  # a value of the wrong type
-            raise DCGANError(
-                f"config {path} holds an invalid value: {exc}", "pass a config.json written by dcgan"
-            ) from None
 
     def updated(self, **changes) -> TrainConfig:
         return replace(self, **changes)

@@ -24,18 +24,14 @@ from __future__ import annotations
 import math
 from collections import deque
 from statistics import median
-from typing import TYPE_CHECKING
 
 import torch
 import torch.nn.functional as F
 
-from ..core.images import to_unit_range
-from ..core.rundir import STEP
-from ..errors import warn
-from .hooks import Callback
-
-if TYPE_CHECKING:
-    from .loop import Trainer
+from ...core.images import to_unit_range
+from ...core.rundir import STEP
+from ...errors import warn
+from .hooks import Callback, RunView
 
 D_LOSS_NEAR_ZERO = 0.05  # D's loss below this: real and fake told apart with near certainty
 G_LOSS_EXPLODED = 10.0  # G's loss above this: D(G(z)) below 5e-5
@@ -107,12 +103,12 @@ class Health(Callback):
         self.warned: set[tuple[str, bool]] = set()  # (sign, in the start) warned about in this run
         self._measured_at = -1
 
-    def on_start(self, trainer: Trainer) -> None:
+    def on_start(self, trainer: RunView) -> None:
         rng = torch.Generator().manual_seed(trainer.config.seed)
         real = trainer.data.images[torch.randperm(len(trainer.data), generator=rng)[: len(trainer.fixed_noise)]]
         self.real_diversity = diversity(to_unit_range(real))
 
-    def on_metrics(self, trainer: Trainer, rows: list[dict]) -> None:
+    def on_metrics(self, trainer: RunView, rows: list[dict]) -> None:
         self.recent.extend(row for row in rows if row.get("kind", STEP) == STEP)  # not quality evaluations
         if len(self.recent) == self.window:
             loss_d = median(r["loss_d"] for r in self.recent)
@@ -128,7 +124,7 @@ class Health(Callback):
         if trainer.step - self._measured_at >= self.every:
             self.measure(trainer)
 
-    def measure(self, trainer: Trainer) -> float:
+    def measure(self, trainer: RunView) -> float:
         """The fixed-noise samples' diversity as a share of the real images', checked for a sharp fall."""
         self._measured_at = trainer.step
         share = diversity(trainer.fixed_samples(trainer.G)) / self.real_diversity  # the raw G: the game
@@ -145,7 +141,7 @@ class Health(Callback):
         )
         return share
 
-    def _sign(self, trainer: Trainer, name: str, present: bool, problem: str, fix: str) -> None:
+    def _sign(self, trainer: RunView, name: str, present: bool, problem: str, fix: str) -> None:
         """Warn the first time a sign appears (in the start and after it), note it in the bar while it lasts, clear
         the note when it passes."""
         if present:

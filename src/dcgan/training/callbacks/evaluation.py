@@ -13,26 +13,22 @@ on the same z beside it, its values named ``fid_raw`` etc.: one run gives both c
 from __future__ import annotations
 
 import time
-from typing import TYPE_CHECKING
 
 from tqdm import tqdm
 
-from ..core.features import extract
-from ..core.models import Generator
-from ..core.rundir import BEST, EVAL, RAW
-from ..data import load_dataset
-from ..metrics.evaluate import generated_images, lower_is_better, sample_images, score
-from ..metrics.networks import feature_network
-from .hooks import Callback
-
-if TYPE_CHECKING:
-    from .loop import Trainer
+from ...core.features import extract
+from ...core.models import Generator
+from ...core.rundir import BEST, EVAL, RAW
+from ...data import load_dataset
+from ...metrics.evaluate import generated_images, lower_is_better, sample_images, score
+from ...metrics.networks import feature_network
+from .hooks import Callback, RunView
 
 
 class QualityEvaluation(Callback):
     """Scores G every ``eval_every`` steps / ``eval_every_minutes``, logs it, keeps the best checkpoint."""
 
-    def on_start(self, trainer: Trainer) -> None:
+    def on_start(self, trainer: RunView) -> None:
         cfg = trainer.config
         self.extractor = feature_network(cfg.eval_features, device=trainer.device)
         if cfg.eval_real is None:
@@ -53,17 +49,17 @@ class QualityEvaluation(Callback):
         self.last_step = previous[-1]["step"] if previous else 0
         self.last_wall = time.perf_counter()
 
-    def _due(self, trainer: Trainer) -> bool:
+    def _due(self, trainer: RunView) -> bool:
         cfg = trainer.config
         by_steps = cfg.eval_every and trainer.step % cfg.eval_every == 0
         by_time = cfg.eval_every_minutes and time.perf_counter() - self.last_wall >= 60 * cfg.eval_every_minutes
         return bool(by_steps or by_time) and trainer.step != self.last_step
 
-    def on_step(self, trainer: Trainer) -> None:
+    def on_step(self, trainer: RunView) -> None:
         if self._due(trainer):
             self.evaluate(trainer)
 
-    def on_end(self, trainer: Trainer) -> None:
+    def on_end(self, trainer: RunView) -> None:
         """The finished run's final generator is always scored (not after a Ctrl-C: stopping stays quick)."""
         if trainer.epoch >= trainer.config.epochs and trainer.step != self.last_step:
             self.evaluate(trainer)
@@ -73,12 +69,12 @@ class QualityEvaluation(Callback):
         cpu = time.process_time() - self.started[1] - self.eval_time[1] + self.clock_offset[1]
         return wall, cpu
 
-    def _score(self, trainer: Trainer, G: Generator) -> dict[str, float]:
+    def _score(self, trainer: RunView, G: Generator) -> dict[str, float]:
         cfg = trainer.config
         fake = generated_images(G, cfg.eval_n, cfg.seed, cfg.noise)
         return score(self.real, extract(self.extractor, fake, progress=False), seed=cfg.seed)
 
-    def evaluate(self, trainer: Trainer) -> dict:
+    def evaluate(self, trainer: RunView) -> dict:
         """Score the G that samples come from; with an averaged G, also the raw one, on the same z."""
         cfg = trainer.config
         wall_s, cpu_s = self._training_seconds()

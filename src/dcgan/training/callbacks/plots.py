@@ -10,7 +10,7 @@ matplotlib.use("Agg")  # files only: works on headless machines
 import matplotlib.pyplot as plt
 import numpy as np
 
-from ..core.rundir import RAW
+from ...core.rundir import RAW
 
 
 def _smooth(values: np.ndarray, window: int) -> np.ndarray:
