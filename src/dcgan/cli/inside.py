@@ -69,7 +69,9 @@ def register_forget(sub) -> None:
     p.add_argument("-o", "--output", required=True, metavar="FORGET.png", help="the boxed cells, before and after")
     p.add_argument("--classifier", metavar="FILE", help="an attribute classifier (dcgan attribute-classifier)")
     p.add_argument("--detect", metavar="CONDITION", help="the object as a classifier condition, e.g. Eyeglasses")
-    p.add_argument("--held-out", type=int, default=300, help="fresh samples for the detection rate [default: 300]")
+    p.add_argument(
+        "--held-out", type=int, default=300, dest="fresh", help="fresh samples for the detection rate [default: 300]"
+    )
     add_seed(p, "seed of those samples and of the negatives", default=1)
     p.add_argument(
         "--most", type=int, help="drop at most this many maps, the largest weights [default: every positive one]"
@@ -82,7 +84,7 @@ def register_forget(sub) -> None:
 def run_forget(args: argparse.Namespace) -> int:
     if (args.classifier is None) != (args.detect is None):
         raise DCGANError("--classifier and --detect go together", "give both, or neither")
-    if args.held_out < 1 or any(v is not None and v < 1 for v in (args.show, args.most)):
+    if args.fresh < 1 or any(v is not None and v < 1 for v in (args.show, args.most)):
         raise DCGANError("--held-out, --show and --most must be at least 1")
     checkpoint = load_checkpoint(args.checkpoint)
     G = checkpoint.generator(args.generator)
@@ -114,11 +116,11 @@ def run_forget(args: argparse.Namespace) -> int:
     print(f"mean activation inside the boxes {a['inside_before']:.4f} -> {a['inside_after']:.4f}")
     print(f"mean activation outside the boxes {a['outside_before']:.4f} -> {a['outside_after']:.4f}")
     if args.classifier:
-        fresh = sample_noise(args.held_out, G.spec.nz, checkpoint.noise, seeded(args.seed))
+        fresh = sample_noise(args.fresh, G.spec.nz, checkpoint.noise, seeded(args.seed))
         rates = detection_rates(G, clf, args.detect, fresh, result.layer, result.dropped, args.seed)
         report["detection"] = {args.detect: rates}
         print(
-            f"{args.detect} on {args.held_out} fresh samples: {rates['before']:.3f} -> {rates['after']:.3f} "
+            f"{args.detect} on {args.fresh} fresh samples: {rates['before']:.3f} -> {rates['after']:.3f} "
             f"({rates['after_random_maps']:.3f} with as many random maps dropped instead, mean of "
             f"{len(rates['after_random_maps_each'])} draws: {' '.join(f'{r:.3f}' for r in rates['after_random_maps_each'])})"
         )
@@ -143,7 +145,13 @@ def register_nearest(sub) -> None:
     p.add_argument("--samples", type=int, default=500, help="generated samples measured [default: 500]")
     p.add_argument("-k", type=int, default=3, help="nearest training images shown per space [default: 3]")
     p.add_argument("--held-out-data", metavar="PATH", help="real images the generator never saw (e.g. a test split)")
-    p.add_argument("--held-out", type=int, default=500, help="images of --data held out otherwise [default: 500]")
+    p.add_argument(
+        "--held-out",
+        type=int,
+        default=500,
+        dest="held_out_count",
+        help="images of --data held out otherwise [default: 500]",
+    )
     add_seed(p, "seed of the samples and the held-out split")
     p.add_argument("--json", metavar="OUT.json", help="also write the summary as JSON")
     add_limit(p)
@@ -160,7 +168,7 @@ def run_nearest(args: argparse.Namespace) -> int:
     if args.held_out_data:
         held_out = load_images_for(G.spec, args.held_out_data, limit).images
     else:
-        held, rows = split_held_out(len(training), args.held_out, args.seed)
+        held, rows = split_held_out(len(training), args.held_out_count, args.seed)
         held_out = training[held]
     result = memorisation_check(
         G, D, training, held_out, args.samples, args.n, args.k, args.seed, checkpoint.noise, args.progress, rows
