@@ -2,7 +2,8 @@
 learn the same weights as 1 process with batch 16, and so do two torchrun agents of one process each (two nodes on
 one machine); only rank 0 writes, and one process resumes the run to the weights of one process continuing from its
 checkpoint. A rank killed mid-run: torchrun --max-restarts restarts the job, which resumes from the last checkpoint;
-without restarts the other rank exits on its own, with one line. bf16 and --compile run under DDP.
+without restarts the other rank exits on its own, with one line. bf16 and --compile run under DDP, and so does
+dcgan reproduce, to the page one process writes.
 
 Every wait ends on what it waits for; timeouts are only guards against a hang (conftest.HANG)."""
 
@@ -10,6 +11,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import signal
 import socket
 import subprocess
@@ -19,7 +21,7 @@ from pathlib import Path
 import torch
 from PIL import Image
 
-from conftest import HANG, blobs
+from conftest import HANG, SHARED_DATA, blobs, shared_data
 from dcgan import Discriminator, Generator, load_checkpoint
 from dcgan.cli import main
 from dcgan.core.checkpoints import Checkpoint
@@ -234,3 +236,48 @@ def test_bf16_and_compile_run_under_ddp(tmp_path):
     assert "precision: bf16 (as asked)" in ran.stdout
     one = one_process(data, tmp_path / "one", "--epochs", "1", "--precision", "bf16", "--compile")
     assert_same_weights(tmp_path / "ddp", one, tolerance=BF16_TOLERANCE)
+
+
+def outline(summary: dict) -> list[tuple]:
+    """What a results page shows but its compute: each stage, whether done, its figures (their captions without
+    the step count), tables, results and notes."""
+    return [
+        (
+            stage["stage"],
+            stage["done"],
+            [(f["file"], re.sub(r" \(\d+ steps\)", "", f["caption"]), f["paper"]) for f in stage["figures"]],
+            [(table["title"], table["columns"]) for table in stage["tables"]],
+            [(result["what"], result["paper"], result["target"]) for result in stage["results"]],
+            stage["notes"],
+        )
+        for stage in summary["stages"]
+    ]
+
+
+def test_reproduce_under_torchrun_writes_the_page_one_process_writes(tmp_path):
+    """A recipe at --scale test with 2 processes: every stage done, and the page of one process, but for the steps:
+    2 processes of the recipe's batch take half as many to see the same images. 25 CPU-seconds."""
+    shared_data("mnist")
+    recipe = ["reproduce", "mnist", "--scale", "test", "--data-root", str(SHARED_DATA), "--no-progress"]
+    ran = torchrun(2, [*recipe, "--out", str(tmp_path / "ddp")])
+    assert ran.returncode == 0, ran.stderr[-3000:]
+    assert ran.stdout.count("training in") == ran.stdout.count("(2 processes)") == 2  # both trainings, rank 0 speaks
+    torch.set_num_threads(1)
+    assert main([*recipe, "--out", str(tmp_path / "one")]) == 0
+    ddp, one = (json.loads((tmp_path / run / "results.json").read_text()) for run in ("ddp", "one"))
+    assert ddp["complete"] and outline(ddp) == outline(one)
+    assert load_checkpoint(tmp_path / "ddp" / "02-train" / "run").meta["world_size"] == 2
+    trained = [
+        (a["compute"], b["compute"])
+        for a, b in zip(ddp["stages"], one["stages"], strict=True)
+        if "steps" in b["compute"]
+    ]
+    assert len(trained) == 2 and all(
+        (a["steps"] * 2, a["batch"], a["images seen"]) == (b["steps"], b["batch"] * 2, b["images seen"])
+        for a, b in trained
+    )
+    headings = [
+        re.findall(r"<h[1-3]>(.*?)</h", (tmp_path / run / "results.html").read_text().replace(str(tmp_path / run), ""))
+        for run in ("ddp", "one")
+    ]
+    assert headings[0] == headings[1] and len(headings[0]) > 5
