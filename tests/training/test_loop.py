@@ -121,6 +121,19 @@ def test_resume_after_ctrl_c_mid_epoch_is_exact(tmp_path, monkeypatch):
     assert metrics(straight) == metrics(resumed)
 
 
+@pytest.fixture
+def sigterm_fails_the_test():
+    """SIGTERM's default handler ends the process, pytest with it: one that reaches the test fails the test instead."""
+
+    def unhandled(signum, frame):
+        raise AssertionError("SIGTERM reached the test, not the run's handler")
+
+    before = signal.signal(signal.SIGTERM, unhandled)
+    yield
+    signal.signal(signal.SIGTERM, before)
+
+
+@pytest.mark.usefixtures("sigterm_fails_the_test")
 @pytest.mark.parametrize(
     "presses",
     [[signal.SIGINT], [signal.SIGINT, signal.SIGINT], [signal.SIGTERM, signal.SIGINT]],
