@@ -1,4 +1,5 @@
-"""Generator export: ONNX (run with onnxruntime) and TorchScript match PyTorch for batch 1 and 7, metadata included."""
+"""Generator export, from Python and the command line: ONNX (run with onnxruntime) and TorchScript match PyTorch for
+batch 1 and 7, metadata included."""
 
 import json
 
@@ -29,8 +30,14 @@ def expected(run, batch: int) -> tuple[np.ndarray, np.ndarray]:
     return z.numpy(), generate(load_generator(run), z).numpy()
 
 
-def test_onnx_matches_pytorch_for_any_batch(run, tmp_path):
-    path = export_generator(run, "onnx", tmp_path / "g.onnx")
+@pytest.mark.parametrize("via", ["python", "command line"])
+def test_onnx_matches_pytorch_for_any_batch(run, tmp_path, capsys, via):
+    path = tmp_path / "g.onnx"
+    if via == "python":
+        assert export_generator(run, "onnx", path) == path
+    else:
+        assert main(["export", "--checkpoint", str(run), "--format", "onnx", "-o", str(path)]) == 0
+        assert capsys.readouterr().out == f"wrote {path}\n"
     session = onnxruntime.InferenceSession(str(path), providers=["CPUExecutionProvider"])
     assert [i.name for i in session.get_inputs()] == ["z"] and [o.name for o in session.get_outputs()] == ["images"]
     for batch in (1, 7):

@@ -17,4 +17,9 @@ def test_the_cpu_is_named_with_the_units_that_decide_its_speed(monkeypatch):
 
 
 def test_without_cpuinfo_the_platform_names_the_cpu(monkeypatch):
-    assert cpu(monkeypatch, {}) and "(" not in cpu(monkeypatch, {})
+    """macOS and Windows have no /proc/cpuinfo: the processor's name, else the machine's kind, and no units."""
+    monkeypatch.setattr(device.platform, "processor", lambda: "Apple M2")
+    assert cpu(monkeypatch, {}) == "Apple M2"
+    monkeypatch.setattr(device.platform, "processor", lambda: "")  # what Linux and some others answer
+    monkeypatch.setattr(device.platform, "machine", lambda: "arm64")
+    assert cpu(monkeypatch, {}) == "arm64"

@@ -94,9 +94,12 @@ def test_dedup_keeps_the_attributes_and_landmarks_of_the_rows_it_keeps(tmp_path)
     assert (clean.attributes == full.attributes[result.keep]).all() and full.landmarks is not None
 
 
-@pytest.mark.parametrize(("bits", "radius"), [(60, 4), (64, 40)])
-def test_impossible_code_settings_are_refused(bits, radius):
+@pytest.mark.parametrize(
+    ("bits", "radius", "problem"),
+    [(60, 4, "--bits must be a multiple of 8 from 8 to 64, not 60"), (64, 40, "--radius must be from 0 to 31, not 40")],
+)
+def test_impossible_code_settings_are_refused(bits, radius, problem):
     from dcgan import DCGANError
 
-    with pytest.raises(DCGANError):
+    with pytest.raises(DCGANError, match=problem):
         find_duplicates(natural_images(10), bits=bits, radius=radius)

@@ -38,11 +38,15 @@ def test_empty_and_missing_sources(tmp_path):
         load_dataset(tmp_path / "notes.txt")
 
 
-def test_default_test_split(tmp_path):
+def test_default_test_split(tmp_path, capsys):
     assert str(default_test_split("/x/cifar10-jpg.zip/cifar10/train")) == "/x/cifar10-jpg.zip/cifar10/test"
     (tmp_path / "t10k-images-idx3-ubyte.gz").touch()
     assert default_test_split(str(tmp_path)) == tmp_path / "t10k-images-idx3-ubyte.gz"
+    # features refuses an output it would not write, before it reads the (here missing) checkpoint
     assert main(["features", "--checkpoint", str(tmp_path), "--data", str(tmp_path), "-o", "x.txt"]) == 2
+    assert (
+        capsys.readouterr().err == "dcgan features: error: --output x.txt must end in .npy\n  fix: e.g. -o feats.npy\n"
+    )
 
 
 def test_options_as_keywords_or_as_source_options_read_the_same_images(tmp_path):

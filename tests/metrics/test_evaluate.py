@@ -37,10 +37,14 @@ def test_the_domain_classifier_learns_and_round_trips(classifier):
     extractor = feature_network(f"domain:{out}")
     feats = extract(extractor, images, progress=False)
     assert feats.shape == (16, 128) and np.isfinite(feats).all()
-    # images of another size and channel count are resized and averaged to the classifier's input
-    rgb32 = torch.nn.functional.interpolate(images.float(), size=64, mode="nearest").round().to(torch.uint8)
-    other = extract(extractor, rgb32.expand(-1, 3, -1, -1), progress=False)
-    assert np.corrcoef(feats.ravel(), other.ravel())[0, 1] > 0.9
+    # images of another size and channel count are resized and averaged to the classifier's input: twice the size
+    # (each pixel a 2x2 block, which bilinear resizing undoes exactly), in RGB whose channels differ but average to
+    # the grey, read as the same features; a single channel (0.05 away) or other discs (0.28) are far outside
+    big = torch.nn.functional.interpolate(images.float(), size=64, mode="nearest").to(torch.uint8)
+    rgb = torch.cat([big - 15, big, big + 15], dim=1)  # blobs are 20 or 240 grey: no channel leaves uint8
+    np.testing.assert_allclose(extract(extractor, rgb, progress=False), feats, rtol=0, atol=1e-5)
+    unrelated = extract(extractor, blobs(16, resolution=32, seed=5).images, progress=False)
+    assert np.abs(unrelated - feats).max() > 1000 * 1e-5
 
 
 def test_domain_features_separate_what_the_classifier_learned(classifier):

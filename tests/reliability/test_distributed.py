@@ -1,8 +1,9 @@
 """Data-parallel training under torchrun: 2 CPU processes (gloo) with --sync-bn and 2 x 8 images per step
-learn the same weights as 1 process with batch 16, only rank 0 writes, and one process can resume the run;
-so do two torchrun agents of one process each (two nodes on one machine). A rank killed mid-run: torchrun
---max-restarts restarts the job, which resumes from the last checkpoint; without restarts the other rank
-exits on its own, with one line. bf16 and --compile run under DDP.
+learn the same weights as 1 process with batch 16, and so do two torchrun agents of one process each (two nodes on
+one machine); only rank 0 writes, and one process resumes the run to the weights of one process continuing from its
+checkpoint. A rank killed mid-run: torchrun --max-restarts restarts the job, which resumes from the last checkpoint;
+without restarts the other rank exits on its own, with one line. bf16 and --compile run under DDP, and so does
+dcgan reproduce, to the page one process writes.
 
 Every wait ends on what it waits for; timeouts are only guards against a hang (conftest.HANG)."""
 
@@ -10,6 +11,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import signal
 import socket
 import subprocess
@@ -19,10 +21,12 @@ from pathlib import Path
 import torch
 from PIL import Image
 
-from conftest import HANG, blobs
+from conftest import HANG, SHARED_DATA, blobs, shared_data
 from dcgan import Discriminator, Generator, load_checkpoint
 from dcgan.cli import main
+from dcgan.core.checkpoints import Checkpoint
 from dcgan.core.rundir import RunDir
+from dcgan.training import TrainConfig, Trainer, load_training_data
 
 SRC = Path(__file__).resolve().parents[2] / "src"
 TINY = [
@@ -81,6 +85,22 @@ def assert_same_weights(ddp: Path, one: Path, tolerance: float = TOLERANCE) -> N
     assert worst < tolerance
 
 
+def continued_in_one_process(checkpoint: Checkpoint, steps: int, folder: Path) -> Trainer:
+    """What one process makes of an epoch's end checkpoint: its run's config and data, the checkpoint's weights,
+    Adam moments and z stream set by hand, then ``steps`` batches of --batch-size in the next epoch's order."""
+    config = TrainConfig.from_dict(checkpoint.meta["config"])
+    data = load_training_data(config)
+    trainer = Trainer(config, data, folder, callbacks=[])
+    for name in ("G", "D"):
+        checkpoint.load_model(name, getattr(trainer, name))
+        checkpoint.load_optimizer(f"opt_{name.lower()}", getattr(trainer, f"opt_{name.lower()}"))
+    trainer.noise_rng.set_state(checkpoint.tensors["rng.noise"])
+    order, batch = trainer.epoch_order(checkpoint.meta["epoch"]), config.batch_size
+    for first in range(0, steps * batch, batch):
+        trainer.train_batch(data.images, order[first : first + batch])
+    return trainer
+
+
 def test_two_ranks_with_sync_bn_equal_one_process_with_the_global_batch(tmp_path):
     data = write_blobs(tmp_path / "data", 48)  # 3 steps of 16
     common = ["train", "--data", str(data), "--resolution", "16", "--epochs", "1", *TINY]
@@ -99,6 +119,13 @@ def test_two_ranks_with_sync_bn_equal_one_process_with_the_global_batch(tmp_path
     assert main(["train", "--resume", str(tmp_path / "ddp"), "--epochs", "2", "--no-progress"]) == 0
     resumed = load_checkpoint(tmp_path / "ddp")
     assert (resumed.meta["world_size"], resumed.meta["epoch"], resumed.meta["step"]) == (1, 2, 3 + 6)
+    # with the weights, Adam moments and z stream one process continuing from epoch 1's checkpoint has
+    reference = continued_in_one_process(ddp, 6, tmp_path / "reference")
+    expected = {f"G.{k}": v for k, v in reference.G.state_dict().items()}
+    expected |= {f"D.{k}": v for k, v in reference.D.state_dict().items()}
+    assert [name for name in weights if not torch.equal(resumed.tensors[name], expected[name])] == []
+    assert torch.equal(resumed.tensors["rng.noise"], reference.noise_rng.get_state())
+    assert max((resumed.tensors[n].float() - ddp.tensors[n].float()).abs().max().item() for n in weights) > 1e-4
 
 
 def test_two_ranks_augment_their_rows_and_agree_on_ada_p_as_one_process_with_the_global_batch(tmp_path):
@@ -209,3 +236,48 @@ def test_bf16_and_compile_run_under_ddp(tmp_path):
     assert "precision: bf16 (as asked)" in ran.stdout
     one = one_process(data, tmp_path / "one", "--epochs", "1", "--precision", "bf16", "--compile")
     assert_same_weights(tmp_path / "ddp", one, tolerance=BF16_TOLERANCE)
+
+
+def outline(summary: dict) -> list[tuple]:
+    """What a results page shows but its compute: each stage, whether done, its figures (their captions without
+    the step count), tables, results and notes."""
+    return [
+        (
+            stage["stage"],
+            stage["done"],
+            [(f["file"], re.sub(r" \(\d+ steps\)", "", f["caption"]), f["paper"]) for f in stage["figures"]],
+            [(table["title"], table["columns"]) for table in stage["tables"]],
+            [(result["what"], result["paper"], result["target"]) for result in stage["results"]],
+            stage["notes"],
+        )
+        for stage in summary["stages"]
+    ]
+
+
+def test_reproduce_under_torchrun_writes_the_page_one_process_writes(tmp_path):
+    """A recipe at --scale test with 2 processes: every stage done, and the page of one process, but for the steps:
+    2 processes of the recipe's batch take half as many to see the same images. 25 CPU-seconds."""
+    shared_data("mnist")
+    recipe = ["reproduce", "mnist", "--scale", "test", "--data-root", str(SHARED_DATA), "--no-progress"]
+    ran = torchrun(2, [*recipe, "--out", str(tmp_path / "ddp")])
+    assert ran.returncode == 0, ran.stderr[-3000:]
+    assert ran.stdout.count("training in") == ran.stdout.count("(2 processes)") == 2  # both trainings, rank 0 speaks
+    torch.set_num_threads(1)
+    assert main([*recipe, "--out", str(tmp_path / "one")]) == 0
+    ddp, one = (json.loads((tmp_path / run / "results.json").read_text()) for run in ("ddp", "one"))
+    assert ddp["complete"] and outline(ddp) == outline(one)
+    assert load_checkpoint(tmp_path / "ddp" / "02-train" / "run").meta["world_size"] == 2
+    trained = [
+        (a["compute"], b["compute"])
+        for a, b in zip(ddp["stages"], one["stages"], strict=True)
+        if "steps" in b["compute"]
+    ]
+    assert len(trained) == 2 and all(
+        (a["steps"] * 2, a["batch"], a["images seen"]) == (b["steps"], b["batch"] * 2, b["images seen"])
+        for a, b in trained
+    )
+    headings = [
+        re.findall(r"<h[1-3]>(.*?)</h", (tmp_path / run / "results.html").read_text().replace(str(tmp_path / run), ""))
+        for run in ("ddp", "one")
+    ]
+    assert headings[0] == headings[1] and len(headings[0]) > 5

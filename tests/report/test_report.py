@@ -5,6 +5,7 @@ import io
 import json
 import os
 import re
+import shutil
 
 import numpy as np
 import pytest
@@ -13,6 +14,7 @@ from PIL import Image
 from conftest import blobs, save_screenshot, tiny_config
 from dcgan import resume, train
 from dcgan.cli import main
+from dcgan.core.rundir import RunDir
 from dcgan.report.html import LONG_RUN, MAX_GRID_WIDTH, build_report, grid_image, metric_panels, throughput
 
 SECTIONS = ("progress", "samples", "curves", "throughput", "environment", "config")
@@ -96,11 +98,22 @@ def test_grids_are_made_small_for_large_images_and_long_runs(tmp_path):
         assert img.size == (MAX_GRID_WIDTH, MAX_GRID_WIDTH // 2) and img.convert("L").getextrema() == (255, 255)
 
 
-def test_throughput_is_timed_from_the_grids(run):
-    speed = throughput(run, run.read_metrics(), batch_size=32)
-    assert [epoch for epoch, _, _ in speed] == [1, 2, 3, 4, 5]
-    for _, seconds, per_second in speed:
-        assert seconds > 0 and per_second == pytest.approx(64 / seconds)  # 2 steps of 32 per epoch
+@pytest.mark.parametrize(
+    ("started", "expected"),
+    [
+        # the run started at 1000 s: epoch 1 from then to its grid at 1010, each later one from grid to grid
+        (1000, [(1, 10, 6.4), (2, 8, 8.0), (3, 16, 4.0), (4, 32, 2.0), (5, 4, 16.0)]),
+        # resumed at 1026, inside epoch 3: epoch 3 counts from the resume, epoch 1 has no known start
+        (1026, [(2, 8, 8.0), (3, 8, 8.0), (4, 32, 2.0), (5, 4, 16.0)]),
+    ],
+)
+def test_throughput_is_timed_from_the_grids(run, tmp_path, started, expected):
+    copy = RunDir(shutil.copytree(run.root, tmp_path / "run"))
+    for epoch, written in enumerate((1010, 1018, 1034, 1066, 1070), 1):
+        os.utime(copy.epoch_samples(epoch), (written, written))
+    os.utime(copy.config, (started, started))
+    speed = throughput(copy, copy.read_metrics(), batch_size=32)  # 2 steps of 32 images an epoch
+    assert speed == [(epoch, pytest.approx(s), pytest.approx(per_s)) for epoch, s, per_s in expected]
 
 
 def test_a_resumed_run_keeps_the_times_of_the_epochs_before_the_resume(tmp_path):

@@ -85,9 +85,15 @@ def test_the_configured_speed_and_the_bad_options(tmp_path):
     assert make_augment(tiny_config(tmp_path), torch.device("cpu"), SINGLE, 32) is None  # the paper
     with pytest.raises(DCGANError, match="holds no augmentation state"):  # a checkpoint that lost it
         augment.load_state({"rng.augment": augment.generator.get_state()})
-    for bad in ({"augment_policy": "color,zoom"}, {"augment_policy": ""}, {"ada_target": 1.0}, {"ada_kimg": 0}):
-        with pytest.raises(DCGANError):
-            tiny_config(tmp_path, augment="ada", **bad)
+    bad = [
+        ({"augment_policy": "color,zoom"}, "cannot read --augment-policy 'color,zoom'"),
+        ({"augment_policy": ""}, "cannot read --augment-policy ''"),
+        ({"ada_target": 1.0}, r"--ada-target must lie between 0 and 1 .* not 1\.0 and"),
+        ({"ada_kimg": 0}, r"(?m)--ada-kimg be above 0, not 0\.6 and 0$"),
+    ]
+    for options, problem in bad:
+        with pytest.raises(DCGANError, match=problem):
+            tiny_config(tmp_path, augment="ada", **options)
 
 
 class StopAt(Callback):

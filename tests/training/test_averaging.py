@@ -8,6 +8,7 @@ import torch
 from conftest import blobs, tiny_config
 from dcgan import DCGANError, TrainConfig, load_checkpoint, load_generator, resume, train
 from dcgan.cli import main
+from dcgan.core.sampling import generate
 from dcgan.training.averaging import decay, recalibrate_batchnorm
 from dcgan.training.callbacks import Callback
 
@@ -110,6 +111,7 @@ def test_the_default_run_judges_itself_with_the_bundled_network_and_both_generat
     assert evals[0]["features"] == "domain (bundled, trained on MNIST)"
 
 
+@pytest.mark.filterwarnings("ignore:`torch.jit.load` is deprecated:DeprecationWarning")  # what C++ loads
 def test_commands_draw_from_the_generator_asked_for(tmp_path, capsys):
     run = train(tiny_config(tmp_path, ema=0.1), blobs(64)).run_dir
     grids = {}
@@ -121,8 +123,11 @@ def test_commands_draw_from_the_generator_asked_for(tmp_path, capsys):
     plain = train(tiny_config(tmp_path / "plain"), blobs(64)).run_dir
     assert main(["sample", "--checkpoint", str(plain), "--generator", "ema", "-o", str(tmp_path / "x.png")]) == 2
     assert "holds no averaged generator" in capsys.readouterr().err
-    onnx = tmp_path / "g.pt"
-    assert (
-        main(["export", "--checkpoint", str(run), "--format", "torchscript", "--generator", "raw", "-o", str(onnx)])
-        == 0
-    )
+    exported = tmp_path / "g.pt"
+    export = ["export", "--checkpoint", str(run), "--format", "torchscript", "--generator", "raw"]
+    assert main([*export, "-o", str(exported)]) == 0
+    z = torch.randn(4, 16, generator=torch.Generator().manual_seed(1))
+    with torch.no_grad():
+        images = torch.jit.load(str(exported))(z)
+    torch.testing.assert_close(images, generate(load_generator(run, which="raw"), z), rtol=0, atol=1e-5)
+    assert (images - generate(load_generator(run, which="ema"), z)).abs().max() > 0.01  # not the average

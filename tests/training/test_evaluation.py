@@ -1,6 +1,9 @@
-"""--eval-every: quality rows in metrics.jsonl, checkpoints/best.safetensors, the quality panel, and config errors."""
+"""--eval-every and --eval-every-minutes: quality rows in metrics.jsonl, checkpoints/best.safetensors, the quality panel;
+--eval-real; config errors."""
 
 import itertools
+from time import process_time
+from types import SimpleNamespace
 
 import numpy as np
 import pytest
@@ -10,6 +13,8 @@ from conftest import blobs, tiny_config
 from dcgan import DCGANError, load_checkpoint, train
 from dcgan.core.rundir import EVAL, RunDir
 from dcgan.metrics import train_classifier
+from dcgan.training import Callback
+from dcgan.training.callbacks import evaluation
 
 
 @pytest.fixture(scope="module")
@@ -51,6 +56,48 @@ def test_evaluation_changes_nothing_in_the_training(tmp_path, classifier):
     plain = train(tiny_config(tmp_path / "b", epochs=1), blobs())
     for a, b in zip(watched.G.parameters(), plain.G.parameters(), strict=True):
         assert np.array_equal(a.detach().numpy(), b.detach().numpy())
+
+
+class MinutePerStep(Callback):
+    """A clock for the evaluation to read: each step takes one minute of it, whatever the machine does."""
+
+    def __init__(self):
+        self.now = 0.0
+
+    def on_step(self, trainer):
+        self.now = 60.0 * trainer.step
+
+
+def test_eval_every_minutes_follows_the_training_clock(tmp_path, classifier, monkeypatch):
+    clock = MinutePerStep()
+    monkeypatch.setattr(evaluation, "time", SimpleNamespace(perf_counter=lambda: clock.now, process_time=process_time))
+    config = tiny_config(tmp_path, eval_every_minutes=2.5, eval_features=f"domain:{classifier}", eval_n=16)
+    trainer = train(config, blobs(128), callbacks=[clock, evaluation.QualityEvaluation()])  # 4 steps an epoch, 2
+    rows = RunDir(trainer.run_dir).read_metrics(EVAL)
+    # 2.5 minutes after the start (step 3), 2.5 after that (step 6), and the finished run (step 8)
+    assert [(r["step"], r["wall_s"]) for r in rows] == [(3, 180.0), (6, 360.0), (8, 480.0)]
+
+
+def test_eval_real_is_what_the_samples_are_compared_with(tmp_path, classifier):
+    """The same run scored against its training images, against those images as a folder (the same FID), and
+    against a folder of other images, larger and in colour (read at the run's size and channels: another FID)."""
+    data = blobs(64)
+    (tmp_path / "same").mkdir()
+    for i, image in enumerate(data.images):
+        Image.fromarray(image[0].numpy()).save(tmp_path / "same" / f"{i:02d}.png")
+    (tmp_path / "other").mkdir()
+    for i, image in enumerate(blobs(64, resolution=32, channels=3, seed=7).images):
+        Image.fromarray(255 - image.permute(1, 2, 0).numpy()).save(tmp_path / "other" / f"{i:02d}.png")
+    fid = {}
+    for real in (None, "same", "other"):
+        given = None if real is None else str(tmp_path / real)
+        scored = {"eval_every": 2, "eval_real": given, "eval_features": f"domain:{classifier}", "eval_n": 16}
+        run = train(
+            tiny_config(tmp_path / str(real), epochs=1, **scored), data, [evaluation.QualityEvaluation()]
+        ).run_dir
+        (row,) = RunDir(run).read_metrics(EVAL)
+        fid[real] = row["fid"]
+    assert fid[None] == fid["same"] and abs(fid["other"] - fid["same"]) > 0.2 * fid["same"], fid  # measured: 44%
 
 
 @pytest.mark.parametrize(

@@ -1,7 +1,8 @@
-"""The training loop: a tiny real run, exact resume after Ctrl-C or a crash mid-epoch, and resume errors."""
+"""The training loop: a tiny real run, exact resume after Ctrl-C or a crash mid-epoch, a second Ctrl-C, resume errors."""
 
 import json
 import shutil
+import signal
 
 import numpy as np
 import pytest
@@ -118,6 +119,54 @@ def test_resume_after_ctrl_c_mid_epoch_is_exact(tmp_path, monkeypatch):
     resumed = resume(trainer.run_dir, data=data)
     assert_same_state(straight, resumed)
     assert metrics(straight) == metrics(resumed)
+
+
+@pytest.fixture
+def sigterm_fails_the_test():
+    """SIGTERM's default handler ends the process, pytest with it: one that reaches the test fails the test instead."""
+
+    def unhandled(signum, frame):
+        raise AssertionError("SIGTERM reached the test, not the run's handler")
+
+    before = signal.signal(signal.SIGTERM, unhandled)
+    yield
+    signal.signal(signal.SIGTERM, before)
+
+
+@pytest.mark.usefixtures("sigterm_fails_the_test")
+@pytest.mark.parametrize(
+    "presses",
+    [[signal.SIGINT], [signal.SIGINT, signal.SIGINT], [signal.SIGTERM, signal.SIGINT]],
+    ids=["once", "twice", "sigterm-then-ctrl-c"],
+)
+def test_a_second_ctrl_c_stops_at_once(tmp_path, presses):
+    """The first Ctrl-C (or SIGTERM) lets step 3 finish and saves it; a second, inside that step, stops right there:
+    no more of the step runs, nothing is saved, epoch 1's checkpoint stays as it was and the run resumes from it."""
+    data = blobs(64)  # 2 steps an epoch; without timed saves the last checkpoint is epoch 1's, at step 2
+    trainer = Trainer(tiny_config(tmp_path, save_every_minutes=0), data, tmp_path / "run", callbacks=[])
+    d_passes, kept = [], {}
+
+    def press(module, inputs):  # D runs three times a step (real, fake, G's update): step 3 starts at the 7th
+        d_passes.append(len(d_passes) + 1)
+        if len(d_passes) == 7:
+            kept["checkpoint"] = trainer.run.last_checkpoint.read_bytes()
+        if 7 <= len(d_passes) < 7 + len(presses):
+            signal.raise_signal(presses[len(d_passes) - 7])  # its handler runs before this returns
+
+    trainer.D.register_forward_pre_hook(press)
+    handlers = signal.getsignal(signal.SIGINT), signal.getsignal(signal.SIGTERM)
+    with pytest.raises(KeyboardInterrupt) as stopped:
+        trainer.fit()
+    assert (signal.getsignal(signal.SIGINT), signal.getsignal(signal.SIGTERM)) == handlers  # given back
+    steps = [row["step"] for row in metrics(trainer)]
+    if len(presses) == 1:
+        assert len(d_passes) == 9 and str(stopped.value).startswith("stopped at step 3; resume with: ")
+        assert load_checkpoint(trainer.run_dir).meta["step"] == 3 and steps == [1, 2, 3]
+        return
+    assert len(d_passes) == 8 and str(stopped.value) == ""  # not one more pass of D, no checkpoint, no message
+    assert trainer.step == 2 and steps == [1, 2]
+    assert trainer.run.last_checkpoint.read_bytes() == kept["checkpoint"]
+    assert resume(trainer.run_dir, data=data, callbacks=[]).step == 4
 
 
 def test_a_crash_mid_epoch_loses_only_the_steps_since_the_timed_save(tmp_path, monkeypatch):

@@ -66,15 +66,41 @@ def test_fp16_needs_a_gpu():
         Precision("fp16", torch.device("cpu"))
 
 
-def test_train_step_returns_device_statistics_without_syncing():
+def test_train_step_returns_device_statistics_without_syncing(monkeypatch):
+    """The statistics are D's outputs and the losses of this very step, left on the device: the step reads
+    nothing back to the host (every way of doing so raises here), so it never waits for the device."""
     from dcgan.core.models import Discriminator, Generator, ModelSpec
 
     spec = ModelSpec(resolution=16, channels=1, nz=8, g_width=4, d_width=4)
     G, D = Generator(spec), Discriminator(spec)
-    opts = torch.optim.Adam(G.parameters()), torch.optim.Adam(D.parameters())
-    stats = train_step(G, D, *opts, torch.rand(8, 1, 16, 16) * 2 - 1, torch.randn(8, 8))
-    assert stats.shape == (len(STAT_NAMES),) and not stats.requires_grad
-    assert 0 < stats[2] < 1 and 0 < stats[3] < 1 and -1 <= stats[4] <= 1
+    G0, D0 = copy.deepcopy(G), copy.deepcopy(D)  # the weights the step starts from
+    real, z = torch.rand(7, 1, 16, 16) * 2 - 1, torch.randn(7, 8)  # an odd batch: E[sign D(x)] cannot be 0
+    # plain SGD: Adam reads its step count with .item(), which is the optimizer's affair, not the step's
+    opts = torch.optim.SGD(G.parameters(), lr=0.1), torch.optim.SGD(D.parameters(), lr=0.1)
+
+    def host_read(*args, **kwargs):
+        raise AssertionError("train_step read a tensor back to the host")
+
+    with monkeypatch.context() as patched:
+        for way in ("item", "tolist", "cpu", "numpy", "__float__", "__int__", "__bool__"):
+            patched.setattr(torch.Tensor, way, host_read)
+        stats = train_step(G, D, *opts, real, z)
+    assert isinstance(stats, torch.Tensor) and stats.shape == (len(STAT_NAMES),) and not stats.requires_grad
+    # the same statistics by hand, as pytorch/examples defines them: D's probabilities before its update, and
+    # G's loss through the updated D
+    with torch.no_grad():
+        p_real, p_fake = torch.sigmoid(D0(real)), torch.sigmoid(D0(G0(z)))
+        p_after = torch.sigmoid(D(G0(z)))
+    expected = {
+        "loss_d": -(p_real.log().mean() + (1 - p_fake).log().mean()),
+        "loss_g": -p_after.log().mean(),
+        "d_x": p_real.mean(),
+        "d_g_z": p_fake.mean(),
+        "d_x_sign": ((p_real > 0.5).float() * 2 - 1).mean(),
+    }
+    got = dict(zip(STAT_NAMES, stats.tolist(), strict=True))
+    assert got == pytest.approx({name: value.item() for name, value in expected.items()}, abs=1e-5)
+    assert len({round(value, 3) for value in got.values()}) == len(STAT_NAMES)  # no two could be swapped unseen
 
 
 def test_augment_sees_the_real_and_fake_batches_of_d_and_the_fake_batch_of_g():

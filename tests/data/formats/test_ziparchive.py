@@ -26,7 +26,7 @@ def test_members_read_as_zipfile_reads_them(tmp_path, method):
     assert archive.names == sorted([*members, "set/empty/"])
     assert all(archive.read(name) == data for name, data in members.items())
     assert archive.sizes[archive.names.index("set/c1/é001.png")] == len(members["set/c1/é001.png"])
-    with pytest.raises(KeyError):
+    with pytest.raises(KeyError, match=r"set/missing\.png"):
         archive.read("set/missing.png")
 
 
