@@ -25,7 +25,7 @@ import numpy as np
 from dcgan import ModelSpec, load_dataset
 from dcgan.core.device import peak_rss_mb
 from dcgan.experiments.features import discriminator_extractor, extract, random_discriminator
-from dcgan.experiments.linear_probe import accuracy, fit_svm
+from dcgan.experiments.svm import accuracy, fit_svm
 
 PAPER_LAYERS = ["down2", "down3", "down4"]
 

@@ -10,21 +10,15 @@ from sklearn.svm import LinearSVC
 from dcgan import DCGANError
 from dcgan.cli import main
 from dcgan.experiments.linear_probe import (
-    LinearSVM,
     ProbeReport,
     Protocol,
-    accuracy,
     evaluate_features,
-    fit_svm,
-    fit_svms,
-    format_table,
     labelled_draw,
     linear_probe,
     make_splits,
     protocol_for,
-    select_c,
-    svm_objective,
 )
+from dcgan.experiments.svm import LinearSVM, accuracy, fit_svm, fit_svms, select_c, svm_objective
 
 pytestmark = pytest.mark.usefixtures("single_thread")
 
@@ -34,6 +28,11 @@ def gaussian_classes(n: int, d: int, k: int, separation: float, seed: int = 0) -
     centres = rng.normal(size=(k, d)) * separation
     labels = rng.integers(0, k, n)
     return (centres[labels] + rng.normal(size=(n, d))).astype(np.float32), labels
+
+
+def table_of(rows, protocol) -> str:
+    """The markdown table of a report holding ``rows``: what the command prints and the JSON holds."""
+    return ProbeReport(protocol, {}, {}, {}, "", rows).table().markdown()
 
 
 def test_splits_are_disjoint_class_balanced_and_seeded():
@@ -122,13 +121,12 @@ def test_evaluate_reports_every_draw_on_the_same_splits():
     assert row.limited_accuracy_mean < row.accuracy + 0.02  # 40 labels do not beat 1000
     assert len(lines) == 4
     assert [line.rsplit(" ", 1)[-1] for line in lines] == [f"{a:.4f}" for a in (row.accuracy, *row.limited_accuracies)]
-    table = format_table([row], protocol)
-    assert "| model |" in table and "+-" in table and "| 20 |" in table
+    table = table_of([row], protocol)
+    assert table.startswith("| model | features | all labels | 10/class |\n")
     mean, std = row.limited_accuracy_mean, 100 * row.limited_accuracy_std
-    assert f"| model | {100 * row.accuracy:.2f}% | {100 * mean:.2f}% +- {std:.2f} | 20 |" in table
-    error_table = format_table([row], Protocol("svhn-1000", 200, 10, full=False, draws=3))
-    assert "test error" in error_table
-    assert f"| model | {100 * (1 - row.accuracy):.2f}% | {100 * (1 - mean):.2f}% +- {std:.2f} | 20 |" in error_table
+    assert f"| model | 20 | {100 * row.accuracy:.2f}% | {100 * mean:.2f}% +- {std:.2f} |" in table
+    error_table = table_of([row], Protocol("svhn-1000", 200, 10, full=False, draws=3))
+    assert f"| model | 20 | {100 * row.accuracy:.2f}% | {100 * (1 - mean):.2f}% +- {std:.2f} error |" in error_table
     # overlapping classes: the draws disagree, so the spread is a real number (all three draws agree above),
     # and 800 labels beat 40
     X, y = gaussian_classes(1200, 20, 4, separation=0.3, seed=2)  # the same labels, so the same splits apply
@@ -143,7 +141,7 @@ def test_evaluate_reports_every_draw_on_the_same_splits():
     assert hard.limited_accuracy_std > 0.01
     assert hard.limited_accuracy_mean == pytest.approx(np.mean(hard.limited_accuracies))
     mean, std = 100 * hard.limited_accuracy_mean, 100 * hard.limited_accuracy_std
-    assert f"| hard | {100 * hard.accuracy:.2f}% | {mean:.2f}% +- {std:.2f} | 20 |" in format_table([hard], protocol)
+    assert f"| hard | 20 | {100 * hard.accuracy:.2f}% | {mean:.2f}% +- {std:.2f} |" in table_of([hard], protocol)
     # without the full column: the same draws, the same numbers, errors in the table
     draws_only = Protocol("custom", validation_size=200, labels_per_class=10, full=False, draws=3)
     limited = evaluate_features(
@@ -152,7 +150,7 @@ def test_evaluate_reports_every_draw_on_the_same_splits():
     assert limited.accuracy is None and limited.best_c is None
     assert limited.limited_accuracies == hard.limited_accuracies and limited.limited_best_c == hard.limited_best_c
     error = 100 * (1 - limited.limited_accuracy_mean)
-    assert f"| hard | - | {error:.2f}% +- {std:.2f} | 20 |" in format_table([limited], draws_only)
+    assert f"| hard | 20 |  | {error:.2f}% +- {std:.2f} error |" in table_of([limited], draws_only)
 
 
 def test_linear_probe_from_python_is_the_commands_table(labelled, tmp_path, capsys):
@@ -184,7 +182,7 @@ def test_linear_probe_from_python_is_the_commands_table(labelled, tmp_path, caps
         ("raw pixels", 256),
         ("k-means (k=4)", 16),
     ]
-    assert report.table() + "\n" == printed and ours["table"] == cli["table"] == report.table()
-    assert report.table() == format_table(report.rows, report.protocol) and report.table().count("\n") == 5
+    table = report.table().markdown()
+    assert table + "\n" == printed and ours["table"] == cli["table"] == table and table.count("\n") == 5
     assert ours["train"] == cli["train"] and ours["test"] == cli["test"] and ours["protocol"] == cli["protocol"]
     assert lines[0] == f"train 160 images from {data}, test 80 from {labelled / 'data' / 'test'}"

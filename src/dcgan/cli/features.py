@@ -163,6 +163,6 @@ def run_linear_probe(args: argparse.Namespace) -> int:
         workdir=args.workdir,
         progress=args.progress,
     )
-    print(report.table())
+    print(report.table().markdown())
     write_json(args.json, report.to_dict())
     return 0
