@@ -22,11 +22,11 @@ from torch import nn
 
 from ..core.images import to_unit_range
 from ..core.models import Discriminator, Generator, ModelSpec
-from ..core.progress import progress_bar
 from ..core.sampling import render, sample_noise, seeded
 from ..core.tensorfile import load_tensors, save_tensors
 from ..data import ImageData
 from ..errors import DCGANError
+from ..metrics.classifier import fit
 from .latent import Arithmetic, load_z, pixel_arithmetic, vector_arithmetic
 
 FORMAT = "dcgan-attributes-1"
@@ -106,21 +106,11 @@ def train_classifier(
     with torch.random.fork_rng():
         torch.manual_seed(seed)
         clf = AttributeClassifier(data.resolution, data.channels, names, width)
-    opt = torch.optim.Adam(clf.parameters(), lr=lr)
-    clf.train()
-    bar = progress_bar(epochs * len(train_part), "classifier", progress)
-    for epoch in range(epochs):
-        bar.set_description(f"classifier epoch {epoch + 1}/{epochs}")
-        for batch in train_part[torch.randperm(len(train_part), generator=order)].split(batch_size):
-            bar.update(len(batch))
-            if len(batch) < 2:  # BatchNorm needs two images
-                continue
-            loss = F.binary_cross_entropy_with_logits(clf(to_unit_range(data.images[batch])), targets[batch])
-            opt.zero_grad(set_to_none=True)
-            loss.backward()
-            opt.step()
-    bar.close()
-    clf.eval()
+
+    def batch_loss(batch: torch.Tensor) -> torch.Tensor:
+        return F.binary_cross_entropy_with_logits(clf(to_unit_range(data.images[batch])), targets[batch])
+
+    fit(clf, train_part, batch_loss, epochs, batch_size, lr, order, "classifier", progress)
     report = attribute_report(clf, to_unit_range(data.images[test_part]), targets[test_part])
     report["train_images"], report["test_images"], report["epochs"] = len(train_part), n_test, epochs
     clf.report = report

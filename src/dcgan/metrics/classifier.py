@@ -10,6 +10,7 @@ the one tensor container (``core/tensorfile``): weights, plus the metadata to re
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, replace
 from pathlib import Path
 
@@ -119,21 +120,11 @@ def train_classifier(
     order = torch.randperm(len(data), generator=seeded(seed))
     n_test = max(1, int(len(data) * held_out))
     test, train = order[:n_test], order[n_test:]
-    opt = torch.optim.Adam(net.parameters(), lr=lr)
-    rng = seeded(seed + 1)
-    bar = progress_bar(epochs * len(train), "train-classifier", progress, leave=False)
-    for _ in range(epochs):
-        net.train()
-        for idx in train[torch.randperm(len(train), generator=rng)].split(batch_size):
-            if len(idx) < 2:  # BatchNorm needs two images
-                continue
-            loss, _ = _loss_and_hits(task, net(clf.inputs(data.images[idx]).to(dev)), y_all[idx].to(dev))
-            opt.zero_grad(set_to_none=True)
-            loss.backward()
-            opt.step()
-            bar.update(len(idx))
-    bar.close()
-    net.eval()
+
+    def batch_loss(idx: torch.Tensor) -> torch.Tensor:
+        return _loss_and_hits(task, net(clf.inputs(data.images[idx]).to(dev)), y_all[idx].to(dev))[0]
+
+    fit(net, train, batch_loss, epochs, batch_size, lr, seeded(seed + 1), "train-classifier", progress)
     with torch.inference_mode():
         hits = [
             _loss_and_hits(task, net(clf.inputs(data.images[idx]).to(dev)), y_all[idx].to(dev))[1] * len(idx)
@@ -149,6 +140,40 @@ def train_classifier(
         "epochs": epochs,
     }
     return clf, clf.save(out)
+
+
+def fit(
+    net: nn.Module,
+    rows: torch.Tensor,
+    batch_loss: Callable[[torch.Tensor], torch.Tensor],
+    epochs: int,
+    batch_size: int,
+    lr: float,
+    order: torch.Generator,
+    name: str,
+    progress: bool = False,
+) -> None:
+    """Adam on the mean loss of mini-batches of ``rows`` (indices), in a new order drawn from ``order`` each
+    epoch; ``net`` is left in eval mode.
+
+    The one training loop of the classifiers of labelled images (this module's, and the attribute classifier
+    of ``experiments/attributes.py``): only the network and what a batch's loss is differ.
+    """
+    opt = torch.optim.Adam(net.parameters(), lr=lr)
+    net.train()
+    bar = progress_bar(epochs * len(rows), name, progress, leave=False)
+    for epoch in range(epochs):
+        bar.set_description(f"{name} epoch {epoch + 1}/{epochs}")
+        for batch in rows[torch.randperm(len(rows), generator=order)].split(batch_size):
+            bar.update(len(batch))
+            if len(batch) < 2:  # BatchNorm needs two images
+                continue
+            loss = batch_loss(batch)
+            opt.zero_grad(set_to_none=True)
+            loss.backward()
+            opt.step()
+    bar.close()
+    net.eval()
 
 
 def load_classifier(path: str | Path) -> DomainClassifier:
