@@ -6,16 +6,19 @@ import torch
 from torch import nn
 
 from dcgan import DCGANError, ImageData
+from dcgan.core.models import ModelSpec
+from dcgan.experiments.arithmetic import arithmetic_experiment, measure_arithmetic
 from dcgan.experiments.attributes import (
     Condition,
+    NoExemplarsError,
     attribute_table,
     load_classifier,
-    measure_arithmetic,
-    measure_direction,
     pick_exemplars,
     save_classifier,
     train_classifier,
 )
+from dcgan.experiments.direction import direction_experiment, measure_direction
+from dcgan.experiments.latent import load_z
 
 
 def bright_and_striped(n: int = 400, resolution: int = 16, seed: int = 0) -> ImageData:
@@ -38,6 +41,8 @@ def bright_and_striped(n: int = 400, resolution: int = 16, seed: int = 0) -> Ima
 
 class BrightnessG(nn.Module):
     """A stand-in generator drawing the synthetic images: brightness grows with z[0], the stripe side is z[1]'s sign."""
+
+    spec = ModelSpec(resolution=16, channels=1, nz=4)
 
     def __init__(self):
         super().__init__()
@@ -128,3 +133,49 @@ def test_measured_arithmetic_beats_random_samples(classifier):
     moved[:, :, 0] = torch.tensor([-2.0, 0.0, 2.0])
     by_strength = measure_direction(G, classifier, moved, torch.tensor([-1.0, 0.0, 1.0]), "Bright")
     assert by_strength["-1"]["Bright"] == 0.0 and by_strength["1"]["Bright"] == 1.0
+
+
+def test_the_classifier_tables_its_held_out_accuracy(classifier):
+    table = classifier.table(["Stripe_left", "Smiling"])  # attributes it does not know are left out
+    scores = classifier.report["attributes"]["Stripe_left"]
+    assert table.columns == ["attribute", "accuracy", "balanced_accuracy", "positive_rate"]
+    assert table.rows == [["Stripe_left", *(f"{v:.3f}" for v in scores.values())]]
+    assert [row[0] for row in classifier.table().rows] == ["Bright", "Stripe_left"]
+
+
+def test_arithmetic_experiment_reports_its_figure_measurement_and_z(classifier, tmp_path):
+    G, expect = BrightnessG(), "Bright&!Stripe_left"
+    concepts = {"BL": "Bright&Stripe_left", "DL": "!Bright&Stripe_left", "DR": "!Bright&!Stripe_left"}
+    report = arithmetic_experiment(G, "normal", "BL - DL + DR", concepts, classifier=classifier, expect=expect,
+                                   pool=400, trials=2, n=4, seed=1)  # fmt: skip
+    assert len(report.runs) == 2 and report.first.outputs.shape == (5, 4) and report.random_z.shape == (10, 4)
+    assert torch.equal(report.runs[0].outputs, report.first.outputs)  # the figure shows the first trial
+    assert report.success() == report.measured["latent"][expect] > 0.9
+    assert report.to_dict() == {"expression": "BL - DL + DR", "concepts": concepts, "expect": expect, "trials": 2,
+                                "table": report.measured}  # fmt: skip
+    table = report.table()
+    assert table.columns == ["outputs", "images", expect, "Bright", "!Stripe_left"]
+    assert [row[:2] for row in table.rows] == [["latent", "10"], ["pixel", "2"], ["random", "10"]]
+    assert table.rows[0][2] == f"{report.success():.3f}"
+    assert report.figure.size[1] == 2 + 5 * 18  # a row per concept, the outputs, pixel space
+    assert len(load_z(report.save_z(tmp_path / "a.safetensors"))) == 3 * 4 + 5  # exemplars and mean, outputs
+    shown = arithmetic_experiment(G, "normal", "BL - DL + DR", concepts, classifier=classifier, pool=400, n=4, seed=1)
+    assert shown.measured == {} and torch.equal(shown.first.outputs, report.first.outputs)
+    with pytest.raises(DCGANError, match="need an attribute classifier"):
+        arithmetic_experiment(G, "normal", "BL - DL + DR", concepts, expect=expect)
+    with pytest.raises(NoExemplarsError, match="samples are scored"):
+        arithmetic_experiment(G, "normal", "BL - DL + DR", concepts, classifier=classifier, pool=5)
+
+
+def test_direction_experiment_moves_samples_and_measures_each_strength(classifier, tmp_path):
+    G = BrightnessG()
+    report = direction_experiment(G, "normal", "Bright", "!Bright", classifier=classifier, expect="Bright",
+                                  strengths=(-2.0, 0.0, 2.0), pool=300, num=10, rows=4)  # fmt: skip
+    assert report.moved.shape == (10, 3, 4) and torch.equal(report.shown, report.moved[:4].flatten(0, 1))
+    assert report.vector[0] > 0  # bright exemplars have the larger z[0]
+    assert report.measured["-2"]["Bright"] < report.measured["2"]["Bright"]
+    assert report.to_dict() == {"positive": "Bright", "negative": "!Bright", "expect": "Bright",
+                                "table": report.measured}  # fmt: skip
+    assert [row[:2] for row in report.table().rows] == [["-2", "10"], ["0", "10"], ["2", "10"]]
+    assert report.figure.size == (2 + 3 * 18, 2 + 4 * 18)  # a column per strength, a row per sample shown
+    assert torch.equal(load_z(report.save_z(tmp_path / "d.safetensors")), report.shown)

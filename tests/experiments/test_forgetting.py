@@ -7,12 +7,13 @@ import torch
 
 from dcgan import DCGANError
 from dcgan.core.models import Generator, ModelSpec
-from dcgan.core.sampling import render
+from dcgan.core.sampling import render, sample_noise, seeded
 from dcgan.experiments.forgetting import (
     box_masks,
     detection_rates,
     drop_maps,
     forget,
+    forgetting_experiment,
     layer_activations,
     load_boxes,
     object_layer,
@@ -180,3 +181,31 @@ def test_forget_redraws_the_boxed_cells_without_the_maps(gen):
     assert result.summary()["dropped"] == len(result.dropped)
     assert result.figure().size[1] == 2 + 2 * 18
     assert result.figure(show=1).size[0] < result.figure().size[0]
+
+
+def test_forgetting_experiment_adds_the_detection_rates_to_its_report(gen):
+    class Bright:
+        names, spec = ["bright"], gen.spec
+
+        def predict(self, images):
+            return (images.mean((1, 2, 3)) > 0).float()[:, None]
+
+    z, boxes = torch.randn(6, 8, generator=seeded(5)), {1: [(0, 0, 8, 8)], 4: [(8, 8, 16, 16)]}
+    result = forgetting_experiment(gen, z, boxes, seed=2, classifier=Bright(), detect="bright", held_out=20)
+    alone = forget(gen, z, boxes, seed=2)
+    assert result.dropped == alone.dropped and "detection" not in alone.to_dict()
+    fresh = sample_noise(20, 8, "normal", seeded(2))  # drawn with the same seed as the negatives
+    rates = detection_rates(gen, Bright(), "bright", fresh, result.layer, result.dropped, seed=2)
+    assert result.detection == {"bright": rates}
+    assert result.to_dict() == {**alone.summary(), "detection": {"bright": rates}}
+    table = result.table("bright", "object")
+    assert table.columns == ["as drawn", f"{len(result.dropped)} object maps dropped", "as many random maps dropped"]
+    assert table.rows == [[f"{rates[key]:.3f}" for key in ("before", "after", "after_random_maps")]]
+
+    class Larger(Bright):
+        spec = ModelSpec(resolution=32, channels=1)
+
+    with pytest.raises(DCGANError, match="the classifier sees 32px images"):
+        forgetting_experiment(gen, z, boxes, classifier=Larger(), detect="bright")
+    with pytest.raises(DCGANError, match="unknown attribute 'dark'"):
+        forgetting_experiment(gen, z, boxes, classifier=Bright(), detect="dark")

@@ -6,7 +6,15 @@ from torch import nn
 
 from dcgan import DCGANError
 from dcgan.core.models import Discriminator, ModelSpec
-from dcgan.experiments.guided_backprop import feature_figure, guided, guided_backprop, to_picture, visualise_features
+from dcgan.experiments.features import conv_layers, random_discriminator
+from dcgan.experiments.guided_backprop import (
+    feature_figure,
+    guided,
+    guided_backprop,
+    guided_backprop_experiment,
+    to_picture,
+    visualise_features,
+)
 
 
 def hand_set(w1, w2, rectifier: nn.Module) -> nn.Sequential:
@@ -85,3 +93,16 @@ def test_unknown_layer_and_map_are_errors(disc):
         guided_backprop(disc, torch.zeros(1, 1, 16, 16), "up1", 0)
     with pytest.raises(DCGANError, match="do not exist"):
         visualise_features(disc, torch.zeros(2, 1, 16, 16, dtype=torch.uint8), "down1", channels=[99])
+
+
+def test_the_experiment_sets_the_trained_d_beside_a_random_one(disc):
+    images = torch.randint(0, 256, (20, 1, 16, 16), dtype=torch.uint8)
+    report = guided_backprop_experiment(disc, images, features=2, per_feature=3, seed=4)
+    layer = conv_layers(disc)[-1]
+    random_d = visualise_features(random_discriminator(disc.spec, 4), images, layer, 2, 3)
+    assert report.layer == layer and list(report.panels) == ["trained", "random"]
+    assert report.panels["trained"].channels == visualise_features(disc, images, layer, 2, 3).channels
+    assert torch.equal(report.panels["random"].maps, random_d.maps)
+    assert report.to_dict() == {"layer": layer, "maps": {"trained": report.panels["trained"].channels,
+                                                         "random": random_d.channels}}  # fmt: skip
+    assert report.figure().size[1] == 2 + 4 * 18  # 2 maps of each D

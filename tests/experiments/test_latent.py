@@ -15,6 +15,7 @@ from dcgan.experiments.latent import (
     direction,
     lerp,
     load_z,
+    load_z_meta,
     parse_expression,
     path_through,
     pixel_arithmetic,
@@ -24,6 +25,7 @@ from dcgan.experiments.latent import (
     vector_arithmetic,
     walk,
 )
+from dcgan.experiments.walk import walk_experiment
 
 
 def test_slerp_hits_endpoints_and_stays_on_the_unit_sphere():
@@ -168,3 +170,15 @@ def test_sheet_round_trip_regenerates_the_same_cells(tmp_path):
     # the numbers are drawn over the cells: the top-left pixels of cell 0 are the label's black box
     assert grid.getpixel((2, 2)) == (0, 0, 0)
     assert render(G, torch.zeros(2, 3, 8)).shape == (2, 3, 3, 16, 16)
+
+
+def test_walk_experiment_draws_a_row_per_segment_and_keeps_its_z(tmp_path):
+    torch.manual_seed(0)
+    G = Generator(ModelSpec(resolution=16, channels=1, nz=8, g_width=8))
+    points = torch.randn(3, 8)
+    report = walk_experiment(G, points, steps=4, spherical=False)
+    assert torch.equal(report.rows, walk(points, 4, spherical=False)) and report.rows.shape == (2, 4, 8)
+    assert torch.equal(report.images, render(G, report.rows.flatten(0, 1)))
+    assert report.figure().size == (2 + 4 * 18, 2 + 2 * 18)
+    path = report.save_z(tmp_path / "walk.safetensors")
+    assert torch.equal(load_z(path), report.rows.flatten(0, 1)) and load_z_meta(path) == {"spherical": False}

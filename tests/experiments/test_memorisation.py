@@ -80,3 +80,21 @@ def test_check_end_to_end(tmp_path):
     assert (tmp_path / "d.png").stat().st_size > 0
     with pytest.raises(DCGANError):
         memorisation_check(Generator(spec), Discriminator(spec), data, data, samples=2, show=3)
+
+
+def test_a_count_holds_out_that_many_training_images_without_copying_the_rest(tmp_path):
+    """memorisation_check(training, 20) is the check against 20 random training images left out of the reference
+    set, selected rather than copied: the same numbers and neighbours as with the two sets given apart."""
+    spec = ModelSpec(resolution=16, channels=1, nz=8, g_width=8, d_width=8)
+    torch.manual_seed(0)
+    G, D, data = Generator(spec), Discriminator(spec), blobs(120).images
+    result = memorisation_check(G, D, data, 20, samples=12, show=4, k=2, seed=3)
+    held, rest = split_held_out(120, 20, 3)
+    apart = memorisation_check(G, D, data[rest], data[held], samples=12, show=4, k=2, seed=3)
+    assert result.references == apart.references == 100
+    assert result.to_dict() == apart.to_dict() == result.summary()
+    assert all(torch.equal(result.neighbours[space], apart.neighbours[space]) for space in result.neighbours)
+    table = result.table()
+    assert table.columns[0] == "space" and [row[0] for row in table.rows] == ["pixels", "D features"]
+    assert table.rows[0][3] == f"{result.summary()['pixels']['median_ratio']:.2f}"
+    assert result.plot_distances(tmp_path / "d.png").stat().st_size > 0

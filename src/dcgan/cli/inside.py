@@ -8,14 +8,13 @@ from pathlib import Path
 
 from ..core.checkpoints import load_checkpoint
 from ..core.images import save_image
-from ..core.sampling import sample_noise, seeded
 from ..errors import DCGANError
-from ..experiments.attributes import Condition, load_classifier
-from ..experiments.features import load_images_for, random_discriminator
-from ..experiments.forgetting import detection_rates, forget, load_boxes
-from ..experiments.guided_backprop import feature_figure, visualise_features
+from ..experiments.attributes import load_classifier
+from ..experiments.features import load_images_for
+from ..experiments.forgetting import forgetting_experiment, load_boxes
+from ..experiments.guided_backprop import guided_backprop_experiment
 from ..experiments.latent import load_z, load_z_meta
-from ..experiments.memorisation import distance_plot, memorisation_check, split_held_out
+from ..experiments.memorisation import memorisation_check
 from .options import add_checkpoint, add_limit, add_progress, add_seed, source_options, write_json
 
 
@@ -43,12 +42,9 @@ def run_visualize_d(args: argparse.Namespace) -> int:
         raise DCGANError("--features and --per-feature must be at least 1")
     trained = load_checkpoint(args.checkpoint).network("D")
     images = load_images_for(trained.spec, args.data, source_options(args).limit).images
-    panels = {
-        name: visualise_features(D, images, args.layer, args.features, args.per_feature)
-        for name, D in (("trained", trained), ("random", random_discriminator(trained.spec, args.seed)))
-    }
-    path = save_image(feature_figure(panels), args.output)
-    for name, vis in panels.items():
+    report = guided_backprop_experiment(trained, images, args.layer, args.features, args.per_feature, args.seed)
+    path = save_image(report.figure(), args.output)
+    for name, vis in report.panels.items():
         print(f"{name} D: maps {', '.join(map(str, vis.channels))}")
     print(f"wrote {path}")
     return 0
@@ -98,34 +94,32 @@ def run_forget(args: argparse.Namespace) -> int:
     if drawn_by and Path(drawn_by).resolve() != Path(checkpoint.path).resolve():
         print(f"note: the sheet was drawn by {drawn_by}; its boxes are applied to {checkpoint.path}", file=sys.stderr)
     boxes = load_boxes(args.boxes, len(z), G.spec.resolution)
-    if args.classifier:  # checked before the work: an unknown attribute or a classifier of another size fail now
-        clf = load_classifier(args.classifier)
-        Condition.parse(args.detect, clf.names)
-        if (clf.spec.channels, clf.spec.resolution) != (G.spec.channels, G.spec.resolution):
-            raise DCGANError(
-                f"the classifier sees {clf.spec.resolution}px images of {clf.spec.channels} channels, the generator "
-                f"draws {G.spec.resolution}px of {G.spec.channels}",
-                "train it with dcgan attribute-classifier --checkpoint of this run",
-            )
-    result = forget(G, z, boxes, args.seed, args.most)
-    report = result.summary()
+    result = forgetting_experiment(
+        G,
+        z,
+        boxes,
+        seed=args.seed,
+        most=args.most,
+        classifier=load_classifier(args.classifier) if args.classifier else None,
+        detect=args.detect,
+        held_out=args.fresh,
+        noise=checkpoint.noise,
+    )
     save_image(result.figure(args.show), args.output)
     a = result.activation
     print(f"{len(boxes)} cells, {sum(map(len, boxes.values()))} boxes; layer {result.layer}")
     print(f"dropped {len(result.dropped)} of {len(result.weights)} maps")
     print(f"mean activation inside the boxes {a['inside_before']:.4f} -> {a['inside_after']:.4f}")
     print(f"mean activation outside the boxes {a['outside_before']:.4f} -> {a['outside_after']:.4f}")
-    if args.classifier:
-        fresh = sample_noise(args.fresh, G.spec.nz, checkpoint.noise, seeded(args.seed))
-        rates = detection_rates(G, clf, args.detect, fresh, result.layer, result.dropped, args.seed)
-        report["detection"] = {args.detect: rates}
+    for condition, rates in result.detection.items():
+        each = " ".join(f"{r:.3f}" for r in rates["after_random_maps_each"])
         print(
-            f"{args.detect} on {args.fresh} fresh samples: {rates['before']:.3f} -> {rates['after']:.3f} "
+            f"{condition} on {rates['samples']} fresh samples: {rates['before']:.3f} -> {rates['after']:.3f} "
             f"({rates['after_random_maps']:.3f} with as many random maps dropped instead, mean of "
-            f"{len(rates['after_random_maps_each'])} draws: {' '.join(f'{r:.3f}' for r in rates['after_random_maps_each'])})"
+            f"{len(rates['after_random_maps_each'])} draws: {each})"
         )
     print(f"wrote {args.output}")
-    write_json(args.json, report)
+    write_json(args.json, result.to_dict())
     return 0
 
 
@@ -164,26 +158,15 @@ def run_nearest(args: argparse.Namespace) -> int:
     G, D = checkpoint.generator(args.generator), checkpoint.network("D")
     limit = source_options(args).limit
     training = load_images_for(G.spec, args.data, limit).images
-    rows = None  # the reference set: all of --data, or all but the held-out rows (selected, not copied)
-    if args.held_out_data:
-        held_out = load_images_for(G.spec, args.held_out_data, limit).images
-    else:
-        held, rows = split_held_out(len(training), args.held_out_count, args.seed)
-        held_out = training[held]
+    held_out = load_images_for(G.spec, args.held_out_data, limit).images if args.held_out_data else args.held_out_count
     result = memorisation_check(
-        G, D, training, held_out, args.samples, args.n, args.k, args.seed, checkpoint.noise, args.progress, rows
+        G, D, training, held_out, args.samples, args.n, args.k, args.seed, checkpoint.noise, args.progress
     )
     path = save_image(result.montage(), args.output)
-    distance_plot(result.distances, path.with_name(path.stem + "-distances.png"))
-    print(
-        f"{len(training if rows is None else rows):,} training images, {len(held_out):,} held out, {args.samples} samples"
-    )
-    print("| space | median generated | median held-out | ratio | generated closer than held-out 1% |")
-    for space, s in result.summary().items():
-        print(
-            f"| {space} | {s['median_generated']:.3f} | {s['median_held_out']:.3f} | "
-            f"{s['median_ratio']:.2f} | {s['closer_than_p1']:.3f} |"
-        )
+    result.plot_distances(path.with_name(path.stem + "-distances.png"))
+    held = result.distances[0].held_out
+    print(f"{result.references:,} training images, {len(held):,} held out, {args.samples} samples")
+    print(result.table().markdown())
     print(f"wrote {path} and {path.stem}-distances.png")
-    write_json(args.json, {"checkpoint": str(checkpoint.path), **result.summary()})
+    write_json(args.json, {"checkpoint": str(checkpoint.path), **result.to_dict()})
     return 0

@@ -2,9 +2,9 @@
 
 Each writes its figure (PNG), the z of every image in it in reading order
 (``<output>.safetensors``, addressable as ``file.safetensors#12``) and, when it measures
-something, the table as ``<output>.json``. The work is done by
-:mod:`dcgan.experiments.latent` and :mod:`dcgan.experiments.attributes`; this module only
-reads flags and writes files.
+something, the table as ``<output>.json``. Each is one call of an experiment's entry point
+(:mod:`dcgan.experiments.walk`, ``arithmetic``, ``direction``, ``attributes``); this module
+only reads flags, calls it and writes what its report holds.
 """
 
 from __future__ import annotations
@@ -16,24 +16,17 @@ import torch
 
 from ..core.checkpoints import load_checkpoint
 from ..core.device import pick_device
-from ..core.images import save_gif, save_grid, save_image
+from ..core.images import save_gif, save_image
 from ..core.models import Generator
 from ..core.sampling import render, sample_noise, seeded
 from ..data import load_dataset
 from ..data.summary import format_summary, summarize
 from ..errors import DCGANError
 from ..experiments import latent
-from ..experiments.attributes import (
-    AttributeClassifier,
-    exemplar_sets,
-    is_z_ref,
-    load_classifier,
-    measure_arithmetic,
-    measure_direction,
-    save_classifier,
-    train_classifier,
-)
-from ..training import TrainConfig, load_training_data
+from ..experiments.arithmetic import ArithmeticReport, arithmetic_experiment
+from ..experiments.attributes import load_classifier, run_images, save_classifier, train_classifier
+from ..experiments.direction import DirectionReport, direction_experiment
+from ..experiments.walk import walk_experiment
 from .options import add_checkpoint, add_device, add_progress, add_seed, add_source_options, source_options, write_json
 
 
@@ -73,40 +66,21 @@ def _add_picking(p: argparse.ArgumentParser) -> None:
     )
 
 
-def _classifier(args: argparse.Namespace) -> AttributeClassifier:
-    """The --classifier, read once per command however many parts (exemplars, --expect) need it."""
-    if not args.classifier:
-        raise DCGANError(
-            "attribute conditions and --expect need an attribute classifier",
-            "pass --classifier (see dcgan attribute-classifier)",
-        )
-    if not hasattr(args, "loaded_classifier"):
-        args.loaded_classifier = load_classifier(args.classifier)
-    return args.loaded_classifier
+def _picking(args: argparse.Namespace) -> dict:
+    """The entry point's arguments from the flags of _add_picking and the seed: how exemplars are picked, and
+    what the outputs should show."""
+    classifier = load_classifier(args.classifier) if args.classifier else None
+    return {"classifier": classifier, "expect": args.expect, "k": args.exemplars, "pool": args.pool, "seed": args.seed}
 
 
-def _exemplars(
-    args: argparse.Namespace, G: Generator, noise: str, values: dict[str, str], groups: int = 1
-) -> dict[str, torch.Tensor]:
-    """The z of each --concept/--positive/--negative, conditions picked with --classifier, --exemplars, --pool."""
-    needs_classifier = args.classifier and not all(is_z_ref(v) for v in values.values())
-    return exemplar_sets(
-        G,
-        noise,
-        values,
-        classifier=_classifier(args) if needs_classifier else None,
-        k=args.exemplars,
-        pool=args.pool,
-        seed=args.seed,
-        groups=groups,
-    )
-
-
-def _print_table(table: dict[str, dict], first: str) -> None:
-    columns = list(next(iter(table.values())))
-    print(" | ".join([first, *columns]))
-    for row, values in table.items():
-        print(" | ".join([row, *(f"{v:.3f}" if isinstance(v, float) else str(v) for v in values.values())]))
+def _write(report: ArithmeticReport | DirectionReport, out: Path, command: str) -> None:
+    """The figure, the z file beside it and, with --expect, the measurement: printed and as ``<output>.json``."""
+    save_image(report.figure, out)
+    if report.expect is not None:
+        write_json(out.with_suffix(".json"), {"command": command, **report.to_dict()})
+        print(report.table().markdown())
+    zfile = report.save_z(out.with_suffix(".safetensors"))
+    print(f"wrote {out} and {zfile}")
 
 
 def register_interpolate(sub) -> None:
@@ -143,12 +117,11 @@ def run_interpolate(args: argparse.Namespace) -> int:
             raise DCGANError(f"--points must be at least 2, not {args.points}")
         points = sample_noise(args.points, G.spec.nz, noise, seeded(args.seed))
     spherical = noise == "normal" if args.spherical is None else args.spherical
-    rows = latent.walk(points, args.steps, spherical)
-    out = Path(args.output)
-    save_grid(render(G, rows.flatten(0, 1)), out, nrow=args.steps)
-    gif = save_gif(render(G, latent.path_through(rows)), out.with_suffix(".gif"), args.frame_ms, args.gif_scale)
-    zfile = latent.save_z(out.with_suffix(".safetensors"), rows.flatten(0, 1), {"points": points}, spherical=spherical)
-    print(f"wrote {out} ({len(rows)} rows x {args.steps}), {gif} and {zfile}")
+    report = walk_experiment(G, points, args.steps, spherical)
+    out = save_image(report.figure(), args.output)
+    gif = save_gif(render(G, latent.path_through(report.rows)), out.with_suffix(".gif"), args.frame_ms, args.gif_scale)
+    zfile = report.save_z(out.with_suffix(".safetensors"))
+    print(f"wrote {out} ({len(report.rows)} rows x {args.steps}), {gif} and {zfile}")
     return 0
 
 
@@ -199,34 +172,11 @@ def run_arithmetic(args: argparse.Namespace) -> int:
     if args.trials > 1 and not args.expect:
         raise DCGANError("--trials repeats a measurement", "add --expect CONDITION, or drop --trials")
     G, noise = open_generator(args.checkpoint, args.device, args.generator)
-    groups = _exemplars(args, G, noise, values, args.trials)
-    first = latent.vector_arithmetic(
-        args.expression, {name: z[0] for name, z in groups.items()}, args.noise_samples, args.noise_scale, args.seed
-    )
-    out = Path(args.output)
-    save_image(latent.arithmetic_figure(G, first), out)
-    rows = first.figure_rows()
-    extra = {}
-    if args.expect:
-        clf = _classifier(args)
-        random_z = sample_noise(args.pool, G.spec.nz, noise, seeded(args.seed))[: args.trials * len(first.outputs)]
-        runs, table = measure_arithmetic(
-            G, clf, args.expression, groups, args.expect, random_z, args.noise_samples, args.noise_scale, args.seed
-        )
-        extra = {"trial_outputs": torch.cat([r.outputs for r in runs]), "random": random_z}
-        report = {"command": "arithmetic", "expression": args.expression, "concepts": values, "expect": args.expect}
-        report |= {"trials": args.trials, "table": table}
-        write_json(out.with_suffix(".json"), report)
-        _print_table(table, "outputs")
-    zfile = latent.save_z(
-        out.with_suffix(".safetensors"),
-        torch.cat([z for _, z in rows]),
-        extra,
-        rows=[[label, len(z)] for label, z in rows],
-        expression=args.expression,
-        concepts=values,
-    )
-    print(f"wrote {out} and {zfile}")
+    report = arithmetic_experiment(
+        G, noise, args.expression, values, trials=args.trials, n=args.noise_samples, scale=args.noise_scale,
+        **_picking(args),
+    )  # fmt: skip
+    _write(report, Path(args.output), "arithmetic")
     return 0
 
 
@@ -259,22 +209,10 @@ def run_direction(args: argparse.Namespace) -> int:
     if args.num < 1 or args.rows < 1:
         raise DCGANError("-n and --rows must be at least 1")
     G, noise = open_generator(args.checkpoint, args.device, args.generator)
-    ends = _exemplars(args, G, noise, {"positive": args.positive, "negative": args.negative})
-    vector = latent.direction(ends["positive"][0], ends["negative"][0])
-    start = sample_noise(args.num, G.spec.nz, noise, seeded(args.seed + 1))
-    moved = latent.along(start, vector, strengths)
-    out = Path(args.output)
-    shown = moved[: args.rows].flatten(0, 1)
-    save_grid(render(G, shown), out, nrow=len(strengths))
-    extra = {"vector": vector, "moved": moved.flatten(0, 1)}
-    if args.expect:
-        table = measure_direction(G, _classifier(args), moved, strengths, args.expect)
-        report = {"command": "direction", "positive": args.positive, "negative": args.negative}
-        report |= {"expect": args.expect, "table": table}
-        write_json(out.with_suffix(".json"), report)
-        _print_table(table, "strength")
-    zfile = latent.save_z(out.with_suffix(".safetensors"), shown, extra, strengths=strengths.tolist())
-    print(f"wrote {out} and {zfile}")
+    report = direction_experiment(
+        G, noise, args.positive, args.negative, strengths=strengths, num=args.num, rows=args.rows, **_picking(args)
+    )
+    _write(report, Path(args.output), "direction")
     return 0
 
 
@@ -305,8 +243,7 @@ def register_attribute_classifier(sub) -> None:
 def run_attribute_classifier(args: argparse.Namespace) -> int:
     options = source_options(args)
     if args.checkpoint:
-        config = TrainConfig.from_dict(load_checkpoint(args.checkpoint).meta["config"])
-        data = load_training_data(config.updated(limit=options.limit or config.limit, progress=False))
+        data = run_images(args.checkpoint, options.limit)
     else:
         data = load_dataset(args.data, options, progress=args.progress)
     if args.epochs < 1 or not 0 < args.holdout < 1:
@@ -316,6 +253,6 @@ def run_attribute_classifier(args: argparse.Namespace) -> int:
         data, args.epochs, width=args.width, holdout=args.holdout, seed=args.seed, progress=args.progress
     )
     path = save_classifier(clf, args.output)
-    _print_table(clf.report["attributes"], "attribute")
+    print(clf.table().markdown())
     print(f"wrote {path} ({clf.report['train_images']} training images, {clf.report['test_images']} held out)")
     return 0

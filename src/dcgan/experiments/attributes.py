@@ -20,6 +20,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from ..core.checkpoints import load_checkpoint
 from ..core.images import to_unit_range
 from ..core.models import Discriminator, Generator, ModelSpec
 from ..core.sampling import render, sample_noise, seeded
@@ -27,7 +28,9 @@ from ..core.tensorfile import load_tensors, save_tensors
 from ..data import ImageData
 from ..errors import DCGANError
 from ..metrics.classifier import fit
-from .latent import Arithmetic, load_z, pixel_arithmetic, vector_arithmetic
+from ..training import TrainConfig, load_training_data
+from .latent import load_z
+from .tables import Table, number
 
 FORMAT = "dcgan-attributes-1"
 
@@ -62,6 +65,20 @@ class AttributeClassifier(nn.Module):
         probs = torch.cat([torch.sigmoid(self(chunk.float())) for chunk in images.split(batch_size)])
         self.train(was_training)
         return probs
+
+    def table(self, names: list[str] | None = None) -> Table:
+        """The held-out accuracy of every attribute (or of those of ``names`` it knows), from :attr:`report`."""
+        per = self.report["attributes"]
+        shown = list(per) if names is None else [name for name in names if name in per]
+        columns = ["attribute", *next(iter(per.values()))]
+        return Table(columns, [[name, *map(number, per[name].values())] for name in shown])
+
+
+def run_images(checkpoint: str | Path, limit: int | None = None) -> ImageData:
+    """The images a checkpoint's run trained on (its first ``limit``), loaded exactly as the run loaded them: the
+    same path, crop, size and ``--where``, so a classifier learns from images framed like G's samples."""
+    config = TrainConfig.from_dict(load_checkpoint(checkpoint).meta["config"])
+    return load_training_data(config.updated(limit=limit or config.limit, progress=False))
 
 
 def attribute_table(data: ImageData) -> tuple[torch.Tensor, list[str]]:
@@ -159,6 +176,11 @@ def load_classifier(path: str | Path) -> AttributeClassifier:
     return clf.eval()
 
 
+class NoExemplarsError(DCGANError):
+    """Too few samples are scored as a condition to pick its exemplars: for a recipe a result (G rarely draws
+    the attribute, e.g. glasses), reported as such; for a command the usual one-line error."""
+
+
 @dataclass(frozen=True)
 class Condition:
     """A conjunction of attributes, each wanted present or absent: ``Smiling&!Male``."""
@@ -206,7 +228,7 @@ class Condition:
         ranked = scores.argsort(descending=True, stable=True)
         ranked = ranked[scores[ranked] > 0.5]
         if len(ranked) < k * groups:
-            raise DCGANError(
+            raise NoExemplarsError(
                 f"only {len(ranked)} of {len(probs)} samples are scored {self}, {k * groups} needed",
                 "sample a larger pool (--pool), or ask for fewer exemplars or trials",
             )
@@ -269,47 +291,14 @@ def exemplar_sets(
     return found
 
 
-def measure_arithmetic(
-    G: Generator,
-    clf: AttributeClassifier,
-    expression: str,
-    trial_exemplars: dict[str, torch.Tensor],
-    expect: str,
-    random_z: torch.Tensor,
-    n: int = 8,
-    scale: float = 0.25,
-    seed: int = 0,
-) -> tuple[list[Arithmetic], dict[str, dict]]:
-    """Run the arithmetic once per exemplar group (T, k, nz) and count outputs recognised as ``expect``.
-
-    Rows of the returned table: ``latent`` (Y and its n noisy neighbours of every trial),
-    ``pixel`` (pixel-space arithmetic on the same exemplar images, one per trial) and
-    ``random`` (G of ``random_z``: how often the condition holds by chance). Each row gives
-    the number of images and the recognised fraction of the whole condition and of each literal.
-    """
-    condition = Condition.parse(expect, clf.names)
-    trials = len(next(iter(trial_exemplars.values())))
-    runs = [
-        vector_arithmetic(expression, {name: z[t] for name, z in trial_exemplars.items()}, n, scale, seed + t)
-        for t in range(trials)
-    ]
-    latent_images = render(G, torch.cat([run.outputs for run in runs]))
-    pixel_images = torch.stack(
-        [pixel_arithmetic(expression, {name: render(G, z) for name, z in run.exemplars.items()}) for run in runs]
-    )
-    table = {}
-    for row, images in (("latent", latent_images), ("pixel", pixel_images), ("random", render(G, random_z))):
-        table[row] = {"images": len(images), **condition.recognition(clf.predict(images), clf.names)}
-    return runs, table
-
-
-def measure_direction(
-    G: Generator, clf: AttributeClassifier, moved: torch.Tensor, strengths: torch.Tensor, expect: str
-) -> dict[str, dict]:
-    """For samples moved along a direction (N, S, nz), how often ``expect`` is recognised at each strength."""
-    condition = Condition.parse(expect, clf.names)
-    images = render(G, moved)
-    return {
-        f"{float(s):g}": {"images": len(moved), **condition.recognition(clf.predict(images[:, i]), clf.names)}
-        for i, s in enumerate(strengths)
-    }
+def check_expect(classifier: AttributeClassifier | None, expect: str | None) -> None:
+    """Refuse, before any work, an outcome to measure (``--expect``) without a classifier or naming an attribute
+    the classifier does not know."""
+    if expect is None:
+        return
+    if classifier is None:
+        raise DCGANError(
+            "attribute conditions and --expect need an attribute classifier",
+            "pass --classifier (see dcgan attribute-classifier)",
+        )
+    Condition.parse(expect, classifier.names)

@@ -19,7 +19,7 @@ from __future__ import annotations
 import json
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
@@ -29,9 +29,10 @@ from sklearn.linear_model import LogisticRegression
 
 from ..core.images import labelled_rows
 from ..core.models import Generator
-from ..core.sampling import render
+from ..core.sampling import render, sample_noise, seeded
 from ..errors import DCGANError
 from .attributes import AttributeClassifier, Condition
+from .tables import Table
 
 Box = tuple[int, int, int, int]
 BOXES_FIX = 'write {"boxes": {"CELL": [[x0, y0, x1, y1], ...]}} with cells of the sheet and pixels of its images'
@@ -153,6 +154,7 @@ class Forgetting:
     before: torch.Tensor  # G(z) of the boxed cells
     after: torch.Tensor  # the same z with the maps dropped
     activation: dict[str, float]  # mean activation of the layer inside/outside the boxes, before/after
+    detection: dict[str, dict] = field(default_factory=dict)  # condition -> :func:`detection_rates`, if measured
 
     def figure(self, show: int | None = None) -> Image.Image:
         """Figure 6's two rows: the first ``show`` boxed cells (all by default), then the same z without the maps."""
@@ -161,13 +163,24 @@ class Forgetting:
         )
 
     def summary(self) -> dict:
+        detection = {"detection": self.detection} if self.detection else {}
         return {
             "layer": self.layer,
             "maps": len(self.weights),
             "dropped": len(self.dropped),
             "dropped_maps": self.dropped,
             "activation": self.activation,
+            **detection,
         }
+
+    def to_dict(self) -> dict:
+        return self.summary()
+
+    def table(self, condition: str, what: str) -> Table:
+        """How often ``condition`` was recognised: as drawn, with the ``what`` maps dropped, with random ones."""
+        rates = self.detection[condition]
+        columns = ["as drawn", f"{rates['maps_dropped']} {what} maps dropped", "as many random maps dropped"]
+        return Table(columns, [[f"{rates[key]:.3f}" for key in ("before", "after", "after_random_maps")]])
 
 
 def forget(
@@ -191,6 +204,36 @@ def forget(
         for where, m in (("inside", masks), ("outside", ~masks))
     }
     return Forgetting(layer, weights, dropped, render(G, z[cells]), after, activation)
+
+
+def forgetting_experiment(
+    G: Generator,
+    z: torch.Tensor,
+    boxes: dict[int, list[Box]],
+    *,
+    seed: int = 0,
+    most: int | None = None,
+    classifier: AttributeClassifier | None = None,
+    detect: str | None = None,
+    held_out: int = 300,
+    noise: str = "normal",
+) -> Forgetting:
+    """Figure 6 (:func:`forget`) on the boxed cells of the sheet ``z`` and, with a ``classifier``, how often it
+    recognises the object (``detect``, a condition) on ``held_out`` fresh samples drawn with ``seed`` from the
+    z distribution ``noise``: as drawn, with the maps dropped, and with as many random maps dropped."""
+    if classifier is not None:  # checked before the work: an unknown attribute or a classifier of another size
+        Condition.parse(detect, classifier.names)
+        if (classifier.spec.channels, classifier.spec.resolution) != (G.spec.channels, G.spec.resolution):
+            raise DCGANError(
+                f"the classifier sees {classifier.spec.resolution}px images of {classifier.spec.channels} channels,"
+                f" the generator draws {G.spec.resolution}px of {G.spec.channels}",
+                "train it with dcgan attribute-classifier --checkpoint of this run",
+            )
+    result = forget(G, z, boxes, seed, most)
+    if classifier is not None:
+        fresh = sample_noise(held_out, G.spec.nz, noise, seeded(seed))
+        result.detection[detect] = detection_rates(G, classifier, detect, fresh, result.layer, result.dropped, seed)
+    return result
 
 
 def detection_rates(

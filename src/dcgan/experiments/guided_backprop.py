@@ -26,7 +26,7 @@ from torch import nn
 from ..core.images import labelled_rows, to_unit_range
 from ..core.models import Discriminator
 from ..errors import DCGANError
-from .features import conv_layers
+from .features import conv_layers, random_discriminator
 
 RECTIFIERS = (nn.ReLU, nn.LeakyReLU)
 
@@ -147,3 +147,34 @@ def feature_figure(panels: dict[str, FeatureVisualisation]) -> Image.Image:
         (f"{name} #{c}", to_picture(vis.maps[i])) for name, vis in panels.items() for i, c in enumerate(vis.channels)
     ]
     return labelled_rows(rows)
+
+
+@dataclass
+class GuidedBackpropReport:
+    """Figure 5: the visualised feature maps of each D, by name (the trained D, then a random one)."""
+
+    layer: str
+    panels: dict[str, FeatureVisualisation]
+
+    def figure(self) -> Image.Image:
+        return feature_figure(self.panels)
+
+    def to_dict(self) -> dict:
+        return {"layer": self.layer, "maps": {name: vis.channels for name, vis in self.panels.items()}}
+
+
+def guided_backprop_experiment(
+    D: Discriminator,
+    images: torch.Tensor,
+    layer: str | None = None,
+    features: int = 6,
+    per_feature: int = 8,
+    seed: int = 0,
+) -> GuidedBackpropReport:
+    """Figure 5: :func:`visualise_features` of the trained ``D`` on real ``images`` (uint8), beside a randomly
+    initialised D of the same architecture (drawn with ``seed``): what the maps respond to is learned, or not."""
+    layer = layer or conv_layers(D)[-1]
+    nets = (("trained", D), ("random", random_discriminator(D.spec, seed)))
+    return GuidedBackpropReport(
+        layer, {name: visualise_features(net, images, layer, features, per_feature) for name, net in nets}
+    )

@@ -15,6 +15,7 @@ set than new real images are; one that does not puts them about as far or farthe
 from __future__ import annotations
 
 from dataclasses import dataclass
+from pathlib import Path
 
 import numpy as np
 import torch
@@ -28,6 +29,7 @@ from ..core.progress import tracked
 from ..core.sampling import render, sample_noise, seeded
 from ..errors import DCGANError
 from .features import conv_layers, discriminator_extractor, extract, pixel_extractor
+from .tables import Table
 
 CANDIDATES = 8  # per query, re-ranked exactly
 RERANK_QUERIES = 64  # queries re-ranked together: 64 x 8 candidates of 64x64 RGB pixels are 25 MB
@@ -119,31 +121,48 @@ class Memorisation:
     distances: list[NearestDistances]
     samples: torch.Tensor  # (show, C, H, W) in [-1, 1]
     neighbours: dict[str, torch.Tensor]  # space -> (show, k, C, H, W) in [-1, 1]
+    references: int = 0  # training images searched
 
     def summary(self) -> dict[str, dict]:
         return {
             d.space: {"generated": len(d.generated), "held_out": len(d.held_out), **d.summary()} for d in self.distances
         }
 
+    def to_dict(self) -> dict[str, dict]:
+        return self.summary()
+
+    def table(self) -> Table:
+        columns = ["space", "median generated", "median held-out", "ratio", "closer than held-out 1%"]
+        rows = [
+            [space, f"{v['median_generated']:.3f}", f"{v['median_held_out']:.3f}", f"{v['median_ratio']:.2f}",
+             f"{v['closer_than_p1']:.3f}"]
+            for space, v in self.summary().items()
+        ]  # fmt: skip
+        return Table(columns, rows)
+
     def montage(self) -> Image.Image:
         return montage(self.samples, self.neighbours)
+
+    def plot_distances(self, path: str | Path) -> Path:
+        distance_plot(self.distances, path)
+        return Path(path)
 
 
 def memorisation_check(
     G: Generator,
     D: Discriminator,
     training: torch.Tensor,
-    held_out: torch.Tensor,
+    held_out: torch.Tensor | int,
     samples: int = 500,
     show: int = 16,
     k: int = 3,
     seed: int = 0,
     noise: str = "normal",
     progress: bool = False,
-    training_rows: torch.Tensor | None = None,
 ) -> Memorisation:
-    """Nearest training images (uint8 ``training``, or only its ``training_rows``: a reference set selected
-    without copying it) of ``samples`` G samples and of the ``held_out`` real images.
+    """Nearest training images (uint8 ``training``) of ``samples`` G samples and of held-out real images:
+    ``held_out`` images, or that many random images of ``training`` (drawn with ``seed``) left out of the
+    reference set (selected, not copied: a memory-mapped set stays on disk).
 
     Two spaces: pixels in [-1, 1] and D's last convolutional layer max-pooled to 4x4 (the
     features of section 5, from this checkpoint's own D). The first ``show`` samples and their
@@ -151,6 +170,10 @@ def memorisation_check(
     """
     if samples < 1 or not 0 <= show <= samples or k < 1:
         raise DCGANError("need at least 1 sample, 1 neighbour, and no more samples shown than drawn")
+    training_rows = None
+    if isinstance(held_out, int):
+        held, training_rows = split_held_out(len(training), held_out, seed)
+        held_out = training[held]
     generated = to_uint8_tensor(render(G, sample_noise(samples, G.spec.nz, noise, seeded(seed))))
     spec = G.spec
     extractors = {
@@ -166,7 +189,8 @@ def memorisation_check(
         distances.append(NearestDistances(space, found_d[:samples, 0], found_d[samples:, 0]))
         shown = found_i[:show] if training_rows is None else training_rows[found_i[:show]]
         neighbours[space] = to_unit_range(training[shown])
-    return Memorisation(distances, to_unit_range(generated[:show]), neighbours)
+    references = len(training if training_rows is None else training_rows)
+    return Memorisation(distances, to_unit_range(generated[:show]), neighbours, references)
 
 
 def montage(samples: torch.Tensor, neighbours: dict[str, torch.Tensor]) -> Image.Image:

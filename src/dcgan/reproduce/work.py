@@ -25,15 +25,9 @@ from ..data.loading import default_test_split
 from ..data.summary import summarize
 from ..errors import DCGANError
 from ..experiments import latent
-from ..experiments.attributes import (
-    Condition,
-    exemplar_sets,
-    load_classifier,
-    measure_arithmetic,
-    measure_direction,
-    save_classifier,
-    train_classifier,
-)
+from ..experiments.arithmetic import measure_arithmetic
+from ..experiments.attributes import Condition, exemplar_sets, load_classifier, save_classifier, train_classifier
+from ..experiments.direction import measure_direction
 from ..experiments.features import load_images_for, random_discriminator
 from ..experiments.forgetting import detection_rates, forget
 from ..experiments.guided_backprop import feature_figure, visualise_features
