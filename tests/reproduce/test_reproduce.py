@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import io
 import json
 import os
@@ -22,9 +23,10 @@ from safetensors.torch import load_file
 from conftest import SHARED_DATA
 from dcgan.cli import main
 from dcgan.errors import DCGANError
-from dcgan.reproduce import RECIPES, SCALES, context, estimate_hours, gather, reproduce, stages
-from dcgan.reproduce import work as stage_work
-from dcgan.reproduce.stages import DONE, SESSIONS, Outcome, Stage, counted_seconds, run_stage, session_seconds
+from dcgan.reproduce import RECIPES, SCALES, context, estimate_hours, gather, reproduce, runner, stage_context
+from dcgan.reproduce.records import Marker, Outcome, Summary
+from dcgan.reproduce.runner import DONE, SESSIONS, Stage, counted_seconds, run_stage, session_seconds
+from dcgan.reproduce.stage_context import config_file
 from dcgan.training import Callback
 from dcgan.training.options_file import read_options
 
@@ -99,6 +101,16 @@ def test_the_page_sets_results_beside_the_papers(finished):
     assert {row[1] for row in data_rows} <= sources  # the data set, not the cache it was decoded into
 
 
+def test_markers_and_the_summary_read_back_as_the_same_json(finished):
+    """done.json and results.json as typed records: read and written again, the same JSON, keys in order."""
+    _, out, _, _, _ = finished
+    for folder in _stage_folders(out):
+        done = json.loads((folder / DONE).read_text())
+        assert json.dumps(Marker.from_dict(done).to_dict()) == json.dumps(done)
+    summary = json.loads((out / "results.json").read_text())
+    assert json.dumps(Summary.from_dict(summary).to_dict()) == json.dumps(summary)
+
+
 def test_a_rerun_skips_every_stage(finished):
     name, out, _, _, _ = finished
     before = {f.name: (f / DONE).stat().st_mtime_ns for f in _stage_folders(out)}
@@ -121,7 +133,7 @@ def test_a_stage_killed_before_its_marker_runs_again(finished):
 def test_a_running_stage_records_its_seconds_every_heartbeat(tmp_path, monkeypatch):
     """kill -9 loses at most one heartbeat of a stage's compute: the stage appends its seconds so far while it
     works, and once more at the end, also when it is interrupted."""
-    monkeypatch.setattr(stages, "HEARTBEAT_SECONDS", 0.01)
+    monkeypatch.setattr(runner, "HEARTBEAT_SECONDS", 0.01)
 
     def wait_for_a_heartbeat(folder):
         for _ in range(3000):  # up to 30 s on a busy machine; the heartbeat comes after 0.01 s
@@ -133,7 +145,7 @@ def test_a_running_stage_records_its_seconds_every_heartbeat(tmp_path, monkeypat
     done = run_stage(tmp_path / "a", Stage("a", wait_for_a_heartbeat), log=lambda _: None)
     records = [json.loads(line) for line in (tmp_path / "a" / SESSIONS).read_text().splitlines()]
     assert len(records) >= 2 and len({r["session"] for r in records}) == 1  # heartbeats, then the end
-    assert done["compute"]["seconds"] == records[-1]["seconds"] == max(r["seconds"] for r in records)
+    assert done.compute["seconds"] == records[-1]["seconds"] == max(r["seconds"] for r in records)
 
     def interrupted(folder):
         raise KeyboardInterrupt
@@ -144,7 +156,7 @@ def test_a_running_stage_records_its_seconds_every_heartbeat(tmp_path, monkeypat
 
 
 def test_a_stopped_process_does_not_count_its_stopped_time():
-    minute = stages.HEARTBEAT_SECONDS
+    minute = runner.HEARTBEAT_SECONDS
     assert counted_seconds(0.5 * minute, 0.0) == 0.5 * minute  # between heartbeats: all of it
     assert counted_seconds(3 * minute, 6 * minute) == 3 * minute  # a heartbeat delayed by busy threads: all of it
     assert counted_seconds(10 * minute, 2 * minute) == 2 * minute  # stopped for 8 minutes (Ctrl-Z): the CPU's
@@ -221,15 +233,15 @@ def test_experiments_measure_with_a_classifier_that_finds_exemplars(finished, mo
     name, out, _, _, _ = finished
     if name != "faces":
         pytest.skip("the faces recipe's stages")
-    real = stage_work.load_classifier(out / "03-classifier" / "classifier.safetensors")
+    real = stage_context.load_classifier(out / "03-classifier" / "classifier.safetensors")
 
     class RandomScores:
-        names = real.names
+        names, spec = real.names, real.spec
 
         def predict(self, images):
             return torch.rand(len(images), len(self.names), generator=torch.Generator().manual_seed(len(images)))
 
-    monkeypatch.setattr(stage_work, "load_classifier", lambda path: RandomScores())
+    monkeypatch.setattr(stage_context, "load_classifier", lambda path: RandomScores())
     for stage in ("05-arithmetic", "06-direction", "07-forget"):
         (out / stage / DONE).unlink()
     reproduce(name, "test", out, SHARED_DATA, progress=False, log=lambda _: None)
@@ -263,10 +275,12 @@ def test_gather_writes_markdown_and_small_figures(finished, tmp_path):
 def test_the_gathered_command_leaves_out_a_results_folder_of_the_default_name():
     from dcgan.reproduce.page import _shown_command
 
-    info = {"recipe": "mnist", "scale": "cpu", "command": "dcgan reproduce mnist --scale cpu --out /runs/mnist-cpu"}
+    info = Summary(
+        "mnist", "MNIST", "cpu", "dcgan reproduce mnist --scale cpu --out /runs/mnist-cpu", 2.9, True, [], {}
+    )
     assert _shown_command(info) == "dcgan reproduce mnist --scale cpu"
     mine = "dcgan reproduce mnist --scale cpu --out /runs/mine"
-    assert _shown_command(info | {"command": mine}) == mine
+    assert _shown_command(dataclasses.replace(info, command=mine)) == mine
 
 
 def test_gather_says_which_recipes_cannot_run_here_for_lack_of_data(tmp_path):
@@ -297,8 +311,7 @@ def test_every_recipe_ships_its_config_files_and_states_its_time(name):
     r = RECIPES[name]
     assert estimate_hours(r, "cpu") < 8
     for scale in SCALES:
-        ctx = stage_work.Context(name, scale, SHARED_DATA, {}, {})
-        files = sorted(ctx.config_file("train").parent.glob("*.json"))
+        files = sorted(config_file(name, scale, "train").parent.glob("*.json"))
         assert "train" in [f.stem for f in files]
         for f in files:
             read_options(f)  # every key a TrainConfig field, every value of its type

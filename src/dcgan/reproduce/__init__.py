@@ -25,9 +25,10 @@ from .data import data_root as resolve_root
 from .data import default_data_root
 from .page import PAGE, SUMMARY, gather, write_page
 from .plan import estimate_hours, plan
-from .recipes import RECIPES, SCALES, Recipe
-from .stages import run_stage, stage_folder
-from .work import Context
+from .recipes import RECIPES, Recipe
+from .runner import run_stage, stage_folder
+from .settings import SCALES
+from .stage_context import Context
 
 __all__ = [
     "RECIPES",

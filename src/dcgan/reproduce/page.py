@@ -15,13 +15,15 @@ from html import escape
 from pathlib import Path
 
 from ..core.tensorfile import atomic_write, atomic_write_json
+from ..experiments.tables import Table
 from ..report.html import STYLE, environment, grid_image
 from .data import DATA_ENV
 from .data import data_root as resolve_root
 from .plan import estimate_hours
 from .recipes import RECIPES, Recipe
-from .stages import Stage, read_done, session_seconds
-from .work import Context
+from .records import PageFigure, PageResult, StageEntry, Summary
+from .runner import Stage, read_done, session_seconds
+from .stage_context import Context
 
 PAGE = "results.html"
 SUMMARY = "results.json"
@@ -33,28 +35,20 @@ def command(ctx: Context) -> str:
     return f"dcgan reproduce {ctx.recipe} --scale {ctx.scale} --out {ctx.results}"
 
 
-def summary(r: Recipe, ctx: Context, stages: list[Stage]) -> dict:
-    """The recipe folder in one dict: each stage's marker (or its state), the machine, the expected time."""
+def summary(r: Recipe, ctx: Context, stages: list[Stage]) -> Summary:
+    """The recipe folder in one record: each stage's marker (or its state), the machine, the expected time."""
     entries = []
     for stage in stages:
         folder = ctx.stage_folders[stage.name]
         done = read_done(folder)
-        entry = {"stage": stage.name, "about": stage.about, "folder": folder.name, "done": done is not None}
-        if done is None:
-            entry["compute"] = {"seconds": round(session_seconds(folder), 1)}  # work so far
+        if done is None:  # the work so far
+            entries.append(StageEntry(stage.name, stage.about, folder.name, False,
+                                      {"seconds": round(session_seconds(folder), 1)}))  # fmt: skip
         else:
-            entry |= {key: done[key] for key in ("figures", "tables", "results", "compute", "notes", "finished")}
-        entries.append(entry)
-    return {
-        "recipe": r.name,
-        "title": r.title,
-        "scale": ctx.scale,
-        "command": command(ctx),
-        "expected_hours": round(estimate_hours(r, ctx.scale), 1),
-        "complete": all(e["done"] for e in entries),
-        "stages": entries,
-        "machine": environment(),
-    }
+            entries.append(StageEntry(stage.name, stage.about, folder.name, True, done.compute, done.figures,
+                                      done.tables, done.results, done.notes, done.finished))  # fmt: skip
+    return Summary(r.name, r.title, ctx.scale, command(ctx), round(estimate_hours(r, ctx.scale), 1),
+                   all(e.done for e in entries), entries, environment())  # fmt: skip
 
 
 def _expected(hours: float) -> str:
@@ -65,76 +59,75 @@ def _met(value: bool | None) -> str:
     return {True: "met", False: "MISSED", None: ""}[value]
 
 
-def _html_table(columns: list[str], rows: list[list]) -> str:
-    head = "".join(f"<th>{escape(str(c))}</th>" for c in columns)
-    body = "".join("<tr>" + "".join(f"<td>{escape(str(v))}</td>" for v in row) + "</tr>" for row in rows)
+def _html_table(table: Table) -> str:
+    head = "".join(f"<th>{escape(str(c))}</th>" for c in table.columns)
+    body = "".join("<tr>" + "".join(f"<td>{escape(str(v))}</td>" for v in row) + "</tr>" for row in table.rows)
     return f"<table><tr>{head}</tr>{body}</table>"
 
 
 RESULT_COLUMNS = ["result", "paper", "paper's number", "ours", "target", ""]
 
 
-def _result_rows(results: list[dict]) -> list[list]:
-    return [[r["what"], r["paper_ref"], r["paper"], r["ours"], r["target"], _met(r["met"])] for r in results]
-
-
-def _compute_rows(stages: list[dict]) -> list[list]:
-    rows = []
-    for s in stages:
-        c = s.get("compute", {})
-        hours = c.get("seconds", 0) / 3600
-        images = c.get("images seen")
-        rows.append([s["stage"], f"{c['steps']:,}" if "steps" in c else "", f"{images:,}" if images else "",
-                     f"{hours:.2f}", c.get("precision", ""), c.get("device", ""), "yes" if s["done"] else "no"])  # fmt: skip
-    return rows
+def _results_table(results: list[PageResult]) -> Table:
+    return Table(RESULT_COLUMNS, [[r.what, r.paper_ref, r.paper, r.ours, r.target, _met(r.met)] for r in results])
 
 
 COMPUTE_COLUMNS = ["stage", "steps", "images seen", "hours", "precision", "device", "done"]
 
 
-def total_hours(stages: list[dict]) -> float:
-    return sum(s.get("compute", {}).get("seconds", 0) for s in stages) / 3600
+def _compute_table(stages: list[StageEntry]) -> Table:
+    rows = []
+    for s in stages:
+        c = s.compute
+        hours = c.get("seconds", 0) / 3600
+        images = c.get("images seen")
+        rows.append([s.stage, f"{c['steps']:,}" if "steps" in c else "", f"{images:,}" if images else "",
+                     f"{hours:.2f}", c.get("precision", ""), c.get("device", ""), "yes" if s.done else "no"])  # fmt: skip
+    return Table(COMPUTE_COLUMNS, rows)
 
 
-def _figure_html(folder: Path, figure: dict) -> str:
-    mime, data = grid_image(folder / figure["file"], 0)
-    caption = figure["caption"] + (f" (paper: {figure['paper']})" if figure["paper"] else "")
+def total_hours(stages: list[StageEntry]) -> float:
+    return sum(s.compute.get("seconds", 0) for s in stages) / 3600
+
+
+def _figure_html(folder: Path, figure: PageFigure) -> str:
+    mime, data = grid_image(folder / figure.file, 0)
+    caption = figure.caption + (f" (paper: {figure.paper})" if figure.paper else "")
     return (
         f'<figure><img src="data:{mime};base64,{base64.b64encode(data).decode()}" style="max-width:512px">'
         f"<figcaption>{escape(caption)}</figcaption></figure>"
     )
 
 
-def build_page(r: Recipe, ctx: Context, stages: list[Stage]) -> tuple[str, dict]:
+def build_page(r: Recipe, ctx: Context, stages: list[Stage]) -> tuple[str, Summary]:
     info = summary(r, ctx, stages)
-    results = [res for s in info["stages"] if s["done"] for res in s["results"]]
+    results = info.results()
     parts = [
         f"<h1>{escape(r.title)}</h1>",
-        f"<p>Radford, Metz &amp; Chintala (ICLR 2016), reproduced by <code>{escape(info['command'])}</code> "
-        f"at scale <b>{ctx.scale}</b>: {'complete' if info['complete'] else 'not finished yet (run it again to continue)'}."
-        f" Expected time at this scale: {_expected(info['expected_hours'])} on a 2-core laptop CPU in fp32.</p>",
+        f"<p>Radford, Metz &amp; Chintala (ICLR 2016), reproduced by <code>{escape(info.command)}</code> "
+        f"at scale <b>{ctx.scale}</b>: {'complete' if info.complete else 'not finished yet (run it again to continue)'}."
+        f" Expected time at this scale: {_expected(info.expected_hours)} on a 2-core laptop CPU in fp32.</p>",
         "<h2>Results beside the paper</h2>",
-        _html_table(RESULT_COLUMNS, _result_rows(results)) if results else "<p>No result yet.</p>",
+        _html_table(_results_table(results)) if results else "<p>No result yet.</p>",
         "<h2>Stages and compute</h2>",
-        _html_table(COMPUTE_COLUMNS, _compute_rows(info["stages"])),
-        f"<p>{total_hours(info['stages']):.2f} hours in all, on the machine below (under torchrun: summed over the"
+        _html_table(_compute_table(info.stages)),
+        f"<p>{total_hours(info.stages):.2f} hours in all, on the machine below (under torchrun: summed over the"
         " processes).</p>",
     ]
-    for stage, entry in zip(stages, info["stages"], strict=True):
-        parts.append(f"<h2>{escape(entry['folder'])}: {escape(stage.about)}</h2>")
-        if not entry["done"]:
+    for stage, entry in zip(stages, info.stages, strict=True):
+        parts.append(f"<h2>{escape(entry.folder)}: {escape(stage.about)}</h2>")
+        if not entry.done:
             parts.append("<p>Not done yet.</p>")
             continue
         folder = ctx.stage_folders[stage.name]
         options = folder / "options.json"
         if options.is_file():
             parts.append(f"<p>Trained with <code>dcgan train --config {escape(str(options))}</code>.</p>")
-        parts += [_figure_html(folder, f) for f in entry["figures"]]
-        for table in entry["tables"]:
-            title = table["title"] + (f" (paper: {table['paper']})" if table["paper"] else "")
-            parts += [f"<h3>{escape(title)}</h3>", _html_table(table["columns"], table["rows"])]
-        parts += [f"<p>Note: {escape(note)}.</p>" for note in entry["notes"]]
-    machine = "".join(f"<tr><th>{escape(k)}</th><td>{escape(v)}</td></tr>" for k, v in info["machine"].items())
+        parts += [_figure_html(folder, f) for f in entry.figures]
+        for table in entry.tables:
+            parts += [f"<h3>{escape(table.heading())}</h3>", _html_table(table.table())]
+        parts += [f"<p>Note: {escape(note)}.</p>" for note in entry.notes]
+    machine = "".join(f"<tr><th>{escape(k)}</th><td>{escape(v)}</td></tr>" for k, v in info.machine.items())
     parts.append(f"<h2>Machine</h2><table>{machine}</table>")
     html = (
         f'<!DOCTYPE html><html lang="en"><head><meta charset="utf-8"><title>dcgan results: {escape(r.name)}</title>'
@@ -146,17 +139,9 @@ def build_page(r: Recipe, ctx: Context, stages: list[Stage]) -> tuple[str, dict]
 def write_page(r: Recipe, ctx: Context, stages: list[Stage]) -> Path:
     """Rewrite ``results.html`` and ``results.json`` of the recipe's folder (atomically: never half a page)."""
     html, info = build_page(r, ctx, stages)
-    atomic_write_json(ctx.results / SUMMARY, info)
+    atomic_write_json(ctx.results / SUMMARY, info.to_dict())
     atomic_write(ctx.results / PAGE, html.encode())
     return ctx.results / PAGE
-
-
-def _md_table(columns: list[str], rows: list[list]) -> list[str]:
-    return [
-        "| " + " | ".join(columns) + " |",
-        "|" + " --- |" * len(columns),
-        *("| " + " | ".join(str(v) for v in row) + " |" for row in rows),
-    ]
 
 
 def gather(folders: list[str | Path], out: str | Path, scale: str = "cpu", data_root: str | Path | None = None) -> Path:
@@ -169,8 +154,8 @@ def gather(folders: list[str | Path], out: str | Path, scale: str = "cpu", data_
     images = out.with_suffix("")
     found = {}
     for folder in map(Path, folders):
-        info = json.loads((folder / SUMMARY).read_text())
-        found[info["recipe"], info["scale"]] = (folder, info)
+        info = Summary.from_dict(json.loads((folder / SUMMARY).read_text()))
+        found[info.recipe, info.scale] = (folder, info)
     lines = [
         "# The paper, reproduced",
         "",
@@ -196,19 +181,19 @@ def gather(folders: list[str | Path], out: str | Path, scale: str = "cpu", data_
     return out
 
 
-def _glance(chosen: dict[str, tuple[Path, dict]]) -> list[str]:
+def _glance(chosen: dict[str, tuple[Path, Summary]]) -> list[str]:
     """Every target of the gathered recipes in one table: met, missed, or not measured yet."""
     rows, missed = [], False
     for name, (_, info) in chosen.items():
-        done = [r for s in info["stages"] if s.get("done") for r in s["results"] if r["target"]]
-        rows += [[name, r["what"], r["paper"], r["ours"], r["target"], _met(r["met"])] for r in done]
-        missed = missed or any(r["met"] is False for r in done)
-        if not info["complete"]:
+        done = [r for r in info.results() if r.target]
+        rows += [[name, r.what, r.paper, r.ours, r.target, _met(r.met)] for r in done]
+        missed = missed or any(r.met is False for r in done)
+        if not info.complete:
             rows.append([name, "(not finished yet: more results to come)", "", "", "", ""])
     if not rows:
         return []
     columns = ["recipe", "result", "paper's number", "ours", "target", ""]
-    lines = ["## The targets at a glance", "", *_md_table(columns, rows), ""]
+    lines = ["## The targets at a glance", "", *Table(columns, rows).lines(), ""]
     if missed:
         lines += [f"What each miss needs, in compute or in a change: [reproduce.md]({MISSES_DOC}).", ""]
     return lines
@@ -228,36 +213,35 @@ def _not_run(r: Recipe, scale: str, root: Path) -> list[str]:
             " (about a third of that in bf16 on a CPU with AMX):", "", f"    dcgan reproduce {r.name} --scale {scale}", ""]  # fmt: skip
 
 
-def _shown_command(info: dict) -> str:
+def _shown_command(info: Summary) -> str:
     """The command as a reader would run it: without ``--out`` where the folder has its default name."""
-    command, _, out = info["command"].partition(" --out ")
-    return command if Path(out).name == f"{info['recipe']}-{info['scale']}" else info["command"]
+    command, _, out = info.command.partition(" --out ")
+    return command if Path(out).name == f"{info.recipe}-{info.scale}" else info.command
 
 
-def _md_section(folder: Path, info: dict, images: Path, base: Path) -> list[str]:
-    state = "complete" if info["complete"] else "**not finished**"
-    lines = [f"Scale `{info['scale']}`, {state}: `{_shown_command(info)}`", ""]
-    results = [res for s in info["stages"] if s.get("done") for res in s["results"]]
+def _md_section(folder: Path, info: Summary, images: Path, base: Path) -> list[str]:
+    state = "complete" if info.complete else "**not finished**"
+    lines = [f"Scale `{info.scale}`, {state}: `{_shown_command(info)}`", ""]
+    results = info.results()
     if results:
-        lines += [*_md_table(RESULT_COLUMNS, _result_rows(results)), ""]
-    for s in info["stages"]:
-        if not s["done"]:
+        lines += [*_results_table(results).lines(), ""]
+    for s in info.stages:
+        if not s.done:
             continue
-        for table in s["tables"]:
-            title = table["title"] + (f" (paper: {table['paper']})" if table["paper"] else "")
-            lines += [f"**{title}**", "", *_md_table(table["columns"], table["rows"]), ""]
-        for figure in s["figures"]:
-            mime, data = grid_image(folder / s["folder"] / figure["file"], 0)
-            target = images / (f"{s['folder']}-{Path(figure['file']).stem}" + IMAGE_SUFFIX[mime])
+        for table in s.tables:
+            lines += [f"**{table.heading()}**", "", *table.table().lines(), ""]
+        for figure in s.figures:
+            mime, data = grid_image(folder / s.folder / figure.file, 0)
+            target = images / (f"{s.folder}-{Path(figure.file).stem}" + IMAGE_SUFFIX[mime])
             target.parent.mkdir(parents=True, exist_ok=True)
             atomic_write(target, data)
-            paper = f" (paper: {figure['paper']})" if figure["paper"] else ""
-            lines += [f"![{figure['caption']}]({target.relative_to(base)})", "", f"*{figure['caption']}{paper}*", ""]
-        for note in s["notes"]:  # a paragraph of its own, not run into the compute line
+            paper = f" (paper: {figure.paper})" if figure.paper else ""
+            lines += [f"![{figure.caption}]({target.relative_to(base)})", "", f"*{figure.caption}{paper}*", ""]
+        for note in s.notes:  # a paragraph of its own, not run into the compute line
             lines += [f"Note: {note}.", ""]
-    hours = total_hours(info["stages"])
-    lines += [f"Compute, {hours:.2f} hours in all:", "", *_md_table(COMPUTE_COLUMNS, _compute_rows(info["stages"])), ""]
-    machine = info["machine"]
+    hours = total_hours(info.stages)
+    lines += [f"Compute, {hours:.2f} hours in all:", "", *_compute_table(info.stages).lines(), ""]
+    machine = info.machine
     threads = machine["torch threads"]
     lines += [f"Machine: {machine['CPU']}, {threads} torch thread{'' if threads == '1' else 's'}, GPU {machine['GPU']},"
               f" torch {machine['torch']}.", ""]  # fmt: skip

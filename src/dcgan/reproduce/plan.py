@@ -8,14 +8,13 @@ from ..core.checkpoints import checkpoint_meta
 from ..errors import DCGANError
 from ..training.options_file import read_options
 from .recipes import CONDITIONAL_COST, REFERENCE_STEP_SECONDS, RELATIVE_STEP, Recipe
-from .stages import read_done, session_seconds, stage_folder
-from .work import CHECKPOINT, Context
+from .runner import read_done, session_seconds, stage_folder
+from .stage_context import CHECKPOINT, Context, config_file
 
 
 def training_stages(r: Recipe, scale: str) -> dict[str, dict]:
     """The recipe's training config files at ``scale``, by stage name."""
-    ctx = Context(r.name, scale, Path("."), {}, {})
-    folder = ctx.config_file("train").parent
+    folder = config_file(r.name, scale, "train").parent
     return {path.stem: read_options(path) for path in sorted(folder.glob("*.json"))}
 
 

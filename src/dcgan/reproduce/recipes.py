@@ -7,19 +7,20 @@ Scales:
 - ``paper``: the paper's sizes (the ``paper`` preset, full data sets), meant for GPUs and ``torchrun``.
 
 A recipe's training stages are config files shipped in ``configs/RECIPE/SCALE/STAGE.json``;
-the experiment settings of each scale are :data:`SETTINGS`.
+the experiment settings of each scale are :data:`~.settings.SETTINGS`.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from functools import partial
 
 from .data import CELEBA, CIFAR10, LSUN_BEDROOMS, MNIST, SVHN, DataSet
-from .stages import Stage
-from .work import (
-    Context,
+from .runner import Stage
+from .settings import SETTINGS, RecipeSettings
+from .stage_context import Context
+from .stages import (
     arithmetic_stage,
     classifier_stage,
     direction_stage,
@@ -33,64 +34,7 @@ from .work import (
     walk_stage,
 )
 
-SCALES = ("test", "cpu", "paper")
 PAPER_EPOCHS = {1: "figure 2 (LSUN, 1 epoch)", 5: "figure 3 (LSUN, 5 epochs)"}  # the epochs the paper shows
-
-SETTINGS: dict[str, dict] = {
-    "test": {
-        "nn_sizes": [100],
-        "nn_train_limit": 2000,
-        "nn_test_limit": 500,
-        "kmeans_k": 16,
-        "c_grid": [1e-3, 1e-2],
-        "max_iter": 20,
-        "labels_per_class": 10,
-        "validation_size": 100,
-        "draws": 1,
-        "probe_limit": 1000,
-        "probe_test_limit": 300,
-        "classifier_epochs": 1,
-        "pool": 300,
-        "arithmetic_trials": 1,
-        "direction_k": 3,
-        "direction_n": 8,
-        "sheet": 64,
-        "boxed": 16,
-        "held_out": 64,
-        "real_limit": 640,
-    },
-    "cpu": {
-        "nn_sizes": [1000, 10000, 50000],
-        "kmeans_k": 400,
-        "c_grid": [1e-5, 1e-4, 1e-3, 1e-2],
-        "max_iter": 100,
-        "draws": 3,
-        "classifier_epochs": 3,
-        "pool": 2000,
-        "arithmetic_trials": 5,
-        "direction_k": 10,
-        "direction_n": 64,
-        "sheet": 256,
-        "boxed": 64,
-        "held_out": 500,
-        "real_limit": None,
-    },
-    "paper": {
-        "nn_sizes": [1000, 10000, 50000],
-        "kmeans_k": 1600,
-        "c_grid": [1e-5, 1e-4, 1e-3, 1e-2],
-        "max_iter": 100,
-        "classifier_epochs": 5,
-        "pool": 4000,
-        "arithmetic_trials": 10,
-        "direction_k": 10,
-        "direction_n": 128,
-        "sheet": 256,
-        "boxed": 150,  # the paper boxed windows on 150 samples
-        "held_out": 1000,
-        "real_limit": None,
-    },
-}
 
 # Seconds of one training step (batch 128, fp32) relative to a 64x64 `small` step, measured single-threaded on
 # this project's machine: 64 small RGB 7.83 s, 64 paper RGB 23.55, 32 paper RGB 4.58, 32 small grayscale 1.64, the
@@ -111,10 +55,10 @@ class Recipe:
     stages: Callable[[Context], list[Stage]]
     train_images: dict[str, int]  # scale -> images in one epoch of the main training stage (for the estimate)
     extra_hours: dict[str, float] = field(default_factory=dict)  # scale -> hours of the experiment stages
-    settings: dict[str, dict] = field(default_factory=dict)  # scale -> overrides of SETTINGS
+    settings: dict[str, dict] = field(default_factory=dict)  # scale -> overrides of its RecipeSettings, by field
 
-    def settings_for(self, scale: str) -> dict:
-        return SETTINGS[scale] | self.settings.get(scale, {})
+    def settings_for(self, scale: str) -> RecipeSettings:
+        return replace(SETTINGS[scale], **self.settings.get(scale, {}))
 
 
 def _train(name: str, dataset: str, about: str, shown: dict[int, str] = PAPER_EPOCHS) -> Stage:

@@ -1,4 +1,4 @@
-"""A recipe's results folder and the stages that fill it: run once, skipped when complete, resumable.
+"""The runner of a recipe's stages: each run once into its folder, skipped when complete, its time recorded.
 
     RESULTS/NN-STAGE/...            what the stage wrote (figures, tables as JSON, a training run)
     RESULTS/NN-STAGE/done.json      written last and atomically: the stage's outputs, results and compute
@@ -7,6 +7,7 @@
                                     time the process spent stopped (Ctrl-Z) is not counted
     RESULTS/results.html            the results page (page.py), rewritten after every stage
 
+What each stage does is in ``stages/``; this module only runs them and keeps their markers and heartbeats.
 A stage counts as done when its ``done.json`` exists and every output it lists is there, so a
 stage killed at any moment (kill -9, Ctrl-C, a power cut) simply runs again on the next try,
 and a training stage continues from its last checkpoint. This module owns that layout.
@@ -19,34 +20,17 @@ import os
 import threading
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
 
 from ..core.tensorfile import atomic_write_json
 from ..errors import DCGANError
+from .records import Marker, Outcome
 
 DONE = "done.json"
 SESSIONS = "sessions.jsonl"
 HEARTBEAT_SECONDS = 60.0  # how often a running stage records its seconds so far
-
-
-@dataclass
-class Outcome:
-    """What a stage produced, for the page: figures, tables, results beside the paper's, and its compute."""
-
-    figures: list[dict] = field(default_factory=list)  # {"file", "caption", "paper"}
-    tables: list[dict] = field(default_factory=list)  # {"title", "paper", "columns", "rows"}
-    results: list[dict] = field(default_factory=list)  # {"what", "paper_ref", "paper", "ours", "target", "met"}
-    compute: dict = field(default_factory=dict)  # steps, images seen, ... (seconds are added by the runner)
-    notes: list[str] = field(default_factory=list)
-    files: list[str] = field(default_factory=list)  # other outputs: tables as JSON, checkpoints, z files
-
-    def figure(self, file: str | Path, caption: str, paper: str = "") -> None:
-        self.figures.append({"file": str(file), "caption": caption, "paper": paper})
-
-    def outputs(self) -> list[str]:
-        return [f["file"] for f in self.figures] + self.files
 
 
 @dataclass(frozen=True)
@@ -63,13 +47,13 @@ def stage_folder(results: Path, index: int, stage: Stage) -> Path:
     return results / f"{index:02d}-{stage.name}"
 
 
-def read_done(folder: Path) -> dict | None:
+def read_done(folder: Path) -> Marker | None:
     """The marker of a complete stage, or None when the stage has not finished (or lost an output since)."""
     try:
-        done = json.loads((folder / DONE).read_text())
-    except (OSError, ValueError):
+        done = Marker.from_dict(json.loads((folder / DONE).read_text()))
+    except (OSError, ValueError, KeyError, TypeError):
         return None
-    if not all((folder / name).exists() for name in done.get("outputs", [])):
+    if not all((folder / name).exists() for name in done.outputs):
         return None
     return done
 
@@ -132,7 +116,7 @@ class _Session:
             sessions.write(line + "\n")
 
 
-def run_stage(folder: Path, stage: Stage, log: Callable[[str], None] = print) -> dict:
+def run_stage(folder: Path, stage: Stage, log: Callable[[str], None] = print) -> Marker:
     """Run ``stage`` into ``folder`` unless it is complete; returns its marker either way."""
     done = read_done(folder)
     if done is not None:
@@ -145,16 +129,16 @@ def run_stage(folder: Path, stage: Stage, log: Callable[[str], None] = print) ->
     missing = [name for name in outcome.outputs() if not (folder / name).exists()]
     if missing:
         raise DCGANError(f"stage {stage.name} did not write {', '.join(missing)}", "report this as a bug")
-    done = {
-        "stage": stage.name,
-        "about": stage.about,
-        "finished": datetime.now(timezone.utc).isoformat(timespec="seconds"),
-        "outputs": outcome.outputs(),
-        "figures": outcome.figures,
-        "tables": outcome.tables,
-        "results": outcome.results,
-        "compute": {**outcome.compute, "seconds": round(session_seconds(folder), 1)},
-        "notes": outcome.notes,
-    }
-    atomic_write_json(folder / DONE, done)
+    done = Marker(
+        stage.name,
+        stage.about,
+        datetime.now(timezone.utc).isoformat(timespec="seconds"),
+        outcome.outputs(),
+        outcome.figures,
+        outcome.tables,
+        outcome.results,
+        {**outcome.compute, "seconds": round(session_seconds(folder), 1)},
+        outcome.notes,
+    )
+    atomic_write_json(folder / DONE, done.to_dict())
     return done

@@ -1,0 +1,41 @@
+"""D as a feature extractor (``dcgan linear-probe``): the section-5 tables of CIFAR-10 and SVHN."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from ...core.tensorfile import atomic_write_json
+from ...experiments.linear_probe import linear_probe, protocol_for
+from ...experiments.tables import percent
+from ..records import Outcome
+from ..stage_context import Context
+
+PAPER_PROBE = {  # protocol -> (the paper's table, {row: (its number, our target, the target's floor)})
+    "cifar10": ("table 1", {"ours": ("82.8%", "at least 75%", 0.75), "kmeans": ("80.6%", "", None)}),
+    "svhn-1000": ("table 2", {"ours": ("22.48% error", "", None)}),
+}
+ROWS = ("ours", "random", "pixels", "kmeans")  # linear_probe's row order, by baseline
+
+
+def probe_stage(ctx: Context, folder: Path, protocol_name: str, dataset: str) -> Outcome:
+    """The section-5 table: L2-SVMs on D's features beside a random D, raw pixels and K-means."""
+    s = ctx.settings
+    protocol = protocol_for(protocol_name, s.labels_per_class, s.validation_size, s.draws)
+    train_path, test_path = ctx.data[dataset]
+    report = linear_probe(ctx.checkpoint(), train_path, protocol, test_path, kmeans_k=s.kmeans_k, c_grid=s.c_grid,
+                          max_iter=s.max_iter, limit=s.probe_limit, test_limit=s.probe_test_limit, device=ctx.device,
+                          progress=ctx.progress)  # fmt: skip
+    atomic_write_json(folder / "linear-probe.json", report.to_dict())
+    paper_ref, paper = PAPER_PROBE[protocol_name]
+    seconds = round(sum(r.extract_seconds + r.svm_seconds for r in report.rows))
+    outcome = Outcome(compute={"extract + SVM seconds": seconds})
+    outcome.table(f"{protocol.name} protocol", paper_ref, report.table())
+    for key, row in zip(ROWS, report.rows, strict=False):
+        if key in paper:
+            value = row.accuracy if protocol.full else 1 - row.limited_accuracy_mean
+            paper_value, target, floor = paper[key]
+            label = "accuracy, all labels" if protocol.full else f"test error, {protocol.labels_per_class}/class"
+            met = None if floor is None else value >= floor
+            outcome.result(f"{row.model}: {label}", paper_ref, paper_value, percent(value), target, met)
+    outcome.files.append("linear-probe.json")
+    return outcome

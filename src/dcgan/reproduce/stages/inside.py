@@ -1,0 +1,95 @@
+"""Inside the networks (``dcgan forget``, ``visualize-d``, ``nearest``): figures 5 and 6 and the memorisation
+check of section 4.1, on the trained model."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from ...core.images import save_image
+from ...core.sampling import render, sample_noise, seeded
+from ...core.tensorfile import atomic_write_json
+from ...experiments.attributes import Condition
+from ...experiments.features import load_images_for
+from ...experiments.forgetting import forgetting_experiment
+from ...experiments.guided_backprop import guided_backprop_experiment
+from ...experiments.latent import save_sheet
+from ...experiments.memorisation import memorisation_check
+from ..records import Outcome
+from ..stage_context import Context
+
+MOUTH = (0.27, 0.68, 0.73, 0.94)  # x0, y0, x1, y1 as fractions of the image side
+
+
+def _mouth_box(resolution: int) -> list[int]:
+    """Where the mouth sits in an aligned CelebA face cropped as the loader crops it, in pixels.
+
+    Near CelebA's mean mouth landmarks (corners at y 152, x 72-106 in the aligned 178x218 image)
+    in the loader's centred 108-pixel square, widened since samples vary; drawn on real faces to check.
+    """
+    return [round(f * resolution) for f in MOUTH]
+
+
+def forget_stage(ctx: Context, folder: Path) -> Outcome:
+    """Figure 6 on faces: drop the maps of the smile, boxed around the mouth of the sheet's smiling cells,
+    and count smiles on fresh samples before and after, beside as many random maps dropped."""
+    s, ckpt, clf = ctx.settings, ctx.trained(), ctx.classifier()
+    G = ckpt.generator()
+    z = sample_noise(s.sheet, G.spec.nz, ckpt.noise, seeded(0))
+    images = render(G, z)
+    save_sheet(images, z, folder / "sheet.png", checkpoint=str(ckpt.path), seed=0)
+    smiling = Condition.parse("Smiling", clf.names).literal_scores(clf.predict(images), clf.names)[:, 0]
+    cells = smiling.argsort(descending=True)[: s.boxed].tolist()
+    box = _mouth_box(G.spec.resolution)
+    boxes = {cell: [box] for cell in sorted(cells)}
+    atomic_write_json(folder / "boxes.json", {"object": "smile", "boxes": {str(c): b for c, b in boxes.items()}})
+    result = forgetting_experiment(G, z, boxes, seed=1, most=s.forget_most, classifier=clf, detect="Smiling",
+                                   held_out=s.held_out, noise=ckpt.noise)  # fmt: skip
+    save_image(result.figure(8), folder / "forget.png")
+    atomic_write_json(folder / "forget.json", result.to_dict())
+    rates = result.detection["Smiling"]
+    drop, random_drop = rates["before"] - rates["after"], rates["before"] - rates["after_random_maps"]
+    outcome = Outcome()
+    outcome.figure(
+        "forget.png", f"smiling samples, then the same z with {len(result.dropped)} maps dropped", "figure 6"
+    )
+    outcome.table(
+        f"recognised as Smiling on {rates['samples']} fresh samples", "figure 6", result.table("Smiling", "smile")
+    )
+    outcome.result("forgetting: drop in smiles, smile maps / random maps", "figure 6", "windows forgotten (shown)",
+                   f"{drop:.3f} / {random_drop:.3f}", "at least 2x", drop > 0 and drop >= 2 * max(random_drop, 0))  # fmt: skip
+    return outcome
+
+
+def guided_backprop_stage(ctx: Context, folder: Path, dataset: str) -> Outcome:
+    """Figure 5: guided backpropagation of the trained D's most active maps, beside a random D's."""
+    trained = ctx.trained().network("D")
+    images = load_images_for(trained.spec, ctx.data[dataset][0], ctx.settings.real_limit).images
+    save_image(guided_backprop_experiment(trained, images).figure(), folder / "guided-backprop.png")
+    outcome = Outcome()
+    outcome.figure("guided-backprop.png", "what excites D's last-layer maps: trained D (top) and random D", "figure 5")
+    return outcome
+
+
+def memorisation_stage(ctx: Context, folder: Path, dataset: str) -> Outcome:
+    """Section 4.1: nearest training images of samples, against held-out real images."""
+    s, ckpt = ctx.settings, ctx.trained()
+    G, D = ckpt.generator(), ckpt.network("D")
+    training = load_images_for(G.spec, ctx.data[dataset][0], s.real_limit).images
+    result = memorisation_check(G, D, training, s.held_out, s.held_out, 16, 3, 0, ckpt.noise)
+    save_image(result.montage(), folder / "nearest.png")
+    result.plot_distances(folder / "nearest-distances.png")
+    atomic_write_json(folder / "nearest.json", result.to_dict())
+    outcome = Outcome(
+        notes=[
+            f"the held-out images are {s.held_out} random training images left out of the reference set (as dcgan"
+            " nearest does without --held-out-data); G saw them in training, so a G that copied exactly those would"
+            " go unnoticed"
+        ]
+    )
+    outcome.figure("nearest.png", "samples and their nearest training images (pixels, D features)", "section 4.1")
+    outcome.figure("nearest-distances.png", "distances to the training set: samples against held-out real images")
+    outcome.table("memorisation check", "section 4.1", result.table())
+    ratios = ", ".join(f"{space} {v['median_ratio']:.2f}" for space, v in result.summary().items())
+    outcome.result("memorisation: median nearest-training distance, samples / held-out images", "section 4.1",
+                   "no memorisation (far below 1 would be copying)", ratios)  # fmt: skip
+    return outcome
