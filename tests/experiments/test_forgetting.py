@@ -1,5 +1,6 @@
 """Forgetting: the boxes file, box masks, the ablation hook and the logistic-regression map selection."""
 
+import contextlib
 import json
 
 import pytest
@@ -9,7 +10,10 @@ from dcgan import DCGANError
 from dcgan.core.models import Generator, ModelSpec
 from dcgan.core.sampling import render, sample_noise, seeded
 from dcgan.experiments.forgetting import (
+    BLIND_VERSIONS,
+    blind_sheet,
     box_masks,
+    change_inside_boxes,
     detection_rates,
     drop_maps,
     forget,
@@ -18,6 +22,7 @@ from dcgan.experiments.forgetting import (
     load_boxes,
     object_layer,
     select_object_maps,
+    unblind,
 )
 
 
@@ -110,8 +115,9 @@ def test_selection_recovers_the_planted_object_map():
     assert weights[5] > 5 * max(abs(w) for c, w in enumerate(weights) if c != 5)
 
 
-def test_forget_finds_and_removes_an_object_planted_in_a_generator(gen):
-    """A generator that draws an 'object' with map 5 of its object layer, in the top-left quarter, when z[0] > 0."""
+@contextlib.contextmanager
+def planted_object(gen):
+    """G draws an 'object' with map 5 of its object layer, in the top-left quarter, when z[0] > 0."""
     layer, has_object = object_layer(gen), {}
 
     def remember(module, inputs):  # the first block sees z: note which images carry the object
@@ -123,19 +129,61 @@ def test_forget_finds_and_removes_an_object_planted_in_a_generator(gen):
         output[:, 5, :size, :size] += 4.0 * has_object["now"][:, None, None]
         return output
 
-    z = torch.randn(24, 8, generator=torch.Generator().manual_seed(1))
     handles = [
         gen.blocks["project"].register_forward_pre_hook(remember),
         gen.blocks[layer].register_forward_hook(plant),
     ]
     try:
-        with_object = (z[:, 0] > 0).nonzero()[:, 0].tolist()
-        result = forget(gen, z, {c: [(0, 0, 8, 8)] for c in with_object}, seed=0)
+        yield
     finally:
         for handle in handles:
             handle.remove()
+
+
+def test_forget_finds_and_removes_an_object_planted_in_a_generator(gen):
+    z = torch.randn(24, 8, generator=torch.Generator().manual_seed(1))
+    with planted_object(gen):
+        with_object = (z[:, 0] > 0).nonzero()[:, 0].tolist()
+        result = forget(gen, z, {c: [(0, 0, 8, 8)] for c in with_object}, seed=0)
     assert int(result.weights.argmax()) == 5 and 5 in result.dropped
     assert result.activation["inside_after"] < result.activation["inside_before"]
+
+
+def test_dropping_the_object_maps_changes_the_boxes_not_the_rest_unlike_random_maps(gen):
+    """Measured on boxed cells the maps were not fitted on: the planted object's maps change the top-left
+    quarter far more than the rest of the image; as many random maps change both alike."""
+    z = torch.randn(40, 8, generator=torch.Generator().manual_seed(1))
+    with planted_object(gen):
+        boxes = {c: [(0, 0, 8, 8)] for c in (z[:, 0] > 0).nonzero()[:, 0].tolist()}
+        change = change_inside_boxes(gen, z, boxes, seed=0, most=1)
+        again = change_inside_boxes(gen, z, boxes, seed=0, most=1)
+    assert change == again  # seeded
+    assert change["object maps"]["maps"] == pytest.approx(1) and change["random maps"]["maps"] == pytest.approx(1)
+    assert change["object maps"]["ratio"] > 3 and change["object maps"]["inside"] > 2 * change["random maps"]["inside"]
+    assert change["object maps"]["ratio"] == pytest.approx(
+        change["object maps"]["inside"] / change["object maps"]["outside"]
+    )
+    with pytest.raises(DCGANError, match="at least 2 boxed cells"):
+        change_inside_boxes(gen, z, {0: [(0, 0, 8, 8)]})
+
+
+def test_the_blind_sheet_shows_each_sample_three_ways_and_its_key_unblinds_a_count(gen):
+    z = torch.randn(5, 8, generator=torch.Generator().manual_seed(2))
+    layer = object_layer(gen)
+    images, key = blind_sheet(gen, z, layer, [1, 2], seed=3)
+    assert sorted(key) == sorted((i, v) for i in range(5) for v in BLIND_VERSIONS)
+    assert key != [(i, v) for i in range(5) for v in BLIND_VERSIONS]  # shuffled
+    drawn = render(gen, z)
+    with drop_maps(gen, layer, [1, 2]):
+        dropped = render(gen, z)
+    for position, (i, version) in enumerate(key):
+        expected = {"as drawn": drawn, "object maps dropped": dropped}.get(version)
+        if expected is not None:
+            assert torch.equal(images[position], expected[i])
+    seen = [p for p, (_, version) in enumerate(key) if version != "object maps dropped"]
+    seen.remove(next(p for p, (_, version) in enumerate(key) if version == "as drawn"))
+    assert unblind(key, seen) == {"as drawn": 0.8, "object maps dropped": 0.0, "random maps dropped": 1.0}
+    assert blind_sheet(gen, z, layer, [1, 2], seed=3)[1] == key
 
 
 def test_most_keeps_the_largest_positive_weights():

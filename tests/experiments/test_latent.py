@@ -25,7 +25,7 @@ from dcgan.experiments.latent import (
     vector_arithmetic,
     walk,
 )
-from dcgan.experiments.walk import walk_experiment
+from dcgan.experiments.walk import walk_experiment, walk_smoothness
 
 
 def test_slerp_hits_endpoints_and_stays_on_the_unit_sphere():
@@ -182,3 +182,33 @@ def test_walk_experiment_draws_a_row_per_segment_and_keeps_its_z(tmp_path):
     assert report.figure().size == (2 + 4 * 18, 2 + 2 * 18)
     path = report.save_z(tmp_path / "walk.safetensors")
     assert torch.equal(load_z(path), report.rows.flatten(0, 1)) and load_z_meta(path) == {"spherical": False}
+
+
+class Memoriser(torch.nn.Module):
+    """A 'generator' that draws, for each z, the stored image whose key is nearest: what a G that copied its
+    training set would do."""
+
+    def __init__(self, bank: torch.Tensor, nz: int = 8):
+        super().__init__()
+        self.spec = ModelSpec(resolution=bank.shape[-1], channels=bank.shape[1], nz=nz)
+        self.register_buffer("bank", bank.float() / 127.5 - 1)
+        self.keys = torch.nn.Parameter(torch.randn(len(bank), nz, generator=torch.Generator().manual_seed(4)))
+
+    def forward(self, z, labels=None):
+        return self.bank[torch.cdist(z.flatten(1), self.keys).argmin(dim=1)]
+
+
+def test_walk_smoothness_tells_a_smooth_generator_from_one_that_jumps_between_copies():
+    torch.manual_seed(0)
+    bank = torch.randint(0, 256, (80, 1, 16, 16), dtype=torch.uint8)
+    smooth = walk_smoothness(Generator(ModelSpec(resolution=16, channels=1, nz=8, g_width=8)), bank, walks=6)
+    jumps = walk_smoothness(Memoriser(bank), bank, walks=6)
+    assert smooth.walk_steps.shape == smooth.real_steps.shape == (6, 8 * 7)  # 9 points, 8 frames a segment
+    s, j = smooth.summary()["walks through z"], jumps.summary()["walks through z"]
+    assert s["largest_over_real_mean"] < 0.3 and j["largest_over_real_mean"] > 0.8
+    real = smooth.summary()["real images, random order"]
+    assert real["mean_step"] == pytest.approx(float(smooth.real_steps.mean()))
+    assert real["largest_over_real_mean"] == pytest.approx(real["largest_step"] / real["mean_step"])
+    assert smooth.table().rows[0][0] == "walks through z" and smooth.to_dict()["walks"] == 6
+    with pytest.raises(DCGANError, match="56 real images are too few for sequences of 57 frames"):
+        walk_smoothness(Memoriser(bank), bank[:56], walks=1)

@@ -60,7 +60,8 @@ def test_every_scale_has_its_settings_and_recipes_override_single_fields():
     assert cpu.labels_per_class is None and cpu.forget_most is None  # None: the protocol's own, every map
     assert RECIPES["cifar10"].settings_for("test").validation_size == 100
     assert RECIPES["svhn"].settings_for("test") == dataclasses.replace(test, validation_size=200)
-    assert RECIPES["lsun"].settings_for("cpu").real_limit == 20000 and RECIPES["faces"].settings_for("cpu") == cpu
+    assert RECIPES["lsun"].settings_for("cpu") == dataclasses.replace(cpu, dedup_radius=10)
+    assert RECIPES["faces"].settings_for("cpu") == cpu and cpu.dedup_radius is None
     with pytest.raises(dataclasses.FrozenInstanceError):
         test.pool = 1
     misspelt = dataclasses.replace(RECIPES["svhn"], settings={"test": {"validation_sise": 200}})

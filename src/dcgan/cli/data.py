@@ -85,7 +85,7 @@ def run_dedup(args: argparse.Namespace) -> int:
     total = len(result.keep) + result.removed
     print(
         f"{result.removed} of {total} images are near duplicates ({len(result.groups)} groups); "
-        f"kept {len(result.keep)} in {args.out} (report: {Path(args.out) / 'dedup_report.json'})"
+        f"kept {len(result.keep)} in {args.out} (report: {Path(args.out) / dedup.REPORT})"
     )
     return 0
 

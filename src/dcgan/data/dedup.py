@@ -148,6 +148,9 @@ def groups_of(pairs: np.ndarray, count: int) -> list[list[int]]:
     return sorted(sorted(g) for g in members.values())
 
 
+REPORT = "dedup_report.json"  # beside a deduplicated set: counts, radius and the groups removed
+
+
 @dataclass
 class DedupResult:
     groups: list[list[int]]
@@ -174,7 +177,7 @@ def find_duplicates(images: torch.Tensor, bits: int = 64, radius: int = 4, progr
 def dedup_prepared(
     src: Path, out: Path, bits: int = 64, radius: int = 4, examples: int = 16, progress: bool = False
 ) -> DedupResult:
-    """Write ``out``: the prepared set ``src`` without near duplicates, plus ``dedup_report.json`` and an example sheet."""
+    """Write ``out``: the prepared set ``src`` without near duplicates, plus :data:`REPORT` and an example sheet."""
     src, out = Path(src), Path(out)
     manifest = read_manifest(src)
     _, fields = load(src, None, None)
@@ -206,7 +209,7 @@ def dedup_prepared(
         "radius": radius,
         "duplicate_groups": result.groups,
     }
-    (out / "dedup_report.json").write_text(json.dumps(report, indent=1) + "\n")
+    (out / REPORT).write_text(json.dumps(report, indent=1) + "\n")
     if result.groups:
         save_example_pairs(images, result.groups[:examples], out / "dedup_examples.png")
     return result

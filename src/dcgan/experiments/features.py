@@ -35,9 +35,10 @@ from ..data import ImageData, load_dataset
 from ..errors import DCGANError
 
 
-def load_images_for(spec: ModelSpec, path: str | Path, limit: int | None = None) -> ImageData:
-    """Images (and their labels) read at the size and channels of the networks of ``spec``."""
-    return load_dataset(path, resolution=spec.resolution, channels=spec.channels, limit=limit)
+def load_images_for(spec: ModelSpec, path: str | Path, limit: int | None = None, held_out: bool = False) -> ImageData:
+    """Images (and their labels) read at the size and channels of the networks of ``spec`` (``held_out``: those
+    ``limit`` leaves out)."""
+    return load_dataset(path, resolution=spec.resolution, channels=spec.channels, limit=limit, held_out=held_out)
 
 
 def load_discriminator(checkpoint: str | Path) -> Discriminator:

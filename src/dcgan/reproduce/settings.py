@@ -35,6 +35,13 @@ class RecipeSettings:
     held_out: int  # fresh samples of the forgetting measure; held-out images and samples of the memorisation check
     # faces and LSUN: inside D, memorisation
     real_limit: int | None  # real images read (None: all)
+    # LSUN: near duplicates, quality against time, the walks' smoothness
+    dedup_radius: int | None  # near duplicates within this many bits are removed before training (None: kept)
+    quality_epochs: int  # epochs of the CIFAR-10 classifier whose features score quality against time
+    quality_limit: int | None  # CIFAR-10 images it trains on (None: all 50,000)
+    quality_n: int  # samples (and real images, at most) scored per checkpoint
+    walks: int  # walks whose steps are measured against real images in a random order
+    blind: int  # fresh samples drawn three ways on the sheet where a person counts a forgotten object
 
 
 SCALES = ("test", "cpu", "paper")
@@ -60,6 +67,12 @@ BY_SCALE = {  # setting: its value at (test, cpu, paper)
     "forget_most": (None, None, None),
     "held_out": (64, 500, 1000),
     "real_limit": (640, None, None),
+    "dedup_radius": (None, None, None),
+    "quality_epochs": (1, 12, 12),
+    "quality_limit": (2000, None, None),
+    "quality_n": (200, 2000, 10000),
+    "walks": (4, 32, 64),
+    "blind": (8, 48, 100),
 }
 SETTINGS: dict[str, RecipeSettings] = {
     scale: RecipeSettings(**{name: values[i] for name, values in BY_SCALE.items()}) for i, scale in enumerate(SCALES)

@@ -11,14 +11,20 @@ from importlib import resources
 from pathlib import Path
 
 from ..core.checkpoints import Checkpoint, load_checkpoint
+from ..core.models import ModelSpec
+from ..data import ImageData
+from ..errors import DCGANError
 from ..experiments.attributes import AttributeClassifier, load_classifier
+from ..experiments.features import load_images_for
 from ..training import Callback
+from ..training.options_file import read_options
 from .settings import RecipeSettings
 
 CONFIGS = "configs"  # the package folder of the recipes' training config files: configs/RECIPE/SCALE/STAGE.json
 RUN = "run"  # the training run inside a training stage's folder
 CHECKPOINT = f"{RUN}/checkpoints/last.safetensors"
 CLASSIFIER = "classifier.safetensors"  # the attribute classifier inside the classifier stage's folder
+UNIQUE = "unique"  # the data stage's copy of a data set without its near duplicates: DATASET-unique/
 
 
 def config_file(recipe: str, scale: str, stage: str) -> Path:
@@ -43,6 +49,25 @@ class Context:
 
     def config_file(self, stage: str) -> Path:
         return config_file(self.recipe, self.scale, stage)
+
+    def training_source(self, dataset: str) -> Path:
+        """What training reads: the data stage's copy without near duplicates where the recipe removes them
+        (``dedup_radius``), else the data set where it was found."""
+        if self.settings.dedup_radius is not None:
+            return self.stage_folders["data"] / f"{dataset}-{UNIQUE}"
+        return self.data[dataset][0]
+
+    def holds_out(self, stage: str = "train") -> bool:
+        """Whether the training stage reads a ``--limit`` of its data, the rest held out of training."""
+        return read_options(self.config_file(stage)).get("limit") is not None
+
+    def real_images(self, dataset: str, spec: ModelSpec, held_out: bool = False, stage: str = "train") -> ImageData:
+        """The real images a training stage read (its config's ``--limit`` of :meth:`training_source`) at the size
+        of ``spec``; with ``held_out``, the ones its ``--limit`` left out, which the model never saw."""
+        limit = read_options(self.config_file(stage)).get("limit")
+        if held_out and limit is None:
+            raise DCGANError(f"the {stage} stage of the {self.recipe} recipe trains on every image: none is held out")
+        return load_images_for(spec, self.training_source(dataset), limit, held_out=held_out)
 
     def checkpoint(self, stage: str = "train") -> Path:
         return self.stage_folders[stage] / CHECKPOINT

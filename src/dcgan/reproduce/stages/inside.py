@@ -3,17 +3,27 @@ check of section 4.1, on the trained model."""
 
 from __future__ import annotations
 
+import json
+import shutil
 from pathlib import Path
 
-from ...core.images import save_image
+from ...core.images import numbered_grid, save_image
 from ...core.sampling import render, sample_noise, seeded
 from ...core.tensorfile import atomic_write_json
 from ...experiments.attributes import Condition
 from ...experiments.features import load_images_for
-from ...experiments.forgetting import forgetting_experiment
+from ...experiments.forgetting import (
+    BLIND_VERSIONS,
+    blind_sheet,
+    change_inside_boxes,
+    forgetting_experiment,
+    load_boxes,
+    unblind,
+)
 from ...experiments.guided_backprop import guided_backprop_experiment
 from ...experiments.latent import save_sheet
 from ...experiments.memorisation import memorisation_check
+from ...experiments.tables import Table
 from ..records import Outcome
 from ..stage_context import Context
 
@@ -60,10 +70,56 @@ def forget_stage(ctx: Context, folder: Path) -> Outcome:
     return outcome
 
 
+def forget_drawn_stage(ctx: Context, folder: Path, what: str) -> Outcome:
+    """Figure 6 as the paper made it: boxes a person drew around an object (windows) on cells of the model's own
+    sheet, shipped with the recipe (``configs/RECIPE/SCALE/WHAT.json``). The maps fitted on them are dropped;
+    measured by where the picture changes (boxed cells the maps were not fitted on) and by a count made by eye
+    on fresh samples shown three ways in a shuffled order (``WHAT-counts.json``, where one was made)."""
+    s, ckpt = ctx.settings, ctx.trained()
+    G = ckpt.generator()
+    z = sample_noise(s.sheet, G.spec.nz, ckpt.noise, seeded(0))
+    save_sheet(render(G, z), z, folder / "sheet.png", checkpoint=str(ckpt.path), seed=0)
+    boxes = load_boxes(ctx.config_file(what), s.sheet, G.spec.resolution)
+    shutil.copyfile(ctx.config_file(what), folder / f"{what}.json")
+    result = forgetting_experiment(G, z, boxes, seed=1, most=s.forget_most)
+    save_image(result.figure(16), folder / "forget.png")
+    change = change_inside_boxes(G, z, boxes, seed=1, most=s.forget_most)
+    images, key = blind_sheet(G, sample_noise(s.blind, G.spec.nz, ckpt.noise, seeded(2)), result.layer,
+                              result.dropped, seed=2)  # fmt: skip
+    save_image(numbered_grid(images, nrow=12), folder / "count-sheet.png")
+    atomic_write_json(folder / "forget.json", {**result.to_dict(), "change": change, "count_key": key})
+    outcome = Outcome()
+    outcome.figure("forget.png", f"boxed samples, then the same z with the {len(result.dropped)} {what} maps dropped",
+                   "figure 6")  # fmt: skip
+    rows = [[kind, f"{v['maps']:.0f}", f"{v['inside']:.4f}", f"{v['outside']:.4f}", f"{v['ratio']:.2f}"]
+            for kind, v in change.items()]  # fmt: skip
+    columns = ["maps dropped", "how many", "change inside the boxes", "change outside", "inside / outside"]
+    outcome.table(f"where the picture changes, on {len(boxes)} boxed samples", "figure 6", Table(columns, rows))
+    ours, control = change["object maps"], change["random maps"]
+    outcome.result(f"forgetting {what}: pixel change inside the boxes, {what} maps / random maps (inside / outside"
+                   " the boxes)", "figure 6", f"{what} removed (shown)", f"{ours['inside'] / control['inside']:.1f}x"
+                   f" ({ours['ratio']:.1f} / {control['ratio']:.1f})")  # fmt: skip
+    counts = ctx.config_file(f"{what}-counts")
+    if not counts.is_file():
+        outcome.notes.append(
+            f"no count of {what} by eye was made for this scale: count-sheet.png is the sheet to count"
+        )
+        return outcome
+    rates = unblind(key, json.loads(counts.read_text())["seen"])
+    shutil.copyfile(counts, folder / counts.name)
+    outcome.figure("count-sheet.png", f"the {len(images)} images counted, shuffled (the key is in forget.json)")
+    outcome.table(f"{what} seen by eye, blind, on {s.blind} fresh samples", "figure 6",
+                  Table(list(BLIND_VERSIONS), [[f"{rates[v]:.2f}" for v in BLIND_VERSIONS]]))  # fmt: skip
+    outcome.result(f"forgetting {what}: share of fresh samples with {what} seen, as drawn / {what} maps dropped /"
+                   " random maps dropped", "figure 6", f"{what} removed (shown)",
+                   " / ".join(f"{rates[v]:.2f}" for v in BLIND_VERSIONS))  # fmt: skip
+    return outcome
+
+
 def guided_backprop_stage(ctx: Context, folder: Path, dataset: str) -> Outcome:
     """Figure 5: guided backpropagation of the trained D's most active maps, beside a random D's."""
     trained = ctx.trained().network("D")
-    images = load_images_for(trained.spec, ctx.data[dataset][0], ctx.settings.real_limit).images
+    images = load_images_for(trained.spec, ctx.training_source(dataset), ctx.settings.real_limit).images
     save_image(guided_backprop_experiment(trained, images).figure(), folder / "guided-backprop.png")
     outcome = Outcome()
     outcome.figure("guided-backprop.png", "what excites D's last-layer maps: trained D (top) and random D", "figure 5")
@@ -71,21 +127,28 @@ def guided_backprop_stage(ctx: Context, folder: Path, dataset: str) -> Outcome:
 
 
 def memorisation_stage(ctx: Context, folder: Path, dataset: str) -> Outcome:
-    """Section 4.1: nearest training images of samples, against held-out real images."""
+    """Section 4.1: nearest training images of samples, against held-out real images: those the training stage's
+    ``--limit`` left out where it has one (G never saw them), else random training images left out of the
+    reference set."""
     s, ckpt = ctx.settings, ctx.trained()
     G, D = ckpt.generator(), ckpt.network("D")
-    training = load_images_for(G.spec, ctx.data[dataset][0], s.real_limit).images
-    result = memorisation_check(G, D, training, s.held_out, s.held_out, 16, 3, 0, ckpt.noise)
+    if ctx.holds_out():
+        training = ctx.real_images(dataset, G.spec).images
+        held_out = ctx.real_images(dataset, G.spec, held_out=True).images[: s.held_out]
+        samples = len(held_out)
+        note = (f"the held-out images are {samples:,} of the images the training stage's --limit left out: G never"
+                " saw them, so samples much closer to the training images than these would be copies")  # fmt: skip
+    else:
+        training = load_images_for(G.spec, ctx.training_source(dataset), s.real_limit).images
+        held_out = samples = s.held_out
+        note = (f"the held-out images are {s.held_out} random training images left out of the reference set (as"
+                " dcgan nearest does without --held-out-data); G saw them in training, so a G that copied exactly"
+                " those would go unnoticed")  # fmt: skip
+    result = memorisation_check(G, D, training, held_out, samples, 16, 3, 0, ckpt.noise)
     save_image(result.montage(), folder / "nearest.png")
     result.plot_distances(folder / "nearest-distances.png")
     atomic_write_json(folder / "nearest.json", result.to_dict())
-    outcome = Outcome(
-        notes=[
-            f"the held-out images are {s.held_out} random training images left out of the reference set (as dcgan"
-            " nearest does without --held-out-data); G saw them in training, so a G that copied exactly those would"
-            " go unnoticed"
-        ]
-    )
+    outcome = Outcome(notes=[note])
     outcome.figure("nearest.png", "samples and their nearest training images (pixels, D features)", "section 4.1")
     outcome.figure("nearest-distances.png", "distances to the training set: samples against held-out real images")
     outcome.table("memorisation check", "section 4.1", result.table())

@@ -1,5 +1,6 @@
-"""Latent-space stages (``dcgan attribute-classifier``, ``interpolate``, ``arithmetic``, ``direction``): the
-faces recipe's figures 4, 7 and 8, scored by an attribute classifier trained on the run's own images."""
+"""Latent-space stages (``dcgan attribute-classifier``, ``interpolate``, ``arithmetic``, ``direction``): figure 4
+(faces, bedrooms) and the faces recipe's figures 7 and 8, scored by an attribute classifier trained on the run's
+own images."""
 
 from __future__ import annotations
 
@@ -11,7 +12,7 @@ from ...core.tensorfile import atomic_write_json
 from ...experiments.arithmetic import arithmetic_experiment
 from ...experiments.attributes import NoExemplarsError, run_images, save_classifier, train_classifier
 from ...experiments.direction import direction_experiment
-from ...experiments.walk import walk_experiment
+from ...experiments.walk import walk_experiment, walk_smoothness
 from ..records import Outcome
 from ..stage_context import CLASSIFIER, Context
 
@@ -27,8 +28,10 @@ def classifier_stage(ctx: Context, folder: Path) -> Outcome:
     return outcome
 
 
-def walk_stage(ctx: Context, folder: Path) -> Outcome:
-    """Figure 4: a walk through 9 random points of z."""
+def walk_stage(ctx: Context, folder: Path, dataset: str) -> Outcome:
+    """Figure 4: a walk through 9 random points of z; and how smooth walks are: the steps between neighbouring
+    frames of many walks beside those between real images (held out of training where the recipe keeps
+    some) shown in a random order."""
     ckpt = ctx.trained()
     G = ckpt.generator()
     report = walk_experiment(G, sample_noise(9, G.spec.nz, ckpt.noise, seeded(0)), 8, ckpt.noise == "normal")
@@ -36,6 +39,15 @@ def walk_stage(ctx: Context, folder: Path) -> Outcome:
     report.save_z(folder / "walk.safetensors")
     outcome = Outcome()
     outcome.figure("walk.png", "a walk through 9 random points (one row per segment)", "figure 4")
+    real = ctx.real_images(dataset, G.spec, held_out=ctx.holds_out()).images
+    smooth = walk_smoothness(G, real, ctx.settings.walks, noise=ckpt.noise, seed=1)
+    atomic_write_json(folder / "smoothness.json", smooth.to_dict())
+    outcome.table(f"steps between neighbouring frames, {ctx.settings.walks} walks of 9 points, 8 frames a segment",
+                  "figure 4", smooth.table())  # fmt: skip
+    largest = smooth.summary()["walks through z"]["largest_over_real_mean"]
+    outcome.result("walks: largest step between neighbouring frames / mean step between real images in a random"
+                   " order", "figure 4", "smooth transitions (shown)", f"{largest:.2f}")  # fmt: skip
+    outcome.files.append("smoothness.json")
     return outcome
 
 
