@@ -1,13 +1,16 @@
 """Generator-only files (``dcgan export --format safetensors``): G alone renders as the checkpoint's G, its header
-says what it is, every command that reads a checkpoint for its G takes it, what needs more refuses it in one line."""
+says what it is, every command that reads a checkpoint for its G takes it, what needs more refuses it in one line,
+and ``--pretrained NAME`` reads one shipped inside the package."""
 
 import json
 import shutil
 import subprocess
 from pathlib import Path
+from typing import ClassVar
 
 import pytest
 import torch
+from PIL import Image
 
 import dcgan.export
 from dcgan import DCGANError, load_checkpoint, resume
@@ -213,3 +216,61 @@ def test_a_damaged_generator_file_is_one_clear_line(files, tmp_path, capsys):
         assert main(["sample", "--checkpoint", str(path), "-o", str(tmp_path / "s.png")]) == 2
         err = capsys.readouterr().err
         assert f"{path} {problem}" in err and len(err.strip().splitlines()) == 2 and "Traceback" not in err
+
+
+@pytest.fixture
+def shipped(files, tmp_path, monkeypatch):
+    """A package whose assets ship one model, 'tiny' (the unconditional run's G)."""
+    folder = tmp_path / "pretrained"
+    folder.mkdir()
+    shutil.copy(files["plain"], folder / "tiny.safetensors")
+    monkeypatch.setattr(checkpoints, "PRETRAINED", folder)
+    return folder
+
+
+def test_pretrained_samples_the_shipped_model(shipped, files, tmp_path):
+    by_name, by_path = tmp_path / "a.png", tmp_path / "b.png"
+    assert main(["sample", "--pretrained", "tiny", "-n", "4", "-o", str(by_name)]) == 0
+    assert main(["sample", "--checkpoint", str(files["plain"]), "-n", "4", "-o", str(by_path)]) == 0
+    assert by_name.read_bytes() == by_path.read_bytes()
+    walk = tmp_path / "walk.png"
+    assert main(["interpolate", "--pretrained", "tiny", "--points", "2", "--steps", "3", "-o", str(walk)]) == 0
+    assert Image.open(walk).size == (2 + 3 * 18, 2 + 18)
+
+
+def test_an_unknown_or_absent_pretrained_model_lists_the_shipped_names(shipped, tmp_path, capsys, monkeypatch):
+    for name in ("mnist", "../tiny"):
+        assert main(["sample", "--pretrained", name, "-o", str(tmp_path / "s.png")]) == 2
+        err = capsys.readouterr().err
+        assert f"no pretrained model {name!r} in this install (it ships: tiny)" in err and "Traceback" not in err
+    monkeypatch.setattr(checkpoints, "PRETRAINED", tmp_path / "none")  # a package that ships none (today's)
+    assert main(["sample", "--pretrained", "mnist", "-o", str(tmp_path / "s.png")]) == 2
+    assert "no pretrained model 'mnist' in this install (it ships: none yet)" in capsys.readouterr().err
+    with pytest.raises(SystemExit):
+        main(["sample", "--pretrained", "tiny", "--checkpoint", "x", "-o", str(tmp_path / "s.png")])
+    assert "not allowed with argument" in capsys.readouterr().err
+
+
+class _Server:
+    """uvicorn's server, replaced: it records the app it would serve and returns at once."""
+
+    apps: ClassVar[list] = []
+
+    def __init__(self, config):
+        self.config, self.should_exit = config, False
+
+    def run(self, sockets):
+        self.apps.append(self.config.app)
+
+
+def test_serve_explores_a_pretrained_model_beside_a_generator_file(shipped, files, monkeypatch):
+    from fastapi.testclient import TestClient
+
+    import dcgan.serve.server
+
+    monkeypatch.setattr(dcgan.serve.server.uvicorn, "Server", _Server)
+    assert main(["serve", "--pretrained", "tiny", "--checkpoint", str(files["conditional"]), "--port", "0"]) == 0
+    client = TestClient(_Server.apps[-1])
+    assert [c["name"] for c in client.get("/api/info").json()["checkpoints"]] == ["tiny", "conditional"]
+    sheet = client.post("/api/sheet", json={"checkpoint": "tiny", "seed": 0, "n": 4})
+    assert sheet.status_code == 200 and len(sheet.json()["z"]) == 4

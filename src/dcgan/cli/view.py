@@ -9,7 +9,7 @@ from ..core.device import pick_device
 from ..export import FORMATS, export_generator
 from ..report import write_report
 from ..reproduce import recipe_of
-from .options import add_checkpoint, add_device, add_generator
+from .options import add_checkpoint, add_device, add_generator, add_pretrained
 
 
 def register_report(sub) -> None:
@@ -58,11 +58,12 @@ def register_serve(sub) -> None:
     p.add_argument(
         "--checkpoint",
         action="append",
-        required=True,
+        default=[],
         metavar="PATH",
         help="a .safetensors checkpoint or generator-only file, or a run folder (its last and every epoch "
         "checkpoint); repeatable",
     )
+    add_pretrained(p, append=True)
     add_generator(p)
     p.add_argument("--host", default="127.0.0.1", help="address to listen on [default: 127.0.0.1, this machine only]")
     p.add_argument("--port", type=int, default=8000, help="port to listen on (0: any free one) [default: 8000]")

@@ -10,12 +10,14 @@ the metadata is written beside it for people and scripts. Nothing is ever unpick
 A generator-only file (``dcgan export --format safetensors``) is the same container holding one G,
 fp32 or fp16, and a header that says what it is; it loads wherever a checkpoint is read for its G,
 and a reader that needs more (D, the training state) gets one line naming the file and the fix.
+Models shipped inside the package (``--pretrained NAME``) are such files.
 """
 
 from __future__ import annotations
 
 import json
 from dataclasses import dataclass
+from importlib import resources
 from pathlib import Path
 
 import torch
@@ -38,6 +40,7 @@ AVERAGE = "G_ema"  # the averaged generator's prefix, in checkpoints that have o
 GENERATORS = ("auto", "ema", "raw")  # what --generator takes: 'auto' is the average when the run kept one
 NETWORK_NAMES = {"G": "the raw generator", AVERAGE: "the averaged generator (--ema)", "D": "the discriminator"}
 FULL_CHECKPOINT = "the run's full checkpoint (its run folder, or RUN/checkpoints/last.safetensors)"
+PRETRAINED = Path(str(resources.files("dcgan") / "assets" / "pretrained"))  # --pretrained NAME: NAME.safetensors
 
 
 def _flatten_optimizer(prefix: str, opt: torch.optim.Optimizer, tensors: dict, meta: dict) -> None:
@@ -212,9 +215,26 @@ class Checkpoint:
             ) from None
 
 
+def pretrained_names() -> list[str]:
+    """The models shipped inside the package, by the name ``--pretrained`` takes."""
+    return sorted(path.stem for path in PRETRAINED.glob("*.safetensors"))
+
+
+def pretrained_path(name: str) -> Path:
+    """The file of the shipped model ``name`` (``--pretrained NAME``); a name not shipped is refused when read."""
+    return PRETRAINED / f"{name}.safetensors"
+
+
 def resolve_checkpoint_path(path: str | Path) -> Path:
-    """A checkpoint or generator-only file, or a run folder whose ``checkpoints/last.safetensors`` is meant."""
+    """A checkpoint or generator-only file, a run folder whose ``checkpoints/last.safetensors`` is meant, or a
+    model shipped in the package (:func:`pretrained_path`)."""
     path = Path(path).expanduser()
+    if path.is_relative_to(PRETRAINED) and (path.parent != PRETRAINED or not path.is_file()):
+        name = str(path.relative_to(PRETRAINED)).removesuffix(".safetensors")
+        raise DCGANError(
+            f"no pretrained model {name!r} in this install (it ships: {', '.join(pretrained_names()) or 'none yet'})",
+            "pass --pretrained with a name it ships, or --checkpoint with a run folder, checkpoint or generator file",
+        )
     if path.is_dir():
         candidate = RunDir(path).last_checkpoint
         if not candidate.is_file():
