@@ -144,7 +144,8 @@ def test_every_command_reading_a_generator_takes_the_file(labelled, files, tmp_p
     for argv in _commands(paths):
         argv = [a.format(**{k: str(v) for k, v in files.items()}) for a in argv]
         assert main(argv) == 0, (argv, capsys.readouterr().err)
-        assert "-o" not in argv or Path(argv[argv.index("-o") + 1]).is_file(), argv
+        written = [argv[i + 1] for i, flag in enumerate(argv) if flag in ("-o", "--json")]
+        assert all(Path(path).is_file() for path in written) and (written or argv[0] == "info"), argv
     assert "D features" not in json.loads((paths["out"] / "nearest.json").read_text())  # pixel space only
     assert "has no discriminator, so pixel space only; for D features use the run's full" in capsys.readouterr().err
 
@@ -204,6 +205,13 @@ def test_the_other_generator_is_named_with_the_fix(files):
     assert "use --generator ema, or export the raw generator from the run's full checkpoint" in raised.value.fix
     with pytest.raises(DCGANError, match="holds the raw generator, not the averaged"):
         load_checkpoint(files["plain"]).generator("ema")
+
+
+def test_fp16_is_for_generator_files_only(files, tmp_path, capsys):
+    argv = ["export", "--checkpoint", str(files["plain"]), "--format", "onnx", "--dtype", "fp16"]
+    assert main([*argv, "-o", str(tmp_path / "g.onnx")]) == 2
+    assert "--dtype fp16 is for --format safetensors" in capsys.readouterr().err
+    assert not (tmp_path / "g.onnx").exists()
 
 
 def test_a_damaged_generator_file_is_one_clear_line(files, tmp_path, capsys):
