@@ -37,6 +37,7 @@ SHIPPED = (  # besides the code: in the sdist under src/, in the wheel at the to
     "dcgan/assets/mnist-domain/ATTRIBUTION.md",
     "dcgan/assets/mnist-domain/classifier.safetensors",
     "dcgan/reproduce/configs/mnist/cpu/train.json",
+    "dcgan/reproduce/step_times.json",
     "dcgan/serve/static/index.html",
 )
 SHOW_INSTALLED = "import dcgan, importlib.metadata as m; print(dcgan.__file__, dcgan.__version__, m.version('dcgan'))"
