@@ -40,6 +40,7 @@ SHIPPED = (  # besides the code: in the sdist under src/, in the wheel at the to
     "dcgan/assets/mnist-domain/ATTRIBUTION.md",
     "dcgan/assets/mnist-domain/classifier.safetensors",
     "dcgan/reproduce/configs/mnist/cpu/train.json",
+    "dcgan/reproduce/step_times.json",
     "dcgan/serve/static/index.html",
 )
 TEST_MODEL = "test-tiny"  # a generator-only file put in the built copy's assets/pretrained/: the wheel must carry it
