@@ -279,6 +279,23 @@ def test_gather_writes_markdown_and_small_figures(finished, tmp_path):
     assert f"## {name}:" in (tmp_path / "cli.md").read_text()
 
 
+def test_gather_links_the_model_shipped_beside_the_figures(finished, tmp_path):
+    """A recipe's G exported beside its figures is named on the page: which G, its steps, the command that
+    samples it, and the terms of the data it learned from."""
+    name, out, _, _, _ = finished
+    model = tmp_path / "results" / name / "generator.safetensors"
+    model.parent.mkdir(parents=True)
+    run = out / "02-train" / "run"
+    assert (
+        main(["export", "--checkpoint", str(run), "--format", "safetensors", "--dtype", "fp16", "-o", str(model)]) == 0
+    )
+    text = gather([out], tmp_path / "results.md", scale="cpu", data_root=SHARED_DATA).read_text()
+    line = next(line for line in text.splitlines() if line.startswith("**The model**"))
+    step = load_checkpoint(run).meta["step"]
+    assert f"fp16, {step:,} steps" in line and f"dcgan sample --checkpoint {model} -n 64" in line
+    assert all(d.terms and d.terms in line for d in RECIPES[name].data.values())
+
+
 def test_the_gathered_command_leaves_out_a_results_folder_of_the_default_name():
     from dcgan.reproduce.page import _shown_command
 

@@ -42,6 +42,7 @@ class DataSet:
     train: tuple[str, ...]  # candidate paths of the training split, relative to the root
     test: tuple[str, ...] = ()  # the test split beside each candidate, in the same order ("" when not needed)
     get: str = ""  # how to put it there
+    terms: str = ""  # the terms its images come under: they bind a model trained on them too
 
     def find(self, root: Path) -> tuple[Path, Path | None] | None:
         """(train, test) paths under ``root`` (the first candidate whose splits are all there), else None."""
@@ -82,6 +83,7 @@ MNIST = DataSet(
     ("mnist",),
     get="put train-images-idx3-ubyte.gz, train-labels-idx1-ubyte.gz, t10k-images-idx3-ubyte.gz and "
     "t10k-labels-idx1-ubyte.gz in DATA_ROOT/mnist (dcgan download mnist --dir DATA_ROOT/mnist where online)",
+    terms="Creative Commons Attribution-Share Alike 3.0 (Yann LeCun and Corinna Cortes)",
 )
 CIFAR10 = DataSet(
     "CIFAR-10",
@@ -89,12 +91,14 @@ CIFAR10 = DataSet(
     ("cifar10-jpg.zip/cifar10/test", "cifar10/test"),
     get="put cifar10-jpg.zip (cifar10/{train,test}/<class>/*.jpg) in DATA_ROOT, or class folders in "
     "DATA_ROOT/cifar10/train and DATA_ROOT/cifar10/test",
+    terms="research use: no licence is given with CIFAR-10 (Krizhevsky, 2009), whose images come from the web",
 )
 CELEBA = DataSet(
     "CelebA",
     ("celeba", "celeba.zip", "celeba-10k.zip"),
     get="put CelebA (img_align_celeba/ and list_attr_celeba.txt) in DATA_ROOT/celeba or DATA_ROOT/celeba.zip "
     "(the 10,000-image celeba-10k.zip also works)",
+    terms="non-commercial research only (the CelebA agreement)",
 )
 SVHN = DataSet(
     "SVHN",
@@ -102,10 +106,12 @@ SVHN = DataSet(
     ("svhn/test_32x32.mat",),
     get="put train_32x32.mat and test_32x32.mat (the cropped digits) in DATA_ROOT/svhn "
     "(dcgan download svhn --dir DATA_ROOT/svhn where online)",
+    terms="non-commercial use only (the SVHN site)",
 )
 LSUN_BEDROOMS = DataSet(
     "LSUN bedrooms",
     ("lsun/bedroom_train_lmdb", "bedroom_train_lmdb", "lsun-bedroom-9k.zip"),
     get="put the full LMDB database bedroom_train_lmdb/ (data.mdb, lock.mdb; from the LSUN site) in DATA_ROOT/lsun, "
     "or the 9,000-bedroom sample lsun-bedroom-9k.zip (lsun-bedroom/<key>.jpg) in DATA_ROOT",
+    terms="research use: LSUN's images come from the web and are given for research",
 )

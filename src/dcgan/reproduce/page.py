@@ -14,6 +14,7 @@ import json
 from html import escape
 from pathlib import Path
 
+from ..core.checkpoints import checkpoint_meta
 from ..core.tensorfile import atomic_write, atomic_write_json
 from ..experiments.tables import Table
 from ..report.html import STYLE, environment, grid_image
@@ -28,6 +29,7 @@ from .stage_context import Context
 PAGE = "results.html"
 SUMMARY = "results.json"
 IMAGE_SUFFIX = {"image/png": ".png", "image/jpeg": ".jpg"}
+MODEL = "generator.safetensors"  # a recipe's final G beside its figures (dcgan export --format safetensors)
 MISSES_DOC = "reproduce.md#what-a-missed-target-needs"  # beside results.md in docs/: why a target is missed
 
 
@@ -239,6 +241,7 @@ def _md_section(folder: Path, info: Summary, images: Path, base: Path) -> list[s
             lines += [f"![{figure.caption}]({target.relative_to(base)})", "", f"*{figure.caption}{paper}*", ""]
         for note in s.notes:  # a paragraph of its own, not run into the compute line
             lines += [f"Note: {note}.", ""]
+    lines += _model_lines(images / MODEL, base, RECIPES[info.recipe])
     hours = total_hours(info.stages)
     lines += [f"Compute, {hours:.2f} hours in all:", "", *_compute_table(info.stages).lines(), ""]
     machine = info.machine
@@ -246,3 +249,18 @@ def _md_section(folder: Path, info: Summary, images: Path, base: Path) -> list[s
     lines += [f"Machine: {machine['CPU']}, {threads} torch thread{'' if threads == '1' else 's'}, GPU {machine['GPU']},"
               f" torch {machine['torch']}.", ""]  # fmt: skip
     return lines
+
+
+def _model_lines(path: Path, base: Path, r: Recipe) -> list[str]:
+    """The recipe's shipped G, where one lies beside its figures: what it is (from its own header), how to
+    sample it, and the terms of the images it learned from, which bind the model too."""
+    if not path.is_file():
+        return []
+    meta, where = checkpoint_meta(path), path.relative_to(base)
+    which = "averaged" if meta.get("generator") == "ema" else "raw"
+    seen = f", {meta['step']:,} steps, {meta['images_seen']:,} images seen" if meta.get("step") is not None else ""
+    terms = "; ".join(f"{d.name}: {d.terms}" for d in r.data.values())
+    return [f"**The model**: [{where.name}]({where}) ({path.stat().st_size / 1e6:.1f} MB): the run's final G ({which},"
+            f" {meta['dtype']}{seen}), for every command that takes --checkpoint:"
+            f" `dcgan sample --checkpoint {path} -n 64 -o samples.png`. Data terms, which bind the model"
+            f" too: {terms}.", ""]  # fmt: skip
