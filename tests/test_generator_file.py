@@ -251,7 +251,7 @@ def test_an_unknown_or_absent_pretrained_model_lists_the_shipped_names(shipped, 
         assert main(["sample", "--pretrained", name, "-o", str(tmp_path / "s.png")]) == 2
         err = capsys.readouterr().err
         assert f"no pretrained model {name!r} in this install (it ships: tiny)" in err and "Traceback" not in err
-    monkeypatch.setattr(checkpoints, "PRETRAINED", tmp_path / "none")  # a package that ships none (today's)
+    monkeypatch.setattr(checkpoints, "PRETRAINED", tmp_path / "none")  # a package that ships none
     assert main(["sample", "--pretrained", "mnist", "-o", str(tmp_path / "s.png")]) == 2
     assert "no pretrained model 'mnist' in this install (it ships: none yet)" in capsys.readouterr().err
     with pytest.raises(SystemExit):

@@ -47,7 +47,10 @@ TEST_MODEL = "test-tiny"  # a generator-only file put in the built copy's assets
 SHOW_INSTALLED = "import dcgan, importlib.metadata as m; print(dcgan.__file__, dcgan.__version__, m.version('dcgan'))"
 PRETRAINED_IN_PACKAGE = PRETRAINED.relative_to(Path(dcgan.__file__).parent)  # assets/pretrained
 TEST_HEADER = {"noise": "normal", "class_names": []}
-LICENCES = ("LICENSE", "src/dcgan/assets/mnist-sample/ATTRIBUTION.md", "src/dcgan/assets/mnist-domain/ATTRIBUTION.md")
+LICENCES = (
+    "LICENSE",
+    *(f"src/dcgan/assets/{name}/ATTRIBUTION.md" for name in ("mnist-sample", "mnist-domain", "pretrained")),
+)
 
 
 def _cannot_build() -> str | None:
