@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import argparse
 
+from ..core.checkpoints import load_checkpoint
 from ..core.device import pick_device
 from ..export import FORMATS, export_generator
 from ..report import write_report
-from .options import add_checkpoint, add_device, add_generator
+from .options import add_checkpoint, add_class, add_device, add_generator, chosen_class
 
 
 def register_report(sub) -> None:
@@ -33,13 +34,19 @@ def register_export(sub) -> None:
         "the metadata) as an ONNX or TorchScript file.",
     )
     add_checkpoint(p, generator=True)
+    add_class(
+        p,
+        "fix this class, so the file takes z alone [default: a conditional G's file takes z and int64 class "
+        "indices 'labels']",
+    )
     p.add_argument("--format", required=True, choices=FORMATS, help="onnx or torchscript")
     p.add_argument("-o", "--output", required=True, help="the file to write")
     p.set_defaults(run=run_export)
 
 
 def run_export(args: argparse.Namespace) -> int:
-    print(f"wrote {export_generator(args.checkpoint, args.format, args.output, args.generator)}")
+    label = chosen_class(args, load_checkpoint(args.checkpoint), required=False)
+    print(f"wrote {export_generator(args.checkpoint, args.format, args.output, args.generator, label)}")
     return 0
 
 
@@ -58,6 +65,7 @@ def register_serve(sub) -> None:
         help="a .safetensors checkpoint or a run folder (its last and every epoch checkpoint); repeatable",
     )
     add_generator(p)
+    add_class(p, "the class the page starts at; its class menu picks any other [default: the first class]")
     p.add_argument("--host", default="127.0.0.1", help="address to listen on [default: 127.0.0.1, this machine only]")
     p.add_argument("--port", type=int, default=8000, help="port to listen on (0: any free one) [default: 8000]")
     add_device(p)
@@ -67,5 +75,5 @@ def register_serve(sub) -> None:
 def run_serve(args: argparse.Namespace) -> int:
     from ..serve import serve  # FastAPI takes about a second to import: only this command pays for it
 
-    serve(args.checkpoint, args.host, args.port, pick_device(args.device), args.generator)
+    serve(args.checkpoint, args.host, args.port, pick_device(args.device), args.generator, args.class_)
     return 0
