@@ -150,6 +150,32 @@ def test_every_command_reading_a_generator_takes_the_file(labelled, files, tmp_p
     assert "has no discriminator, so pixel space only; for D features use the run's full" in capsys.readouterr().err
 
 
+def test_a_conditional_generator_file_takes_class_as_its_checkpoint_does(labelled, files, tmp_path, capsys):
+    """The file keeps every class: a command drawing from it needs --class, export writes the labels input or fixes
+    a class (each equal to G(z, labels) of the file's G), nearest draws one class in pixel space, and export to
+    another generator-only file refuses --class, which would fix nothing in it."""
+    path = str(files["conditional"])
+    G, z = load_checkpoint(path).generator(), sample_noise(5, 8, generator=seeded(4))
+    assert main(["interpolate", "--checkpoint", path, "-o", str(tmp_path / "walk.png")]) == 2
+    assert "is a class-conditional model: dcgan interpolate draws one of its 2 classes" in capsys.readouterr().err
+    mixed, small = torch.tensor([0, 1, 1, 0, 1]), torch.ones(5, dtype=torch.long)  # the file's classes: large, small
+    for options, inputs, labels in (([], (z, mixed), mixed), (["--class", "small"], (z,), small)):
+        out = tmp_path / f"g{len(options)}.pt"
+        assert main(["export", "--checkpoint", path, *options, "--format", "torchscript", "-o", str(out)]) == 0
+        with torch.no_grad():
+            exported = torch.jit.load(str(out))(*inputs)
+        expected = generate(G, z, labels)
+        torch.testing.assert_close(exported, expected, atol=1e-5, rtol=0)
+    nearest = ["nearest", "--checkpoint", path, "--class", "large", "--data", str(labelled / "data" / "train")]
+    nearest += ["-n", "2", "--samples", "8", "--held-out", "8", "-k", "1", "-o", str(tmp_path / "nearest.png")]
+    assert main(nearest) == 0 and (tmp_path / "nearest.png").is_file()
+    again = ["export", "--checkpoint", path, "--class", "small", "--format", "safetensors", "-o", str(tmp_path / "x")]
+    assert main(again) == 2 and not (tmp_path / "x").exists()
+    assert "--class is for --format onnx or torchscript: a generator-only file keeps every class" in (
+        capsys.readouterr().err
+    )
+
+
 @pytest.mark.parametrize(
     "argv",
     [
@@ -279,6 +305,9 @@ def test_serve_explores_a_pretrained_model_beside_a_generator_file(shipped, file
     monkeypatch.setattr(dcgan.serve.server.uvicorn, "Server", _Server)
     assert main(["serve", "--pretrained", "tiny", "--checkpoint", str(files["conditional"]), "--port", "0"]) == 0
     client = TestClient(_Server.apps[-1])
-    assert [c["name"] for c in client.get("/api/info").json()["checkpoints"]] == ["tiny", "conditional"]
+    listed = client.get("/api/info").json()["checkpoints"]
+    assert [(c["name"], c["classes"]) for c in listed] == [("tiny", []), ("conditional", ["large", "small"])]
     sheet = client.post("/api/sheet", json={"checkpoint": "tiny", "seed": 0, "n": 4})
     assert sheet.status_code == 200 and len(sheet.json()["z"]) == 4
+    sheet = client.post("/api/sheet", json={"checkpoint": "conditional", "seed": 0, "n": 2, "label": 1})
+    assert sheet.status_code == 200 and len(sheet.json()["images"]) == 2  # the file's class menu draws its classes

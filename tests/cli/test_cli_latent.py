@@ -9,9 +9,8 @@ import torch
 from PIL import Image
 
 from conftest import blobs, tiny_config
-from dcgan import train
+from dcgan import load_checkpoint, train
 from dcgan.cli import main
-from dcgan.cli.latent import open_generator
 from dcgan.core.sampling import render, sample_noise
 from dcgan.experiments.attributes import load_classifier
 from dcgan.experiments.latent import load_z, load_z_meta
@@ -44,8 +43,9 @@ def sheet(run, tmp_path_factory):
 def test_sheet_cells_regenerate_their_images(run, sheet):
     z = load_z(sheet)
     assert z.shape == (12, 16) and load_z_meta(sheet)["seed"] == 0
-    G, noise = open_generator(str(run), "cpu")
-    assert noise == "normal"
+    ckpt = load_checkpoint(run)
+    G = ckpt.generator()
+    assert ckpt.noise == "normal"
     grid = np.asarray(Image.open(sheet.with_suffix(".png")))
     assert grid.shape == (2 + 3 * 18, 2 + 4 * 18, 3)
     cell7 = ((render(G, load_z(f"{sheet}#7"))[0, 0].clamp(-1, 1) + 1) * 127.5).round().numpy()

@@ -1,5 +1,6 @@
 """The command line: every subcommand end to end, and one clear line for bad input."""
 
+import argparse
 import json
 import shutil
 import subprocess
@@ -10,6 +11,7 @@ from PIL import Image
 
 from conftest import write_images
 from dcgan.cli import main
+from dcgan.cli.main import SUBCOMMANDS, build_parser
 
 TINY = ["--g-width", "8", "--d-width", "8", "--nz", "8", "--batch-size", "16", "--sample-count", "4", "--no-progress"]
 TINY += ["--precision", "fp32"]  # not auto: its timing probe could choose bf16 on one machine, fp32 on another
@@ -128,10 +130,29 @@ def test_empty_folder_and_run_without_checkpoint(tmp_path, capsys):
     assert "holds no checkpoint" in capsys.readouterr().err
 
 
-def test_python_dash_m_and_help_for_every_command():
-    for argv in (["--help"], ["train", "--help"], ["sample", "--help"], ["info", "--help"]):
-        result = subprocess.run([sys.executable, "-m", "dcgan", *argv], capture_output=True, text=True, check=True)
-        assert "usage: dcgan" in result.stdout
+def subcommands() -> dict[str, argparse.ArgumentParser]:
+    """Every registered command's parser, by its name (aliases left out)."""
+    (sub,) = [a for a in build_parser()._actions if isinstance(a, argparse._SubParsersAction)]
+    return {choice.dest: sub.choices[choice.dest] for choice in sub._choices_actions}
+
+
+def test_help_for_every_command(capsys):
+    """Each command's --help exits 0 with its usage and every option it documents (a help text argparse cannot
+    format, such as a bare '%', fails here rather than in a user's terminal)."""
+    commands = subcommands()
+    assert len(commands) == len(SUBCOMMANDS) and {"train", "serve", "export", "train-classifier"} <= set(commands)
+    for name, parser in commands.items():
+        with pytest.raises(SystemExit) as exit_:
+            main([name, "--help"])
+        printed = capsys.readouterr().out
+        assert exit_.value.code == 0 and printed.startswith(f"usage: dcgan {name} "), name
+        options = [o for a in parser._actions if a.help != argparse.SUPPRESS for o in a.option_strings]
+        assert len(options) > 1 and all(option in printed for option in options), name  # more than -h alone
+
+
+def test_python_dash_m_and_help():
+    result = subprocess.run([sys.executable, "-m", "dcgan", "--help"], capture_output=True, text=True, check=True)
+    assert "usage: dcgan" in result.stdout and all(name in result.stdout for name in subcommands())
     train_help = subprocess.run(
         [sys.executable, "-m", "dcgan", "train", "--help"], capture_output=True, text=True
     ).stdout

@@ -4,7 +4,7 @@ import pytest
 import torch
 
 from dcgan import DCGANError, Discriminator, Generator, ModelSpec
-from dcgan.core.sampling import class_index, class_rows, generate
+from dcgan.core.sampling import OneClass, at_class, class_index, class_rows, generate, render
 
 SPEC = ModelSpec(resolution=16, channels=1, nz=8, g_width=4, d_width=4)
 
@@ -79,3 +79,33 @@ def test_classes_by_name_or_index_and_rows_per_class():
     assert class_index("1", ["1", "2"]) == 0  # a name wins over an index
     assert class_rows(6, 3).tolist() == [0, 0, 1, 1, 2, 2]
     assert class_rows(100, 10).reshape(10, 10).tolist() == [[k] * 10 for k in range(10)]
+
+
+def test_a_network_at_one_class_is_the_network_given_that_label_for_every_image():
+    spec = ModelSpec(**{**SPEC.to_dict(), "num_classes": 3})
+    G, D = Generator(spec).eval(), Discriminator(spec).eval()
+    z, images = torch.randn(5, 8), torch.rand(5, 1, 16, 16) * 2 - 1
+    for label in range(3):
+        labels = torch.full((5,), label)
+        fixed_g, fixed_d = at_class(G, label), at_class(D, label)
+        assert isinstance(fixed_g, OneClass) and fixed_g.spec == spec and fixed_g.blocks is G.blocks
+        assert torch.equal(fixed_g(z), G(z, labels)) and torch.equal(render(fixed_g, z[None])[0], G(z, labels))
+        assert torch.equal(fixed_g.features(z, upto="up1")["up1"], G.features(z, "up1", labels)["up1"])
+        assert torch.equal(fixed_d(images), D(images, labels))
+        assert torch.equal(fixed_d.features(images)["down2"], D.features(images, labels=labels)["down2"])
+    assert not torch.equal(at_class(G, 0)(z), at_class(G, 1)(z))
+    assert at_class(at_class(G, 2), None)(z).equal(G(z, torch.full((5,), 2)))  # a fixed class stays fixed
+    unconditional = Generator(SPEC)
+    assert at_class(unconditional, None) is unconditional
+
+
+def test_a_class_must_fit_the_network():
+    conditional = Generator(ModelSpec(**{**SPEC.to_dict(), "num_classes": 3}))
+    with pytest.raises(DCGANError, match=r"class-conditional \(3 classes\) and draws one class at a time"):
+        at_class(conditional, None)
+    with pytest.raises(DCGANError, match="no class 3 in a network of 3 classes"):
+        at_class(conditional, 3)
+    with pytest.raises(DCGANError, match="not class-conditional"):
+        at_class(Generator(SPEC), 0)
+    with pytest.raises(DCGANError, match="its class is fixed already"):
+        at_class(at_class(conditional, 1), 2)

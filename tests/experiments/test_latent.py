@@ -1,6 +1,7 @@
 """Latent-space maths: walks, arithmetic, noise, directions, z files and sheets, on known z."""
 
 import math
+import re
 
 import pytest
 import torch
@@ -64,9 +65,9 @@ def test_walk_rows_join_and_path_keeps_each_point_once():
     assert path.shape == (13, 6) and torch.allclose(path[4], points[1], atol=1e-6)
     linear = walk(points, 3, spherical=False)
     assert torch.allclose(linear[1, 1], (points[1] + points[2]) / 2)
-    with pytest.raises(DCGANError):
+    with pytest.raises(DCGANError, match=r"a walk needs at least 2 points, got \(1, 6\)"):
         walk(points[:1], 5)
-    with pytest.raises(DCGANError):
+    with pytest.raises(DCGANError, match="a walk needs at least 2 steps per segment, not 1"):
         walk(points, 1)
 
 
@@ -79,7 +80,7 @@ def test_expression_parsing_allows_spaces_and_hyphens_in_names():
     assert parse_expression("- x-ray + y") == [(-1, "x-ray"), (1, "y")]
     assert parse_expression("+ b") == [(1, "b")]
     for bad in ("a - ", "a + - b", "", "-"):
-        with pytest.raises(DCGANError):
+        with pytest.raises(DCGANError, match=f"cannot read the expression {re.escape(repr(bad))}"):
             parse_expression(bad)
 
 
@@ -114,7 +115,7 @@ def test_noise_around_y_is_bounded_seeded_and_fills_the_box():
     offset = first - y
     assert offset.abs().max() <= 0.25 and offset.abs().max() > 0.24 and abs(offset.mean()) < 0.02
     assert torch.equal(around(y, 3, 0.0), y.expand(3, 4))
-    with pytest.raises(DCGANError):
+    with pytest.raises(DCGANError, match=r"the noise scale must be 0 or more, not -1\.0"):
         around(y, 3, -1.0)
 
 

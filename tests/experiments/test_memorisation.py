@@ -78,7 +78,7 @@ def test_check_end_to_end(tmp_path):
     assert result.montage().size[1] == 2 + 4 * 18
     distance_plot(result.distances, tmp_path / "d.png")
     assert (tmp_path / "d.png").stat().st_size > 0
-    with pytest.raises(DCGANError):
+    with pytest.raises(DCGANError, match="no more samples shown than drawn"):
         memorisation_check(Generator(spec), Discriminator(spec), data, data, samples=2, show=3)
 
 

@@ -7,7 +7,7 @@ import pytest
 import torch
 
 from conftest import blobs
-from dcgan import DCGANError, Generator, ImageData, ModelSpec
+from dcgan import DCGANError, Generator, ImageData, ModelSpec, load_dataset
 from dcgan.cli import main
 from dcgan.core.features import extract
 from dcgan.core.images import to_uint8_tensor
@@ -76,6 +76,25 @@ def test_classifier_and_network_errors(tmp_path):
     with pytest.raises(DCGANError, match="unknown metric foo"):
         parse_metrics("fid,foo")
     assert parse_metrics("pr, fid") == ["pr", "fid"]
+
+
+def test_train_classifier_from_the_command_line_writes_a_file_that_loads(labelled, tmp_path, capsys):
+    """One epoch on class folders: the file loads, and the accuracy printed is that network's on the held-out images
+    (the seeded split, scored again here with the loaded file)."""
+    data, out = labelled / "data" / "train", tmp_path / "clf"
+    argv = ["train-classifier", "--data", str(data), "-o", str(out), "--epochs", "1", "--width", "8"]
+    assert main([*argv, "--resolution", "32", "--no-progress"]) == 0
+    printed = capsys.readouterr().out
+    clf = load_classifier(out)
+    assert clf.meta["names"] == ["large", "small"] and clf.meta["held_out_images"] == 16  # 10% of 160
+    images = load_dataset(data, resolution=32)
+    held_out = torch.randperm(len(images), generator=seeded(0))[:16]
+    with torch.inference_mode():
+        predicted = clf.net(clf.inputs(images.images[held_out])).argmax(1)
+    accuracy = float((predicted == images.labels[held_out]).float().mean())
+    assert printed == (
+        f"wrote {out / 'classifier.safetensors'}: classes (2) at 32x32, held-out accuracy {accuracy:.3f} on 16 images\n"
+    )
 
 
 def test_sample_images_is_a_seeded_random_subset():

@@ -54,6 +54,8 @@ def test_info_lists_every_checkpoint_of_the_run_and_the_limits(client):
         "resolution": 16,
         "channels": 1,
         "noise": "normal",
+        "classes": [],
+        "label": None,
     }
     assert info["limits"]["sheet"] == Limits().sheet
 
@@ -213,3 +215,59 @@ def test_no_checkpoint_is_a_clear_error(run, tmp_path, capsys):
     not_a_checkpoint = run / "config.json"  # a file, but no checkpoint: refused at start, not later in the page
     with pytest.raises(DCGANError, match=r"config\.json is not a dcgan checkpoint"):
         Explorer([run, not_a_checkpoint])
+
+
+@pytest.fixture(scope="module")
+def conditional(tmp_path_factory):
+    folder = tmp_path_factory.mktemp("serve-conditional")
+    train(tiny_config(folder, epochs=1, conditional=True), blobs(64))  # classes small, large
+    return folder / "run"
+
+
+def shows(uris: list[str], G, z: torch.Tensor, label: int) -> bool:
+    """Whether the PNGs are G(z, label), pixel for pixel (16x16 grey)."""
+    expected = to_uint8(generate(G, z, torch.full((len(z),), label)))
+    return len(uris) == len(z) and all(
+        np.array_equal(decode(uri), pixels[..., 0]) for uri, pixels in zip(uris, expected, strict=True)
+    )
+
+
+def test_a_conditional_checkpoint_draws_the_class_each_request_names(conditional):
+    client = TestClient(create_app(Explorer([conditional], start_class="large")))
+    (info,) = [c for c in client.get("/api/info").json()["checkpoints"] if c["name"] == "run/last"]
+    assert info["classes"] == ["small", "large"] and info["label"] == 1  # the page starts at --class
+    G = load_generator(conditional)
+    z = sample_noise(3, 16, "normal", seeded(2))
+    for label in (0, 1):
+        assert shows(post(client, "/api/sheet", seed=2, n=3, label=label).json()["images"], G, z, label)
+    walk = post(client, "/api/walk", z=z[:2].tolist(), steps=3, label=1).json()
+    assert shows(walk["images"][0], G, torch.tensor(walk["z"])[0], 1)
+    concepts = {"A": z[:1].tolist(), "B": z[1:2].tolist()}
+    sums = post(client, "/api/arithmetic", expression="A - B", concepts=concepts, noise_samples=0, label=0).json()
+    assert shows(sums["images"], G, torch.tensor(sums["z"]), 0)
+    ends = {"positive": z[:1].tolist(), "negative": z[1:2].tolist(), "z": z[2:].tolist(), "strengths": [1]}
+    moved = post(client, "/api/direction", **ends, label=1).json()
+    assert shows(moved["images"][0], G, torch.tensor(moved["z"])[0], 1)
+
+
+@pytest.mark.parametrize(
+    ("which", "body", "words"),
+    [
+        ("conditional", {}, "class-conditional (2 classes) and draws one class at a time"),
+        ("conditional", {"label": 2}, "no class 2 in a network of 2 classes"),
+        ("unconditional", {"label": 0}, "not class-conditional"),
+    ],
+)
+def test_a_class_that_does_not_fit_the_checkpoint_is_a_readable_json_error(which, body, words, conditional, run):
+    client = TestClient(create_app(Explorer([conditional if which == "conditional" else run])))
+    response = post(client, "/api/sheet", n=1, **body)
+    assert response.status_code == 400 and words in response.json()["error"] and response.json()["fix"]
+
+
+def test_a_start_class_must_fit_a_conditional_checkpoint(conditional, run):
+    with pytest.raises(DCGANError, match="no class 'huge' in this model"):
+        Explorer([conditional], start_class="huge")
+    with pytest.raises(DCGANError, match="none of the checkpoints is class-conditional"):
+        Explorer([run], start_class="0")
+    both = Explorer([run, conditional], start_class="small").describe()
+    assert {(tuple(c["classes"]), c["label"]) for c in both} == {((), None), (("small", "large"), 0)}

@@ -1,10 +1,12 @@
-"""The explorer in a real headless browser: sheet, walk, arithmetic, direction, boxes, downloads, errors.
+"""The explorer in a real headless browser: sheet, walk, arithmetic, direction, boxes, downloads, errors, and the
+class menu of a class-conditional model.
 
 Set DCGAN_EXPLORER_CHECKPOINT to explore a real run instead of the tiny one trained here, and
 DCGAN_SCREENSHOTS to keep the screenshots (docs/explorer.md's come from such a run).
 """
 
 import base64
+import contextlib
 import io
 import json
 import os
@@ -18,19 +20,17 @@ import uvicorn
 from PIL import Image
 
 from conftest import HANG, blobs, save_screenshot, tiny_config
-from dcgan import train
+from dcgan import load_generator, train
+from dcgan.core.images import to_uint8
+from dcgan.core.sampling import generate
 from dcgan.experiments.forgetting import load_boxes
-from dcgan.experiments.latent import load_z
+from dcgan.experiments.latent import load_z, load_z_meta
 from dcgan.serve import Explorer, bind, create_app
 
 
-@pytest.fixture(scope="module")
-def server(tmp_path_factory):
-    checkpoint = os.environ.get("DCGAN_EXPLORER_CHECKPOINT")
-    if not checkpoint:
-        folder = tmp_path_factory.mktemp("explorer")
-        train(tiny_config(folder, epochs=1, resolution=16), blobs(64))
-        checkpoint = folder / "run"
+@contextlib.contextmanager
+def serving(checkpoint):
+    """The explorer of ``checkpoint`` on a free port, in a thread: yields its address."""
     sock = bind("127.0.0.1", 0)
     uvicorn_server = uvicorn.Server(uvicorn.Config(create_app(Explorer([checkpoint])), log_level="warning"))
     thread = threading.Thread(target=uvicorn_server.run, kwargs={"sockets": [sock]}, daemon=True)
@@ -40,6 +40,17 @@ def server(tmp_path_factory):
     yield f"http://127.0.0.1:{sock.getsockname()[1]}/"
     uvicorn_server.should_exit = True
     thread.join(10)
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory):
+    checkpoint = os.environ.get("DCGAN_EXPLORER_CHECKPOINT")
+    if not checkpoint:
+        folder = tmp_path_factory.mktemp("explorer")
+        train(tiny_config(folder, epochs=1, resolution=16), blobs(64))
+        checkpoint = folder / "run"
+    with serving(checkpoint) as address:
+        yield address
 
 
 def png_of(uri_or_bytes) -> Image.Image:
@@ -171,3 +182,64 @@ def test_a_person_explores_the_latent_space(browser, server, screenshots, tmp_pa
     (screenshots / "timings.json").write_text(json.dumps(timings) + "\n")
     assert errors == []
     page.close()
+
+
+@pytest.fixture(scope="module")
+def conditional(tmp_path_factory):
+    folder = tmp_path_factory.mktemp("explorer-conditional")
+    train(tiny_config(folder, epochs=1, resolution=16, conditional=True), blobs(64))  # classes small, large
+    return folder / "run"
+
+
+def test_a_conditional_model_is_explored_one_class_at_a_time(browser, conditional, tmp_path):
+    G = load_generator(conditional)
+
+    def shown_at(label: int, sources: list[str]) -> bool:  # the sheet's images are G(z, label) of its z
+        z = torch.tensor(page.evaluate("state.sheet.z"))
+        expected = to_uint8(generate(G, z, torch.full((len(z),), label)))[..., 0]
+        return all(np.array_equal(np.asarray(png_of(src)), e) for src, e in zip(sources, expected, strict=True))
+
+    with serving(conditional) as address:
+        page = browser.new_page(viewport={"width": 1400, "height": 1000}, accept_downloads=True)
+        page.set_default_timeout(HANG * 1000)
+        errors = []
+        page.on("pageerror", lambda exc: errors.append(str(exc)))
+        page.goto(address)
+        page.wait_for_selector("#sheet .cell img")
+        assert page.locator("#class-picker").is_visible()
+        assert page.locator("#class option").all_inner_texts() == ["0: small", "1: large"]
+        assert page.input_value("#class") == "0"
+        first = [page.locator("#sheet .cell img").nth(i).get_attribute("src") for i in range(16)]
+        assert shown_at(0, first)
+
+        # another class: the menu redraws the sheet, the request carrying the class
+        with page.expect_request("**/api/sheet") as request:
+            page.select_option("#class", "1")
+        assert json.loads(request.value.post_data)["label"] == 1
+        page.wait_for_function(
+            "state.sheet.label === 1 && document.querySelector('#status').textContent.startsWith('sheet:')"
+        )
+        cells = page.locator("#sheet .cell")
+        sources = [cells.nth(i).locator("img").get_attribute("src") for i in range(16)]
+        assert shown_at(1, sources) and sources != first
+        assert "class1" in page.evaluate("state.sheetName")
+
+        # a walk between two cells stays in the class: its ends are those cells
+        cells.nth(0).click()
+        cells.nth(3).click()
+        page.fill("#steps", "4")
+        with page.expect_request("**/api/walk") as request:
+            page.click("#walk")
+        assert json.loads(request.value.post_data)["label"] == 1
+        page.wait_for_selector("#walk-result img")
+        walk = page.locator("#walk-result img")
+        assert walk.nth(0).get_attribute("src") == sources[0] and walk.nth(3).get_attribute("src") == sources[3]
+
+        # the sheet's z file says the class it was drawn at, as dcgan sample --sheet --class writes it
+        with page.expect_download() as download:
+            page.click("#download-sheet-z")
+        zfile = tmp_path / download.value.suggested_filename
+        download.value.save_as(zfile)
+        assert load_z_meta(zfile)["label"] == 1
+        assert errors == []
+        page.close()

@@ -15,7 +15,16 @@ from ..experiments.forgetting import forgetting_experiment, load_boxes
 from ..experiments.guided_backprop import guided_backprop_experiment
 from ..experiments.latent import load_z, load_z_meta
 from ..experiments.memorisation import memorisation_check
-from .options import add_checkpoint, add_limit, add_progress, add_seed, source_options, write_json
+from .options import (
+    add_checkpoint,
+    add_class,
+    add_limit,
+    add_progress,
+    add_seed,
+    chosen_class,
+    source_options,
+    write_json,
+)
 
 
 def register_visualize_d(sub) -> None:
@@ -60,6 +69,7 @@ def register_forget(sub) -> None:
         "on --held-out fresh samples before and after.",
     )
     add_checkpoint(p, generator=True)
+    add_class(p, "the sheet's class (dcgan sample --sheet --class), which the fresh samples are drawn at too")
     p.add_argument("--sheet", required=True, metavar="SHEET.safetensors", help="z file of dcgan sample --sheet")
     p.add_argument("--boxes", required=True, metavar="BOXES.json", help='{"boxes": {"CELL": [[x0, y0, x1, y1]]}}')
     p.add_argument("-o", "--output", required=True, metavar="FORGET.png", help="the boxed cells, before and after")
@@ -83,6 +93,7 @@ def run_forget(args: argparse.Namespace) -> int:
     if args.fresh < 1 or any(v is not None and v < 1 for v in (args.show, args.most)):
         raise DCGANError("--held-out, --show and --most must be at least 1")
     checkpoint = load_checkpoint(args.checkpoint)
+    label = chosen_class(args, checkpoint)
     G = checkpoint.generator(args.generator)
     z = load_z(args.sheet)
     if z.shape[1] != G.spec.nz:
@@ -90,9 +101,15 @@ def run_forget(args: argparse.Namespace) -> int:
             f"the sheet's z have length {z.shape[1]}, the generator of {checkpoint.path} takes {G.spec.nz}",
             "make the sheet with dcgan sample --sheet --checkpoint of this run",
         )
-    drawn_by = load_z_meta(args.sheet).get("checkpoint")
+    sheet = load_z_meta(args.sheet)
+    drawn_by = sheet.get("checkpoint")
     if drawn_by and Path(drawn_by).resolve() != Path(checkpoint.path).resolve():
         print(f"note: the sheet was drawn by {drawn_by}; its boxes are applied to {checkpoint.path}", file=sys.stderr)
+    if sheet.get("label", label) != label:
+        print(
+            f"note: the sheet was drawn at class {sheet['label']}; its boxes are applied to class {label}",
+            file=sys.stderr,
+        )
     boxes = load_boxes(args.boxes, len(z), G.spec.resolution)
     result = forgetting_experiment(
         G,
@@ -104,6 +121,7 @@ def run_forget(args: argparse.Namespace) -> int:
         detect=args.detect,
         held_out=args.fresh,
         noise=checkpoint.noise,
+        label=label,
     )
     save_image(result.figure(args.show), args.output)
     a = result.activation
@@ -133,6 +151,7 @@ def register_nearest(sub) -> None:
         "reference set). A median ratio far below 1 means the generator copies training images.",
     )
     add_checkpoint(p, generator=True)
+    add_class(p, "the samples are of this class, and D sees every image as this class")
     p.add_argument("--data", required=True, metavar="PATH", help="the training images")
     p.add_argument("-n", type=int, default=16, help="samples shown in the montage [default: 16]")
     p.add_argument("-o", "--output", required=True, metavar="NN.png", help="the montage; NN-distances.png beside it")
@@ -155,6 +174,7 @@ def register_nearest(sub) -> None:
 
 def run_nearest(args: argparse.Namespace) -> int:
     checkpoint = load_checkpoint(args.checkpoint)
+    label = chosen_class(args, checkpoint)
     G = checkpoint.generator(args.generator)
     D = checkpoint.network("D") if "D" in checkpoint.networks else None
     if D is None:  # a generator-only file
@@ -164,7 +184,7 @@ def run_nearest(args: argparse.Namespace) -> int:
     training = load_images_for(G.spec, args.data, limit).images
     held_out = load_images_for(G.spec, args.held_out_data, limit).images if args.held_out_data else args.held_out_count
     result = memorisation_check(
-        G, D, training, held_out, args.samples, args.n, args.k, args.seed, checkpoint.noise, args.progress
+        G, D, training, held_out, args.samples, args.n, args.k, args.seed, checkpoint.noise, args.progress, label
     )
     path = save_image(result.montage(), args.output)
     result.plot_distances(path.with_name(path.stem + "-distances.png"))

@@ -18,7 +18,7 @@ from ..core.checkpoints import load_checkpoint
 from ..core.device import pick_device
 from ..core.images import save_gif, save_image
 from ..core.models import Generator
-from ..core.sampling import render, sample_noise, seeded
+from ..core.sampling import sample_noise, seeded
 from ..data import load_dataset
 from ..data.summary import format_summary, summarize
 from ..errors import DCGANError
@@ -27,18 +27,30 @@ from ..experiments.arithmetic import ArithmeticReport, arithmetic_experiment
 from ..experiments.attributes import load_classifier, run_images, save_classifier, train_classifier
 from ..experiments.direction import DirectionReport, direction_experiment
 from ..experiments.walk import walk_experiment
-from .options import add_checkpoint, add_device, add_progress, add_seed, add_source_options, source_options, write_json
+from .options import (
+    add_checkpoint,
+    add_class,
+    add_device,
+    add_progress,
+    add_seed,
+    add_source_options,
+    chosen_class,
+    source_options,
+    write_json,
+)
 
 
-def open_generator(path: str, device: str = "auto", which: str = "auto") -> tuple[Generator, str]:
-    """The G that ``which`` names (eval mode; see --generator) from a checkpoint file or run folder, and the kind
-    of noise it was trained on."""
-    ckpt = load_checkpoint(path)
-    return ckpt.generator(which).to(pick_device(device)), ckpt.noise
+def open_generator(args: argparse.Namespace) -> tuple[Generator, str, int | None]:
+    """The G of --checkpoint and --generator (eval mode) on --device, the kind of noise it was trained on, and
+    --class as its class index (None for an unconditional G)."""
+    ckpt = load_checkpoint(args.checkpoint)
+    label = chosen_class(args, ckpt)
+    return ckpt.generator(args.generator).to(pick_device(args.device)), ckpt.noise, label
 
 
 def _add_common(p: argparse.ArgumentParser, output: str) -> None:
     add_checkpoint(p, generator=True)
+    add_class(p, "every image of the figure is of this class")
     add_seed(p, "seed for every random draw")
     add_device(p)
     p.add_argument(
@@ -109,7 +121,7 @@ def register_interpolate(sub) -> None:
 
 
 def run_interpolate(args: argparse.Namespace) -> int:
-    G, noise = open_generator(args.checkpoint, args.device, args.generator)
+    G, noise, label = open_generator(args)
     if args.z:
         points = torch.cat([latent.load_z(ref) for ref in args.z])
     else:
@@ -117,9 +129,9 @@ def run_interpolate(args: argparse.Namespace) -> int:
             raise DCGANError(f"--points must be at least 2, not {args.points}")
         points = sample_noise(args.points, G.spec.nz, noise, seeded(args.seed))
     spherical = noise == "normal" if args.spherical is None else args.spherical
-    report = walk_experiment(G, points, args.steps, spherical)
+    report = walk_experiment(G, points, args.steps, spherical, label)
     out = save_image(report.figure(), args.output)
-    gif = save_gif(render(G, latent.path_through(report.rows)), out.with_suffix(".gif"), args.frame_ms, args.gif_scale)
+    gif = save_gif(report.frames(), out.with_suffix(".gif"), args.frame_ms, args.gif_scale)
     zfile = report.save_z(out.with_suffix(".safetensors"))
     print(f"wrote {out} ({len(report.rows)} rows x {args.steps}), {gif} and {zfile}")
     return 0
@@ -171,10 +183,10 @@ def run_arithmetic(args: argparse.Namespace) -> int:
         raise DCGANError("--trials must be at least 1 and --noise-samples 0 or more")
     if args.trials > 1 and not args.expect:
         raise DCGANError("--trials repeats a measurement", "add --expect CONDITION, or drop --trials")
-    G, noise = open_generator(args.checkpoint, args.device, args.generator)
+    G, noise, label = open_generator(args)
     report = arithmetic_experiment(
         G, noise, args.expression, values, trials=args.trials, n=args.noise_samples, scale=args.noise_scale,
-        **_picking(args),
+        label=label, **_picking(args),
     )  # fmt: skip
     _write(report, Path(args.output), "arithmetic")
     return 0
@@ -208,10 +220,11 @@ def run_direction(args: argparse.Namespace) -> int:
         raise DCGANError(f"cannot read --strengths {args.strengths!r}", "write numbers like -1,0,1,2") from None
     if args.num < 1 or args.rows < 1:
         raise DCGANError("-n and --rows must be at least 1")
-    G, noise = open_generator(args.checkpoint, args.device, args.generator)
+    G, noise, label = open_generator(args)
     report = direction_experiment(
-        G, noise, args.positive, args.negative, strengths=strengths, num=args.num, rows=args.rows, **_picking(args)
-    )
+        G, noise, args.positive, args.negative, strengths=strengths, num=args.num, rows=args.rows, label=label,
+        **_picking(args),
+    )  # fmt: skip
     _write(report, Path(args.output), "direction")
     return 0
 

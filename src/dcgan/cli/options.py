@@ -15,10 +15,11 @@ import typing
 from dataclasses import fields
 from pathlib import Path
 
-from ..core.checkpoints import GENERATORS, pretrained_names, pretrained_path
-from ..core.sampling import MAX_SEED
+from ..core.checkpoints import GENERATORS, Checkpoint, pretrained_names, pretrained_path
+from ..core.sampling import MAX_SEED, class_index
 from ..core.tensorfile import atomic_write_json
 from ..data import SourceOptions
+from ..errors import DCGANError
 
 
 def bounded_int(low: int, high: int | None = None):
@@ -134,6 +135,31 @@ def add_generator(p: argparse.ArgumentParser) -> None:
         help="'ema': the averaged G of a run trained with --ema; 'raw': the G the game trained (the paper's);"
         " 'auto': the averaged one where the run kept it [default: auto]",
     )
+
+
+def add_class(p: argparse.ArgumentParser, use: str) -> None:
+    """``--class``: which class a class-conditional model draws (``use`` says what it is for in this command)."""
+    p.add_argument(
+        "--class", dest="class_", metavar="K", help=f"a class-conditional model's class, by name or index: {use}"
+    )
+
+
+def chosen_class(args: argparse.Namespace, ckpt: Checkpoint, required: bool = True) -> int | None:
+    """``--class`` as a class index of ``ckpt``'s model (None where not given), with one line naming this
+    command's ``--class`` where a conditional model (``required``) lacks it or an unconditional one is given it."""
+    k = ckpt.spec.num_classes
+    names = ckpt.class_names or [str(i) for i in range(k)]
+    if args.class_ is None and k and required:
+        raise DCGANError(
+            f"{ckpt.path} is a class-conditional model: dcgan {args.command} draws one of its {k} classes",
+            f"pass --class with one of {', '.join(names)} (or an index from 0 to {k - 1})",
+        )
+    if args.class_ is not None and not k:
+        raise DCGANError(
+            f"{ckpt.path} is not class-conditional: dcgan {args.command} --class has no class to choose",
+            "leave out --class (it is for models trained with --conditional)",
+        )
+    return None if args.class_ is None else class_index(args.class_, names)
 
 
 def add_device(p: argparse.ArgumentParser) -> None:

@@ -139,9 +139,10 @@ def run_sample(args: argparse.Namespace) -> int:
     ckpt = load_checkpoint(args.checkpoint)
     G = ckpt.generator(args.generator).to(pick_device(args.device))
     z = sample_noise(args.num, ckpt.spec.nz, ckpt.noise, seeded(args.seed))
-    labels, nrow = None, args.nrow
+    labels, label, nrow = None, None, args.nrow
     if args.class_ is not None:
-        labels = torch.full((args.num,), class_index(args.class_, ckpt.class_names))
+        label = class_index(args.class_, ckpt.class_names)
+        labels = torch.full((args.num,), label)
     elif ckpt.spec.num_classes:
         labels = class_rows(args.num, ckpt.spec.num_classes)
         nrow = nrow or math.ceil(args.num / ckpt.spec.num_classes)
@@ -156,7 +157,7 @@ def run_sample(args: argparse.Namespace) -> int:
         return 0
     images = generate(G, z, labels, progress=args.progress)
     if args.sheet:
-        zfile = save_sheet(images, z, args.output, nrow, checkpoint=str(ckpt.path), seed=args.seed)
+        zfile = save_sheet(images, z, args.output, nrow, checkpoint=str(ckpt.path), seed=args.seed, label=label)
         print(f"wrote {args.output} and {zfile}")
     else:
         print(f"wrote {save_grid(images, args.output, nrow)}")

@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import argparse
 
-from ..core.checkpoints import DTYPES
+from ..core.checkpoints import DTYPES, load_checkpoint
 from ..core.device import pick_device
 from ..export import FORMATS, export_generator
 from ..report import write_report
 from ..reproduce import recipe_of
-from .options import add_checkpoint, add_device, add_generator, add_pretrained
+from .options import add_checkpoint, add_class, add_device, add_generator, add_pretrained, chosen_class
 
 
 def register_report(sub) -> None:
@@ -36,6 +36,11 @@ def register_export(sub) -> None:
         "command reading a checkpoint for its G takes (docs/explorer.md).",
     )
     add_checkpoint(p, generator=True)
+    add_class(
+        p,
+        "onnx and torchscript: fix this class, so the file takes z alone [default: a conditional G's file takes z "
+        "and int64 class indices 'labels'; a generator-only file keeps every class]",
+    )
     p.add_argument("--format", required=True, choices=FORMATS, help="onnx, torchscript or safetensors (G alone)")
     p.add_argument("--dtype", choices=DTYPES, default="fp32", help="safetensors: fp16 halves the file [default: fp32]")
     p.add_argument("-o", "--output", required=True, help="the file to write")
@@ -43,8 +48,10 @@ def register_export(sub) -> None:
 
 
 def run_export(args: argparse.Namespace) -> int:
+    label = chosen_class(args, load_checkpoint(args.checkpoint), required=False)
     recipe = recipe_of(args.checkpoint) if args.format == "safetensors" else None
-    print(f"wrote {export_generator(args.checkpoint, args.format, args.output, args.generator, args.dtype, recipe)}")
+    path = export_generator(args.checkpoint, args.format, args.output, args.generator, args.dtype, recipe, label)
+    print(f"wrote {path}")
     return 0
 
 
@@ -65,6 +72,7 @@ def register_serve(sub) -> None:
     )
     add_pretrained(p, append=True)
     add_generator(p)
+    add_class(p, "the class the page starts at; its class menu picks any other [default: the first class]")
     p.add_argument("--host", default="127.0.0.1", help="address to listen on [default: 127.0.0.1, this machine only]")
     p.add_argument("--port", type=int, default=8000, help="port to listen on (0: any free one) [default: 8000]")
     add_device(p)
@@ -74,5 +82,5 @@ def register_serve(sub) -> None:
 def run_serve(args: argparse.Namespace) -> int:
     from ..serve import serve  # FastAPI takes about a second to import: only this command pays for it
 
-    serve(args.checkpoint, args.host, args.port, pick_device(args.device), args.generator)
+    serve(args.checkpoint, args.host, args.port, pick_device(args.device), args.generator, args.class_)
     return 0

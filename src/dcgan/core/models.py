@@ -129,7 +129,9 @@ class _BlockNet(nn.Module):
         if (labels is None) != (k == 0):
             raise DCGANError(
                 "this network is class-conditional and needs labels" if k else "this network takes no labels",
-                "pass one label per image (dcgan sample --class)" if k else "train with --conditional to use labels",
+                "pass one class label per image, G(z, labels) (on the command line: --class)"
+                if k
+                else "train with --conditional to use labels",
             )
         if labels is None:
             return None

@@ -5,9 +5,10 @@ from __future__ import annotations
 import math
 
 import torch
+from torch import nn
 
 from ..errors import DCGANError
-from .models import Generator
+from .models import Discriminator, Generator
 from .progress import progress_bar
 
 NOISE_KINDS = ("normal", "uniform")
@@ -49,6 +50,55 @@ def class_index(wanted: str | int, class_names: list[str]) -> int:
         if class_names
         else "train with --conditional on labelled data to draw chosen classes",
     )
+
+
+class OneClass(nn.Module):
+    """A class-conditional G or D with its class fixed: G(z) draws that class, D judges images as that class.
+
+    It has the interface of an unconditional network (``spec``, ``blocks``, ``forward``, ``features``), so every
+    tool written for a network of z (or of images) alone runs a conditional model unchanged: walks, arithmetic,
+    directions, forgetting (hooks on ``blocks``), the nearest-neighbour check (D's features) and export.
+    """
+
+    def __init__(self, net: Generator | Discriminator, label: int):
+        super().__init__()
+        self.net, self.label, self.spec = net, label, net.spec
+        self.train(net.training)  # a module starts in training mode: the network's own mode, so eval stays eval
+
+    @property
+    def blocks(self) -> nn.ModuleDict:
+        return self.net.blocks
+
+    def _labels(self, x: torch.Tensor) -> torch.Tensor:
+        # from x's own first column, not torch.full(len(x)): an exported (traced) module keeps its batch size free
+        return torch.zeros_like(x[(slice(None), *[0] * (x.dim() - 1))], dtype=torch.long) + self.label
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.net(x, self._labels(x))
+
+    def features(self, x: torch.Tensor, upto: str | None = None) -> dict[str, torch.Tensor]:
+        return self.net.features(x, upto, labels=self._labels(x))
+
+
+def at_class(net: Generator | Discriminator, label: int | None) -> Generator | Discriminator:
+    """``net`` fixed at the class index ``label`` (:class:`OneClass`), or ``net`` itself where it is unconditional
+    and ``label`` is None: the one check that a model and a class go together."""
+    k = 0 if isinstance(net, OneClass) else net.spec.num_classes  # a class fixed already is as unconditional
+    if label is None and not k:
+        return net
+    if label is None:
+        raise DCGANError(
+            f"this network is class-conditional ({k} classes) and draws one class at a time",
+            "pass the class index as label= (on the command line: --class)",
+        )
+    if not k:
+        raise DCGANError(
+            "this network is not class-conditional (or its class is fixed already): a class means nothing to it",
+            "leave out the label (on the command line: --class)",
+        )
+    if not 0 <= label < k:
+        raise DCGANError(f"no class {label} in a network of {k} classes", f"pass a label from 0 to {k - 1}")
+    return OneClass(net, int(label))
 
 
 @torch.no_grad()

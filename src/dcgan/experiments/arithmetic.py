@@ -16,7 +16,7 @@ import torch
 from PIL import Image
 
 from ..core.models import Generator
-from ..core.sampling import render, sample_noise, seeded
+from ..core.sampling import at_class, render, sample_noise, seeded
 from .attributes import AttributeClassifier, Condition, check_expect, exemplar_sets
 from .latent import Arithmetic, arithmetic_figure, pixel_arithmetic, save_z, vector_arithmetic
 from .tables import Table, number
@@ -34,6 +34,7 @@ class ArithmeticReport:
     runs: list[Arithmetic] = field(default_factory=list)  # with ``expect``: one run per exemplar set
     random_z: torch.Tensor | None = None  # with ``expect``: the control's samples of G
     measured: dict[str, dict] = field(default_factory=dict)  # latent / pixel / random -> images, shares recognised
+    label: int | None = None  # the class of a conditional G, the same for every image
 
     def success(self) -> float:
         """The share of latent outputs (Y and Y + noise of every run) recognised as ``expect``."""
@@ -50,7 +51,7 @@ class ArithmeticReport:
             "expect": self.expect,
             "trials": len(self.runs),
             "table": self.measured,
-        }
+        } | ({} if self.label is None else {"label": self.label})
 
     def save_z(self, path: str | Path) -> Path:
         """The figure's z in reading order (one row per concept, then the outputs), and the measured ones."""
@@ -65,6 +66,7 @@ class ArithmeticReport:
             rows=[[label, len(z)] for label, z in rows],
             expression=self.expression,
             concepts=self.concepts,
+            label=self.label,
         )
 
 
@@ -82,6 +84,7 @@ def arithmetic_experiment(
     n: int = 8,
     scale: float = 0.25,
     seed: int = 0,
+    label: int | None = None,
 ) -> ArithmeticReport:
     """Figure 7 for ``expression`` over ``concepts`` (name -> z cells, or a condition the ``classifier`` picks
     the ``k`` surest of ``pool`` samples for), with ``n`` samples of Y + U[-scale, scale] noise.
@@ -89,11 +92,14 @@ def arithmetic_experiment(
     With ``expect`` (a condition of the classifier), the arithmetic is repeated on ``trials`` disjoint exemplar
     sets and its outputs scored (:func:`measure_arithmetic`); the control is as many samples of G, the first
     ones of the exemplar pool. Too few samples scored as a condition raise :class:`~.attributes.NoExemplarsError`.
+    A class-conditional G draws every image (exemplars, outputs, controls) at one class, ``label``: the arithmetic
+    is on z alone, within that class.
     """
     check_expect(classifier, expect)
+    G = at_class(G, label)
     groups = exemplar_sets(G, noise, concepts, classifier=classifier, k=k, pool=pool, seed=seed, groups=trials)
     first = vector_arithmetic(expression, {name: z[0] for name, z in groups.items()}, n, scale, seed)
-    report = ArithmeticReport(expression, dict(concepts), first, arithmetic_figure(G, first), expect)
+    report = ArithmeticReport(expression, dict(concepts), first, arithmetic_figure(G, first), expect, label=label)
     if expect is not None:
         report.random_z = sample_noise(pool, G.spec.nz, noise, seeded(seed))[: trials * len(first.outputs)]
         report.runs, report.measured = measure_arithmetic(

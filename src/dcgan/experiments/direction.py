@@ -17,7 +17,7 @@ from PIL import Image
 
 from ..core.images import make_grid, to_pil
 from ..core.models import Generator
-from ..core.sampling import render, sample_noise, seeded
+from ..core.sampling import at_class, render, sample_noise, seeded
 from .attributes import AttributeClassifier, Condition, check_expect, exemplar_sets
 from .latent import along, direction, save_z
 from .tables import Table, number
@@ -39,17 +39,19 @@ class DirectionReport:
     figure: Image.Image
     expect: str | None = None
     measured: dict[str, dict] = field(default_factory=dict)  # strength -> images, shares recognised
+    label: int | None = None  # the class of a conditional G, the same for every image
 
     def table(self) -> Table:
         columns = list(next(iter(self.measured.values())))
         return Table(["strength", *columns], [[s, *map(number, v.values())] for s, v in self.measured.items()])
 
     def to_dict(self) -> dict:
-        return {"positive": self.positive, "negative": self.negative, "expect": self.expect, "table": self.measured}
+        report = {"positive": self.positive, "negative": self.negative, "expect": self.expect, "table": self.measured}
+        return report | ({} if self.label is None else {"label": self.label})
 
     def save_z(self, path: str | Path) -> Path:
         extra = {"vector": self.vector, "moved": self.moved.flatten(0, 1)}
-        return save_z(path, self.shown, extra, strengths=self.strengths.tolist())
+        return save_z(path, self.shown, extra, strengths=self.strengths.tolist(), label=self.label)
 
 
 def direction_experiment(
@@ -66,12 +68,15 @@ def direction_experiment(
     num: int = 8,
     rows: int = 8,
     seed: int = 0,
+    label: int | None = None,
 ) -> DirectionReport:
     """Figure 8: ``num`` samples (drawn with ``seed + 1``) moved along the direction from the ``negative`` to the
     ``positive`` exemplars (z cells, or conditions the ``classifier`` picks the ``k`` surest of ``pool`` samples
     drawn with ``seed`` for); the figure shows the first ``rows``. With ``expect``, the share of samples the
-    classifier recognises so at each strength (:func:`measure_direction`)."""
+    classifier recognises so at each strength (:func:`measure_direction`). A class-conditional G draws every
+    image at one class, ``label``."""
     check_expect(classifier, expect)
+    G = at_class(G, label)
     ends = exemplar_sets(
         G, noise, {"positive": positive, "negative": negative}, classifier=classifier, k=k, pool=pool, seed=seed
     )
@@ -80,7 +85,7 @@ def direction_experiment(
     moved = along(sample_noise(num, G.spec.nz, noise, seeded(seed + 1)), vector, strengths)
     shown = moved[:rows].flatten(0, 1)
     figure = to_pil(make_grid(render(G, shown), len(strengths)))
-    report = DirectionReport(positive, negative, vector, strengths, moved, shown, figure, expect)
+    report = DirectionReport(positive, negative, vector, strengths, moved, shown, figure, expect, label=label)
     if expect is not None:
         report.measured = measure_direction(G, classifier, moved, strengths, expect)
     return report

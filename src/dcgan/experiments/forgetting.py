@@ -29,7 +29,7 @@ from sklearn.linear_model import LogisticRegression
 
 from ..core.images import labelled_rows
 from ..core.models import Generator
-from ..core.sampling import render, sample_noise, seeded
+from ..core.sampling import at_class, render, sample_noise, seeded
 from ..errors import DCGANError
 from .attributes import AttributeClassifier, Condition
 from .tables import Table
@@ -217,10 +217,13 @@ def forgetting_experiment(
     detect: str | None = None,
     held_out: int = 300,
     noise: str = "normal",
+    label: int | None = None,
 ) -> Forgetting:
     """Figure 6 (:func:`forget`) on the boxed cells of the sheet ``z`` and, with a ``classifier``, how often it
     recognises the object (``detect``, a condition) on ``held_out`` fresh samples drawn with ``seed`` from the
-    z distribution ``noise``: as drawn, with the maps dropped, and with as many random maps dropped."""
+    z distribution ``noise``: as drawn, with the maps dropped, and with as many random maps dropped.
+    A class-conditional G draws every image at one class, ``label`` (the sheet's, so the boxes fit)."""
+    G = at_class(G, label)
     if classifier is not None:  # checked before the work: an unknown attribute or a classifier of another size
         Condition.parse(detect, classifier.names)
         if (classifier.spec.channels, classifier.spec.resolution) != (G.spec.channels, G.spec.resolution):

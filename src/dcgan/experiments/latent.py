@@ -185,8 +185,10 @@ def along(z: torch.Tensor, vector: torch.Tensor, strengths: torch.Tensor) -> tor
 
 
 def z_bytes(z: torch.Tensor, extra: dict[str, torch.Tensor] | None = None, **meta) -> bytes:
-    """A z file's bytes: ``z`` (N, nz) under the key ``z``, plus any ``extra`` tensors and JSON ``meta``."""
+    """A z file's bytes: ``z`` (N, nz) under the key ``z``, plus any ``extra`` tensors and JSON ``meta`` (entries
+    that are None left out: an unconditional model's label)."""
     tensors = {Z_KEY: z, **(extra or {})}
+    meta = {k: v for k, v in meta.items() if v is not None}
     # copies: callers pass views of one another (a figure's rows and the whole), which safetensors refuses
     return encode_tensors({k: v.detach().float().clone() for k, v in tensors.items()}, meta, key=META_KEY)
 

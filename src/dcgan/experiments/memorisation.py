@@ -26,7 +26,7 @@ from ..core.images import labelled_rows, to_uint8_tensor, to_unit_range
 from ..core.models import Discriminator, Generator
 from ..core.pages import release, release_rows
 from ..core.progress import tracked
-from ..core.sampling import render, sample_noise, seeded
+from ..core.sampling import at_class, render, sample_noise, seeded
 from ..errors import DCGANError
 from .features import conv_layers, discriminator_extractor, extract, pixel_extractor
 from .tables import Table
@@ -159,6 +159,7 @@ def memorisation_check(
     seed: int = 0,
     noise: str = "normal",
     progress: bool = False,
+    label: int | None = None,
 ) -> Memorisation:
     """Nearest training images (uint8 ``training``) of ``samples`` G samples and of held-out real images:
     ``held_out`` images, or that many random images of ``training`` (drawn with ``seed``) left out of the
@@ -167,8 +168,11 @@ def memorisation_check(
     Two spaces: pixels in [-1, 1] and D's last convolutional layer max-pooled to 4x4 (the
     features of section 5, from this checkpoint's own D; pixels only without ``D``, as for a
     generator-only file). The first ``show`` samples and their ``k`` nearest training images in
-    each space make the montage.
+    each space make the montage. A class-conditional G draws its samples at one class, ``label``, and its D
+    sees every image (samples, training and held-out ones) as that class: one feature map for all, so their
+    distances compare.
     """
+    G, D = at_class(G, label), None if D is None else at_class(D, label)
     if samples < 1 or not 0 <= show <= samples or k < 1:
         raise DCGANError("need at least 1 sample, 1 neighbour, and no more samples shown than drawn")
     training_rows = None

@@ -17,7 +17,7 @@ from PIL import Image
 
 from ..core.images import make_grid, to_pil
 from ..core.models import Generator
-from ..core.sampling import render, sample_noise, seeded
+from ..core.sampling import at_class, render, sample_noise, seeded
 from ..errors import DCGANError
 from .latent import path_through, save_z, walk
 from .tables import Table
@@ -31,18 +31,31 @@ class WalkReport:
     rows: torch.Tensor  # (K - 1, steps, nz)
     spherical: bool
     images: torch.Tensor  # G of the rows, in reading order
+    label: int | None = None  # the class of a conditional G, the same for every image
 
     def figure(self) -> Image.Image:
         return to_pil(make_grid(self.images, self.rows.shape[1]))
 
+    def frames(self) -> torch.Tensor:
+        """The images along the whole path, each shared point once (:func:`.latent.path_through`): a GIF's."""
+        return path_through(self.images.unflatten(0, self.rows.shape[:2]))
+
     def save_z(self, path: str | Path) -> Path:
-        return save_z(path, self.rows.flatten(0, 1), {"points": self.points}, spherical=self.spherical)
+        return save_z(
+            path, self.rows.flatten(0, 1), {"points": self.points}, spherical=self.spherical, label=self.label
+        )
 
 
-def walk_experiment(G: Generator, points: torch.Tensor, steps: int = 8, spherical: bool = True) -> WalkReport:
-    """Figure 4: ``steps`` images per segment between consecutive ``points`` (K, nz), both ends included."""
+def walk_experiment(
+    G: Generator, points: torch.Tensor, steps: int = 8, spherical: bool = True, label: int | None = None
+) -> WalkReport:
+    """Figure 4: ``steps`` images per segment between consecutive ``points`` (K, nz), both ends included.
+
+    A class-conditional G walks at one class, ``label``, for the whole walk: z alone changes along it, so the
+    frames show what z holds within a class (a digit's slant and weight), as figure 4 shows it for a whole set.
+    """
     rows = walk(points, steps, spherical)
-    return WalkReport(points, rows, spherical, render(G, rows.flatten(0, 1)))
+    return WalkReport(points, rows, spherical, render(at_class(G, label), rows.flatten(0, 1)), label)
 
 
 @dataclass

@@ -1,5 +1,6 @@
 """The explorer's web app: the page, and a JSON API over :class:`~dcgan.serve.explorer.Explorer`.
 
+A request to a class-conditional checkpoint carries its class index as ``label`` (the page's class menu).
 Every request is validated by a pydantic model whose bounds (:class:`Limits`) keep one
 request small, and at most ``Limits.concurrent`` generations run at once (others wait up to
 ``Limits.wait_s``, then get 503), so one browser tab cannot exhaust the machine. Every error
@@ -46,6 +47,7 @@ class Limits:
 LIMITS = Limits()
 ZValue = Annotated[float, Field(ge=-1e3, le=1e3)]
 Seed = Annotated[int, Field(ge=0, le=2**63 - 1)]
+Label = Annotated[int | None, Field(ge=0, le=2**31 - 1)]  # the class index of a conditional checkpoint
 
 
 class Strict(BaseModel):
@@ -54,6 +56,7 @@ class Strict(BaseModel):
 
 class SheetRequest(Strict):
     checkpoint: str
+    label: Label = None
     seed: Seed = 0
     n: Annotated[int, Field(ge=1, le=LIMITS.sheet)] = 16
 
@@ -64,6 +67,7 @@ def z_rows(low: int, high: int):
 
 class WalkRequest(Strict):
     checkpoint: str
+    label: Label = None
     z: z_rows(2, LIMITS.points)
     steps: Annotated[int, Field(ge=2, le=LIMITS.steps)] = 8
     spherical: bool = True
@@ -71,6 +75,7 @@ class WalkRequest(Strict):
 
 class ArithmeticRequest(Strict):
     checkpoint: str
+    label: Label = None
     expression: Annotated[str, Field(min_length=1, max_length=200)]
     concepts: Annotated[
         dict[Annotated[str, Field(max_length=40)], z_rows(1, LIMITS.points)],
@@ -83,6 +88,7 @@ class ArithmeticRequest(Strict):
 
 class DirectionRequest(Strict):
     checkpoint: str
+    label: Label = None
     positive: z_rows(1, LIMITS.points)
     negative: z_rows(1, LIMITS.points)
     z: z_rows(1, LIMITS.points)
@@ -148,7 +154,7 @@ def create_app(explorer: Explorer, limits: Limits = LIMITS) -> FastAPI:
     @app.post("/api/sheet")
     def sheet(req: SheetRequest):
         def work() -> dict:
-            z, images = explorer.sheet(req.checkpoint, req.seed, req.n)
+            z, images = explorer.sheet(req.checkpoint, req.seed, req.n, req.label)
             return {**images_json(z, images), "grid": data_uri(grid_png(images)), "seed": req.seed}
 
         return bounded(work)
@@ -157,7 +163,7 @@ def create_app(explorer: Explorer, limits: Limits = LIMITS) -> FastAPI:
     def walk(req: WalkRequest):
         return bounded(
             lambda: images_json(
-                *explorer.walk(req.checkpoint, explorer.z(req.checkpoint, req.z), req.steps, req.spherical)
+                *explorer.walk(req.checkpoint, explorer.z(req.checkpoint, req.z), req.steps, req.spherical, req.label)
             )
         )
 
@@ -167,7 +173,7 @@ def create_app(explorer: Explorer, limits: Limits = LIMITS) -> FastAPI:
             concepts = {name: explorer.z(req.checkpoint, rows) for name, rows in req.concepts.items()}
             return images_json(
                 *explorer.arithmetic(
-                    req.checkpoint, req.expression, concepts, req.noise_samples, req.noise_scale, req.seed
+                    req.checkpoint, req.expression, concepts, req.noise_samples, req.noise_scale, req.seed, req.label
                 )
             )
 
@@ -177,7 +183,7 @@ def create_app(explorer: Explorer, limits: Limits = LIMITS) -> FastAPI:
     def direction(req: DirectionRequest):
         def work() -> dict:
             zs = [explorer.z(req.checkpoint, rows) for rows in (req.positive, req.negative, req.z)]
-            return images_json(*explorer.direction(req.checkpoint, *zs, torch.tensor(req.strengths)))
+            return images_json(*explorer.direction(req.checkpoint, *zs, torch.tensor(req.strengths), req.label))
 
         return bounded(work)
 

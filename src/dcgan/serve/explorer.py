@@ -20,7 +20,7 @@ from ..core.checkpoints import NOT_A_CHECKPOINT, Checkpoint, checkpoint_meta, re
 from ..core.images import numbered_grid, to_pil, to_uint8
 from ..core.models import Generator
 from ..core.rundir import RunDir
-from ..core.sampling import render, sample_noise, seeded
+from ..core.sampling import at_class, class_index, render, sample_noise, seeded
 from ..core.tensorfile import load_tensors
 from ..errors import DCGANError
 from ..experiments import latent
@@ -75,26 +75,50 @@ def grid_png(images: torch.Tensor, nrow: int | None = None) -> bytes:
 
 
 class Explorer:
-    """Named checkpoints and the latent-space operations on them."""
+    """Named checkpoints and the latent-space operations on them.
 
-    def __init__(self, paths: list[str | Path], device: str | torch.device = "cpu", generator: str = "auto"):
+    A class-conditional checkpoint draws one class at a time: every operation takes its class index, ``label``
+    (the page's class menu), and :meth:`describe` lists its classes and the class the page starts at
+    (``start_class``, by name or index, where a conditional checkpoint has it; else its first class).
+    """
+
+    def __init__(
+        self,
+        paths: list[str | Path],
+        device: str | torch.device = "cpu",
+        generator: str = "auto",
+        start_class: str | None = None,
+    ):
         self.sources = {s.name: s for s in find_checkpoints(paths)}
         if not self.sources:
             raise DCGANError("no checkpoint to explore", "pass --checkpoint RUN_DIR or a .safetensors file")
-        for source in self.sources.values():  # a wrong file fails here, at start, not later in the page
-            self._header(source.path).generator_name(generator)
+        headers = [self._header(source.path) for source in self.sources.values()]
+        for ckpt in headers:  # a wrong file fails here, at start, not later in the page
+            ckpt.generator_name(generator)
+        if start_class is not None and not any(ckpt.spec.num_classes for ckpt in headers):
+            raise DCGANError(
+                "none of the checkpoints is class-conditional: a start class means nothing to them",
+                "leave out --class (it is for models trained with --conditional)",
+            )
+        self.start_labels = {  # a class missing from a conditional checkpoint fails here too
+            name: class_index(start_class, ckpt.class_names) if start_class is not None else 0
+            for name, ckpt in zip(self.sources, headers, strict=True)
+            if ckpt.spec.num_classes
+        }
         self.device = torch.device(device)
         self.generator = generator  # 'auto', 'ema' or 'raw': which of each checkpoint's generators is explored
         self._loaded: OrderedDict[str, tuple[Checkpoint, Generator]] = OrderedDict()
 
     def describe(self) -> list[dict]:
-        """Name, architecture and progress of every checkpoint, from the files' headers."""
+        """Name, architecture and progress of every checkpoint, from the files' headers; a conditional one's class
+        names and start class index (``label``)."""
         out = []
         for name, source in self.sources.items():
             ckpt = self._header(source.path)
             spec = ckpt.spec
             info = {"nz": spec.nz, "resolution": spec.resolution, "channels": spec.channels, "noise": ckpt.noise}
-            out.append({"name": name, "epoch": ckpt.meta["epoch"], "step": ckpt.meta["step"], **info})
+            classes = {"classes": ckpt.class_names if spec.num_classes else [], "label": self.start_labels.get(name)}
+            out.append({"name": name, "epoch": ckpt.meta["epoch"], "step": ckpt.meta["step"], **info, **classes})
         return out
 
     @staticmethod
@@ -128,33 +152,49 @@ class Explorer:
             )
         return z
 
-    def images(self, name: str, z: torch.Tensor) -> torch.Tensor:
-        return render(self.open(name)[1], z)
+    def images(self, name: str, z: torch.Tensor, label: int | None = None) -> torch.Tensor:
+        """G(z) of checkpoint ``name``, at class ``label`` for a conditional one."""
+        return render(at_class(self.open(name)[1], label), z)
 
-    def sheet(self, name: str, seed: int, n: int) -> tuple[torch.Tensor, torch.Tensor]:
-        """(z, images) of ``n`` samples drawn with ``seed``: the cells of ``dcgan sample --sheet``."""
-        ckpt, G = self.open(name)
+    def sheet(self, name: str, seed: int, n: int, label: int | None = None) -> tuple[torch.Tensor, torch.Tensor]:
+        """(z, images) of ``n`` samples drawn with ``seed``: the cells of ``dcgan sample --sheet`` (``--class``)."""
+        ckpt = self.open(name)[0]
         z = sample_noise(n, ckpt.spec.nz, ckpt.noise, seeded(seed))
-        return z, render(G, z)
+        return z, self.images(name, z, label)
 
-    def walk(self, name: str, points: torch.Tensor, steps: int, spherical: bool) -> tuple[torch.Tensor, torch.Tensor]:
+    def walk(
+        self, name: str, points: torch.Tensor, steps: int, spherical: bool, label: int | None = None
+    ) -> tuple[torch.Tensor, torch.Tensor]:
         """(z, images), each (segments, steps, ...), through ``points`` in order."""
         rows = latent.walk(points, steps, spherical)
-        return rows, self.images(name, rows)
+        return rows, self.images(name, rows, label)
 
     def arithmetic(
-        self, name: str, expression: str, concepts: dict[str, torch.Tensor], n: int, scale: float, seed: int
+        self,
+        name: str,
+        expression: str,
+        concepts: dict[str, torch.Tensor],
+        n: int,
+        scale: float,
+        seed: int,
+        label: int | None = None,
     ) -> tuple[torch.Tensor, torch.Tensor]:
         """(z, images) of Y and ``n`` samples of Y + noise (figure 7)."""
         result = latent.vector_arithmetic(expression, concepts, n, scale, seed)
-        return result.outputs, self.images(name, result.outputs)
+        return result.outputs, self.images(name, result.outputs, label)
 
     def direction(
-        self, name: str, positive: torch.Tensor, negative: torch.Tensor, z: torch.Tensor, strengths: torch.Tensor
+        self,
+        name: str,
+        positive: torch.Tensor,
+        negative: torch.Tensor,
+        z: torch.Tensor,
+        strengths: torch.Tensor,
+        label: int | None = None,
     ) -> tuple[torch.Tensor, torch.Tensor]:
         """(z, images), each (N, S, ...): every z moved along mean(positive) - mean(negative)."""
         moved = latent.along(z, latent.direction(positive, negative), strengths)
-        return moved, self.images(name, moved)
+        return moved, self.images(name, moved, label)
 
 
 def safe_stem(text: str) -> str:

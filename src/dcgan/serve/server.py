@@ -38,11 +38,16 @@ def bind(host: str, port: int) -> socket.socket:
 
 
 def serve(
-    checkpoints: list[str], host: str = "127.0.0.1", port: int = 8000, device: str = "cpu", generator: str = "auto"
+    checkpoints: list[str],
+    host: str = "127.0.0.1",
+    port: int = 8000,
+    device: str = "cpu",
+    generator: str = "auto",
+    start_class: str | None = None,
 ) -> None:
-    """Serve the explorer on ``checkpoints`` (their ``generator``: 'auto', 'ema' or 'raw') until Ctrl-C; prints the
-    address to open."""
-    explorer = Explorer(checkpoints, device, generator)
+    """Serve the explorer on ``checkpoints`` (their ``generator``: 'auto', 'ema' or 'raw'; a conditional one's page
+    starting at ``start_class``) until Ctrl-C; prints the address to open."""
+    explorer = Explorer(checkpoints, device, generator, start_class)
     sock = bind(host, port)
     shown = sock.getsockname()
     print(f"dcgan explorer on http://{host if ':' not in host else f'[{host}]'}:{shown[1]}/ (Ctrl-C stops)", flush=True)

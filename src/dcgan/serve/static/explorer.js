@@ -76,6 +76,21 @@ async function figure(rows) {
 
 function checkpoint() { return $('checkpoint').value; }
 
+// The class index a conditional checkpoint draws (its class menu), or null for an unconditional one.
+function label() { return $('class-picker').hidden ? null : Number($('class').value); }
+
+// A z file's metadata with the class its images were drawn at, where there is one.
+function withLabel(meta, at) { return at === null ? meta : { ...meta, label: at }; }
+
+// The class menu of the chosen checkpoint: shown for a conditional one, at the class chosen before if it has it.
+function showClasses() {
+  const info = state.info.checkpoints.find((c) => c.name === checkpoint());
+  const before = label();
+  $('class').replaceChildren(...info.classes.map((name, i) => new Option(`${i}: ${name}`, i)));
+  $('class-picker').hidden = !info.classes.length;
+  if (info.classes.length) $('class').value = before !== null && before < info.classes.length ? before : info.label;
+}
+
 function image(src, name) {
   const a = document.createElement('a');
   a.href = src; a.download = name; a.title = `download ${name}`;
@@ -111,10 +126,11 @@ function showResult(key, title, rows, zRows, meta) {
 
 // ---- the sheet ----------------------------------------------------------------------------
 async function drawSheet() {
-  const body = { checkpoint: checkpoint(), seed: Number($('seed').value), n: Number($('count').value) };
+  const body = { checkpoint: checkpoint(), label: label(), seed: Number($('seed').value), n: Number($('count').value) };
   const data = await (await api('/api/sheet', body)).json();
-  state.sheet = data;
-  state.sheetName = `sheet-${checkpoint().replace(/[^A-Za-z0-9._-]+/g, '_')}-seed${data.seed}`;
+  state.sheet = { ...data, label: body.label };
+  const at = body.label === null ? '' : `-class${body.label}`;
+  state.sheetName = `sheet-${checkpoint().replace(/[^A-Za-z0-9._-]+/g, '_')}${at}-seed${data.seed}`;
   state.selected = []; state.boxes = [];
   $('sheet-name').textContent = state.sheetName;
   const sheet = $('sheet');
@@ -216,10 +232,12 @@ function boxesJson() {
 async function walk() {
   if (state.selected.length < 2) throw new Error('select two or more samples to walk between (click them in order)');
   const body = {
-    checkpoint: checkpoint(), z: selectedZ(), steps: Number($('steps').value), spherical: $('walk-kind').value === 'slerp',
+    checkpoint: checkpoint(), label: label(), z: selectedZ(), steps: Number($('steps').value),
+    spherical: $('walk-kind').value === 'slerp',
   };
   const data = await (await api('/api/walk', body)).json();
-  showResult('walk', `walk-${$('walk-kind').value}`, data.images, data.z, { spherical: body.spherical });
+  const meta = withLabel({ spherical: body.spherical }, body.label);
+  showResult('walk', `walk-${$('walk-kind').value}`, data.images, data.z, meta);
 }
 
 function renderBuckets() {
@@ -263,9 +281,13 @@ function addToBucket(name, i) {
 async function compute() {
   const concepts = {};
   for (const name of BUCKETS) if (state.buckets[name].length) concepts[name] = state.buckets[name].map((item) => item.z);
-  const body = { checkpoint: checkpoint(), expression: $('expression').value, concepts, seed: Number($('seed').value) };
+  const body = {
+    checkpoint: checkpoint(), label: label(), expression: $('expression').value, concepts,
+    seed: Number($('seed').value),
+  };
   const data = await (await api('/api/arithmetic', body)).json();
-  showResult('arithmetic', 'arithmetic', [data.images], [data.z], { expression: body.expression });
+  const meta = withLabel({ expression: body.expression }, body.label);
+  showResult('arithmetic', 'arithmetic', [data.images], [data.z], meta);
 }
 
 async function direction() {
@@ -273,10 +295,12 @@ async function direction() {
   if (!from.length || !to.length) throw new Error('put samples in both concept buckets the direction goes from and to');
   const z = state.selected.length ? selectedZ().slice(0, state.info.limits.points) : state.sheet.z.slice(0, 4);
   const body = {
-    checkpoint: checkpoint(), positive: to.map((x) => x.z), negative: from.map((x) => x.z), z, strengths: STRENGTHS,
+    checkpoint: checkpoint(), label: label(), positive: to.map((x) => x.z), negative: from.map((x) => x.z), z,
+    strengths: STRENGTHS,
   };
   const data = await (await api('/api/direction', body)).json();
-  showResult('direction', 'direction', data.images, data.z, { strengths: STRENGTHS.join(',') });
+  const meta = withLabel({ strengths: STRENGTHS.join(',') }, body.label);
+  showResult('direction', 'direction', data.images, data.z, meta);
   $('strength').disabled = false;
   showStrength();
 }
@@ -296,6 +320,7 @@ async function start() {
   $('checkpoint').replaceChildren(...info.checkpoints.map((c) => new Option(
     `${c.name} (epoch ${c.epoch}, ${c.resolution}px, nz ${c.nz})`, c.name,
   )));
+  showClasses();
   $('count').max = info.limits.sheet;
   $('steps').max = info.limits.steps;
   $('strength').max = STRENGTHS.length - 1;
@@ -305,13 +330,15 @@ async function start() {
 }
 
 $('draw').onclick = () => run('sheet', drawSheet);
+$('checkpoint').onchange = showClasses;
+$('class').onchange = () => run('sheet', drawSheet);
 $('reseed').onclick = () => { $('seed').value = Math.floor(Math.random() * 1e6); run('sheet', drawSheet); };
 $('clear-selection').onclick = () => { state.selected = []; renderSelection(); };
 $('box-mode').onchange = () => $('sheet').classList.toggle('boxing', $('box-mode').checked);
 $('download-sheet').onclick = () => download(`${state.sheetName}.png`, state.sheet.grid);
-$('download-sheet-z').onclick = () => run('z file', () => downloadZ(state.sheetName, state.sheet.z, {
+$('download-sheet-z').onclick = () => run('z file', () => downloadZ(state.sheetName, state.sheet.z, withLabel({
   checkpoint: checkpoint(), seed: state.sheet.seed,
-}));
+}, state.sheet.label)));
 $('walk').onclick = () => run('walk', walk);
 $('compute').onclick = () => run('arithmetic', compute);
 $('direction').onclick = () => run('direction', direction);
