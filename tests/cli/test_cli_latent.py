@@ -150,6 +150,17 @@ def test_attribute_classifier_and_its_alias_classifier_train_the_same_model(tmp_
     assert torch.equal(*predictions)  # one command under two names: the same seeded training
 
 
+def test_attribute_classifier_validate_reports_on_training_images_and_keeps_the_held_out_ones_unseen(tmp_path, capsys):
+    data = grey_levels(tmp_path / "data", {"dark": 60, "light": 200}, 40)
+    out = tmp_path / "clf.safetensors"
+    argv = ["attribute-classifier", "--data", str(data), "--epochs", "1", "--width", "4", "-o", str(out)]
+    assert main([*argv, "--validate", "--balance", "--flip", "--decay"]) == 0
+    assert f"wrote {out} (64 training images, 8 validation)" in capsys.readouterr().out
+    report = load_classifier(out).report
+    assert report["split"] == "validation"
+    assert report["training"] == {"balance": True, "flip": True, "decay": True, "width": 4, "lr": 0.001}
+
+
 @pytest.mark.parametrize(
     "argv, message",
     [

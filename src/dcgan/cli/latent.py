@@ -234,6 +234,15 @@ def register_attribute_classifier(sub) -> None:
     p.add_argument("--epochs", type=int, default=3, help="passes over the training images [default: 3]")
     p.add_argument("--width", type=int, default=16, help="base width of the network [default: 16]")
     p.add_argument("--holdout", type=float, default=0.1, help="fraction kept for the accuracy report [default: 0.1]")
+    p.add_argument("--balance", action="store_true", help="weigh each attribute's rare side as much as its common one")
+    p.add_argument("--flip", action="store_true", help="mirror a random half of every batch (augmentation)")
+    p.add_argument("--decay", action="store_true", help="lower the learning rate to 0 along a cosine")
+    p.add_argument(
+        "--validate",
+        action="store_true",
+        help="to choose settings: train without as many images as --holdout keeps and report on them, so the "
+        "held-out images are never looked at",
+    )
     add_seed(p, "seed for initialisation and order")
     p.add_argument("-o", "--output", default="classifier.safetensors", help="[default: classifier.safetensors]")
     add_progress(p)
@@ -250,9 +259,11 @@ def run_attribute_classifier(args: argparse.Namespace) -> int:
         raise DCGANError("--epochs must be at least 1 and --holdout between 0 and 1")
     print(format_summary(summarize(data)), flush=True)
     clf = train_classifier(
-        data, args.epochs, width=args.width, holdout=args.holdout, seed=args.seed, progress=args.progress
-    )
+        data, args.epochs, width=args.width, holdout=args.holdout, seed=args.seed, progress=args.progress,
+        balance=args.balance, flip=args.flip, decay=args.decay, validate=args.validate,
+    )  # fmt: skip
     path = save_classifier(clf, args.output)
     print(clf.table().markdown())
-    print(f"wrote {path} ({clf.report['train_images']} training images, {clf.report['test_images']} held out)")
+    report = clf.report
+    print(f"wrote {path} ({report['train_images']} training images, {report['test_images']} {report['split']})")
     return 0
