@@ -1,4 +1,4 @@
-"""Paths the benchmarks share, kept here because benchmarks never import the test suite's modules."""
+"""Paths and settings the benchmarks share, kept here because benchmarks never import the test suite's modules."""
 
 from __future__ import annotations
 
@@ -7,6 +7,8 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 SHARED_DATA = ROOT.parent / "shared" / "data"  # real data sets beside the checkout, where a machine has them
+# the environment of a process whose kernels are capped at AVX2 (ATen's and oneDNN's), as on an AVX2-only CPU
+ISA_CAPS = {"native": {}, "avx2": {"ATEN_CPU_CAPABILITY": "avx2", "ONEDNN_MAX_CPU_ISA": "AVX2"}}
 
 
 def write_report(stem: str | Path, report: dict, table: str) -> None:

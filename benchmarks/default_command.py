@@ -30,10 +30,9 @@ from pathlib import Path
 from dcgan import openmp
 from dcgan.core.device import cpu_description
 
-from .common import ROOT, write_report
+from .common import ISA_CAPS, ROOT, write_report
 from .throughput.data import image_folder
 
-ISA_CAPS = {"native": {}, "avx2": {"ATEN_CPU_CAPABILITY": "avx2", "ONEDNN_MAX_CPU_ISA": "AVX2"}}
 PIPELINES = (
     "reference (pytorch/examples)",
     "dcgan train (as shipped: --precision auto)",

@@ -23,9 +23,12 @@ from pathlib import Path
 import pytest
 from PIL import Image
 
+import dcgan
 from conftest import HANG
-from dcgan import __version__
+from dcgan import Generator, __version__
 from dcgan.cli import main
+from dcgan.core.checkpoints import PRETRAINED, pretrained_names, save_generator
+from dcgan.core.models import ModelSpec
 from dcgan.core.rundir import EVAL, RunDir
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -37,9 +40,13 @@ SHIPPED = (  # besides the code: in the sdist under src/, in the wheel at the to
     "dcgan/assets/mnist-domain/ATTRIBUTION.md",
     "dcgan/assets/mnist-domain/classifier.safetensors",
     "dcgan/reproduce/configs/mnist/cpu/train.json",
+    "dcgan/reproduce/step_times.json",
     "dcgan/serve/static/index.html",
 )
+TEST_MODEL = "test-tiny"  # a generator-only file put in the built copy's assets/pretrained/: the wheel must carry it
 SHOW_INSTALLED = "import dcgan, importlib.metadata as m; print(dcgan.__file__, dcgan.__version__, m.version('dcgan'))"
+PRETRAINED_IN_PACKAGE = PRETRAINED.relative_to(Path(dcgan.__file__).parent)  # assets/pretrained
+TEST_HEADER = {"noise": "normal", "class_names": []}
 LICENCES = ("LICENSE", "src/dcgan/assets/mnist-sample/ATTRIBUTION.md", "src/dcgan/assets/mnist-domain/ATTRIBUTION.md")
 
 
@@ -72,6 +79,8 @@ def dists(tmp_path_factory) -> dict[str, Path]:
             shutil.copytree(source, tree / name, ignore=shutil.ignore_patterns("__pycache__", "*.egg-info"))
         else:
             shutil.copy2(source, tree / name)
+    G = Generator(ModelSpec(resolution=16, channels=1, nz=8, g_width=8, d_width=8))
+    save_generator(tree / "src" / "dcgan" / PRETRAINED_IN_PACKAGE / f"{TEST_MODEL}.safetensors", G, "G", TEST_HEADER)
     out = tmp_path_factory.mktemp("dist")
     built = subprocess.run(
         [sys.executable, "-m", "build", "--no-isolation", "--outdir", str(out), str(tree)],
@@ -161,3 +170,13 @@ def test_train_sample_and_plan_from_the_installed_wheel(venv):
     plan = _in_venv(venv, "dcgan", "reproduce", "mnist", "--plan", "--data-root", str(venv / "data"))
     config = Path(re.search(r"config (\S+/mnist/cpu/train\.json)", plan).group(1))  # a recipe's file, as listed
     assert config.is_relative_to(venv) and config.is_file()
+
+
+def test_pretrained_models_ship_in_the_wheel_and_sample_from_it(dists, venv):
+    """Whatever lies in assets/pretrained/ ships (a test model, put in the built copy) and samples offline."""
+    with zipfile.ZipFile(dists["wheel"]) as wheel:
+        assert f"dcgan/{PRETRAINED_IN_PACKAGE}/{TEST_MODEL}.safetensors" in wheel.namelist()
+    for name in [TEST_MODEL, *pretrained_names()]:  # and every model this source tree ships
+        grid = venv / "work" / f"{name}.png"
+        _in_venv(venv, "dcgan", "sample", "--pretrained", name, "-n", "4", "--nrow", "2", "-o", str(grid))
+        assert name != TEST_MODEL or Image.open(grid).size == (38, 38)  # 2 x 2 images of 16 px

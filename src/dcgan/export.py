@@ -1,26 +1,33 @@
-"""The generator outside PyTorch training code: ONNX and TorchScript files.
+"""The generator outside PyTorch training code: ONNX and TorchScript files, and generator-only safetensors files.
 
-Both take z (batch, nz) and return images (batch, C, H, W) in [-1, 1], for any batch size,
-and carry the checkpoint's metadata (architecture, run config, progress) as JSON under
+ONNX and TorchScript take z (batch, nz) and return images (batch, C, H, W) in [-1, 1], for any
+batch size, and carry the checkpoint's metadata (architecture, run config, progress) as JSON under
 :data:`META_KEY`: ONNX in ``metadata_props``, TorchScript as an extra file. BatchNorm is
 exported in eval mode, as every sample dcgan draws.
+
+A generator-only file (``safetensors``) is G alone in dcgan's own container, fp32 or fp16, with a
+header that says all a reader needs (:func:`generator_file_meta`); every command that reads a
+checkpoint for its G reads it too. It is the small file a trained model is shared as.
 """
 
 from __future__ import annotations
 
 import io
 import json
+import subprocess
 import warnings
 from pathlib import Path
 
 import torch
 
-from .core.checkpoints import load_checkpoint
+from . import __version__
+from .core.checkpoints import AVERAGE, Checkpoint, load_checkpoint, save_generator
 from .core.models import Generator
 from .core.tensorfile import atomic_write
 from .errors import DCGANError
+from .training import Position
 
-FORMATS = ("onnx", "torchscript")
+FORMATS = ("onnx", "torchscript", "safetensors")
 META_KEY = "dcgan"  # ONNX metadata_props key / TorchScript extra file name holding the JSON metadata
 ONNX_OPSET = 17
 
@@ -68,13 +75,67 @@ def torchscript_bytes(G: Generator, meta: dict) -> bytes:
     return buf.getvalue()
 
 
-def export_generator(checkpoint: str | Path, fmt: str, out: str | Path, generator: str = "auto") -> Path:
+def source_commit() -> str | None:
+    """The git commit of the code writing a file, where this package runs from a git checkout (``src/dcgan`` of a
+    clone); None elsewhere (an installed wheel) or when git cannot say."""
+    root = Path(__file__).resolve().parents[2]
+    if not (root / ".git").exists():
+        return None
+    try:
+        done = subprocess.run(["git", "-C", str(root), "rev-parse", "HEAD"], capture_output=True, text=True, timeout=60)
+    except (OSError, subprocess.SubprocessError):
+        return None
+    commit = done.stdout.strip()
+    return commit if done.returncode == 0 and commit else None
+
+
+def generator_file_meta(ckpt: Checkpoint, name: str, recipe: dict | None = None) -> dict:
+    """What a generator-only file's header says of the G ``name`` of ``ckpt``: which G, its noise and classes,
+    the data set (as the checkpoint records it), where the run stood (steps, images seen), the run's config, the
+    ``recipe`` whose training stage it is (``{"recipe", "scale", "stage"}``, see
+    :func:`dcgan.reproduce.recipe_of`), and the commit and version that wrote it.
+
+    A generator-only file exported again (to fp16, say) keeps what its first export recorded."""
+    if ckpt.generator_only:
+        return {k: v for k, v in ckpt.meta.items() if k not in ("format", "model", "networks", "dtype")}
+    about = {
+        "generator": "ema" if name == AVERAGE else "raw",
+        "noise": ckpt.noise,
+        "class_names": ckpt.class_names,
+        "data": ckpt.meta.get("data"),
+        "epoch": None,  # None: a file from elsewhere (pytorch/examples) that does not say
+        "step": None,
+    }
+    position = Position.of_checkpoint(ckpt.meta)
+    if position is not None:
+        counters = ("epoch", "batch_in_epoch", "step", "num_images", "world_size", "images_seen")
+        about |= {key: getattr(position, key) for key in counters}
+    about["config"] = ckpt.meta["config"]
+    about |= {"recipe": recipe} if recipe else {}
+    commit = source_commit()
+    return about | ({"commit": commit} if commit else {}) | {"version": __version__}
+
+
+def export_generator(
+    checkpoint: str | Path,
+    fmt: str,
+    out: str | Path,
+    generator: str = "auto",
+    dtype: str = "fp32",
+    recipe: dict | None = None,
+) -> Path:
     """Write the generator of ``checkpoint`` (file or run folder; ``generator``: 'auto', 'ema' or 'raw') to ``out``
-    as ``fmt`` (onnx or torchscript)."""
+    as ``fmt`` (onnx, torchscript, or safetensors: a generator-only file, its weights as ``dtype``, fp32 or fp16,
+    ``recipe`` in its header, see :func:`generator_file_meta`)."""
     if fmt not in FORMATS:
         raise DCGANError(f"unknown export format {fmt!r}", f"choose one of {', '.join(FORMATS)}")
+    if dtype != "fp32" and fmt != "safetensors":
+        raise DCGANError(f"--dtype {dtype} is for --format safetensors", "onnx and torchscript files are fp32")
     ckpt = load_checkpoint(checkpoint)
     name = ckpt.generator_name(generator)
+    G = ckpt.network(name)
+    if fmt == "safetensors":
+        return save_generator(out, G, name, generator_file_meta(ckpt, name, recipe), dtype)
     meta = {
         "checkpoint": str(ckpt.path),
         "model": ckpt.meta["model"],
@@ -85,7 +146,6 @@ def export_generator(checkpoint: str | Path, fmt: str, out: str | Path, generato
         "input": "z (batch, nz), " + ("N(0, 1)" if ckpt.noise == "normal" else "U[-1, 1]"),
         "output": "images (batch, channels, height, width) in [-1, 1]",
     }
-    G = ckpt.network(name)
     data = onnx_bytes(G, meta) if fmt == "onnx" else torchscript_bytes(G, meta)
     out = Path(out)
     atomic_write(out, data)

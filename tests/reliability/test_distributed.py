@@ -245,7 +245,7 @@ def outline(summary: dict) -> list[tuple]:
         (
             stage["stage"],
             stage["done"],
-            [(f["file"], re.sub(r" \(\d+ steps\)", "", f["caption"]), f["paper"]) for f in stage["figures"]],
+            [(f["file"], re.sub(r"\d[\d,]* steps, ", "", f["caption"]), f["paper"]) for f in stage["figures"]],
             [(table["title"], table["columns"]) for table in stage["tables"]],
             [(result["what"], result["paper"], result["target"]) for result in stage["results"]],
             stage["notes"],

@@ -31,6 +31,7 @@ from dcgan.core.models import ModelSpec
 from dcgan.data import prepare_dataset
 from dcgan.data.formats import celeba
 from dcgan.experiments.latent import load_z, save_z
+from dcgan.export import export_generator
 from dcgan.training.options_file import config_from
 
 EXAMPLES = int(os.environ.get("DCGAN_FUZZ_EXAMPLES", "25"))  # per loader
@@ -106,6 +107,9 @@ def seeds(tmp_path_factory) -> dict[str, bytes]:
         "manifest": (prepared / "manifest.json").read_bytes(),
         "prepared-npy": (prepared / "images.npy").read_bytes(),
         "checkpoint": trainer.run.last_checkpoint.read_bytes(),
+        "generator": export_generator(
+            trainer.run_dir, "safetensors", root / "g.safetensors", dtype="fp16"
+        ).read_bytes(),
         "pth": _pth(),
         "z": z.read_bytes(),
         "config": trainer.run.config.read_bytes(),
@@ -127,6 +131,7 @@ def _load_in(folder: Path, kind: str, data: bytes, seeds: dict[str, bytes]) -> o
         "manifest": ("prepared/manifest.json", lambda p: load_dataset(p.parent)),
         "prepared-npy": ("prepared/images.npy", lambda p: load_dataset(p.parent)),
         "checkpoint": ("run/checkpoints/last.safetensors", lambda p: load_checkpoint(p.parent.parent)),
+        "generator": ("g.safetensors", lambda p: load_checkpoint(p).generator()),  # read, and its G built
         "pth": ("netG.pth", load_checkpoint),
         "z": ("z.safetensors", load_z),
         "config": ("config.json", config_from),
@@ -179,7 +184,7 @@ def mutated(draw, seed: bytes) -> bytes:
 
 
 KINDS = ["idx", "image", "zip", "cifar-bin", "cifar-py", "svhn", "lsun", "celeba-attributes", "celeba-partition"]
-KINDS += ["manifest", "prepared-npy", "checkpoint", "pth", "z", "config"]
+KINDS += ["manifest", "prepared-npy", "checkpoint", "generator", "pth", "z", "config"]
 EXECUTIONS: dict[str, int] = {}
 
 

@@ -18,6 +18,7 @@ import torch
 from safetensors.torch import load_file
 
 from conftest import SHARED_DATA
+from dcgan import load_checkpoint
 from dcgan.cli import main
 from dcgan.errors import DCGANError
 from dcgan.reproduce import RECIPES, SCALES, context, estimate_hours, gather, reproduce, runner, stage_context
@@ -362,3 +363,17 @@ def test_svhn_runs_where_its_data_is(tmp_path):
     page = reproduce("svhn", "test", tmp_path / "svhn", root, progress=False, log=lambda _: None)
     assert json.loads((tmp_path / "svhn" / "results.json").read_text())["complete"]
     assert "22.48% error" in page.read_text()
+
+
+def test_a_training_stages_generator_file_names_its_recipe(finished, tmp_path):
+    name, out, _, _, _ = finished
+    trained = [folder for folder in _stage_folders(out) if (folder / "run").is_dir()]
+    assert trained
+    for folder in trained:
+        path = tmp_path / f"{folder.name}.safetensors"
+        assert main(["export", "--checkpoint", str(folder / "run"), "--format", "safetensors", "-o", str(path)]) == 0
+        assert load_checkpoint(path).meta["recipe"] == {
+            "recipe": name,
+            "scale": "test",
+            "stage": folder.name.partition("-")[2],
+        }

@@ -6,7 +6,7 @@ import argparse
 import sys
 from pathlib import Path
 
-from ..core.checkpoints import load_checkpoint
+from ..core.checkpoints import FULL_CHECKPOINT, load_checkpoint
 from ..core.images import save_image
 from ..errors import DCGANError
 from ..experiments.attributes import load_classifier
@@ -155,7 +155,11 @@ def register_nearest(sub) -> None:
 
 def run_nearest(args: argparse.Namespace) -> int:
     checkpoint = load_checkpoint(args.checkpoint)
-    G, D = checkpoint.generator(args.generator), checkpoint.network("D")
+    G = checkpoint.generator(args.generator)
+    D = checkpoint.network("D") if "D" in checkpoint.networks else None
+    if D is None:  # a generator-only file
+        note = f"{checkpoint.path} has no discriminator, so pixel space only; for D features use {FULL_CHECKPOINT}"
+        print(f"note: {note}", file=sys.stderr)
     limit = source_options(args).limit
     training = load_images_for(G.spec, args.data, limit).images
     held_out = load_images_for(G.spec, args.held_out_data, limit).images if args.held_out_data else args.held_out_count

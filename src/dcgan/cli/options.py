@@ -15,7 +15,7 @@ import typing
 from dataclasses import fields
 from pathlib import Path
 
-from ..core.checkpoints import GENERATORS
+from ..core.checkpoints import GENERATORS, pretrained_names, pretrained_path
 from ..core.sampling import MAX_SEED
 from ..core.tensorfile import atomic_write_json
 from ..data import SourceOptions
@@ -99,15 +99,31 @@ def add_limit(p: argparse.ArgumentParser) -> None:
 def add_checkpoint(
     p: argparse.ArgumentParser, required: bool = True, help: str | None = None, generator: bool = False
 ) -> None:
-    """--checkpoint; with ``generator``, also --generator: which of the checkpoint's generators to draw from."""
-    p.add_argument(
+    """--checkpoint PATH or --pretrained NAME, either setting ``checkpoint`` (one of them required, unless
+    ``required`` is False: then ``p`` may be a group of alternatives); with ``generator``, also --generator: which of
+    the checkpoint's generators to draw from."""
+    alternatives = p.add_mutually_exclusive_group(required=True) if required else p
+    alternatives.add_argument(
         "--checkpoint",
-        required=required,
         metavar="PATH",
-        help=help or "a .safetensors checkpoint or a run folder (its last checkpoint)",
+        help=help or "a .safetensors checkpoint, a run folder (its last checkpoint) or a generator-only file",
     )
+    add_pretrained(alternatives)
     if generator:
         add_generator(p)
+
+
+def add_pretrained(p: argparse.ArgumentParser, append: bool = False) -> None:
+    """--pretrained NAME: a model shipped inside the package, read as the checkpoint (``append``: beside others)."""
+    shipped = ", ".join(pretrained_names()) or "none yet"
+    p.add_argument(
+        "--pretrained",
+        dest="checkpoint",
+        action="append" if append else "store",
+        type=pretrained_path,
+        metavar="NAME",
+        help=f"a model shipped inside the package, in place of a checkpoint (this install ships: {shipped})",
+    )
 
 
 def add_generator(p: argparse.ArgumentParser) -> None:

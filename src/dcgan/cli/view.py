@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import argparse
 
+from ..core.checkpoints import DTYPES
 from ..core.device import pick_device
 from ..export import FORMATS, export_generator
 from ..report import write_report
-from .options import add_checkpoint, add_device, add_generator
+from ..reproduce import recipe_of
+from .options import add_checkpoint, add_device, add_generator, add_pretrained
 
 
 def register_report(sub) -> None:
@@ -28,18 +30,21 @@ def run_report(args: argparse.Namespace) -> int:
 def register_export(sub) -> None:
     p = sub.add_parser(
         "export",
-        help="export the generator to ONNX or TorchScript",
+        help="export the generator to ONNX, TorchScript or a generator-only safetensors file",
         description="Write the generator (z in, images in [-1, 1] out, any batch size, the checkpoint's config in "
-        "the metadata) as an ONNX or TorchScript file.",
+        "the metadata) as an ONNX or TorchScript file, or as a generator-only safetensors file that every dcgan "
+        "command reading a checkpoint for its G takes (docs/explorer.md).",
     )
     add_checkpoint(p, generator=True)
-    p.add_argument("--format", required=True, choices=FORMATS, help="onnx or torchscript")
+    p.add_argument("--format", required=True, choices=FORMATS, help="onnx, torchscript or safetensors (G alone)")
+    p.add_argument("--dtype", choices=DTYPES, default="fp32", help="safetensors: fp16 halves the file [default: fp32]")
     p.add_argument("-o", "--output", required=True, help="the file to write")
     p.set_defaults(run=run_export)
 
 
 def run_export(args: argparse.Namespace) -> int:
-    print(f"wrote {export_generator(args.checkpoint, args.format, args.output, args.generator)}")
+    recipe = recipe_of(args.checkpoint) if args.format == "safetensors" else None
+    print(f"wrote {export_generator(args.checkpoint, args.format, args.output, args.generator, args.dtype, recipe)}")
     return 0
 
 
@@ -53,10 +58,12 @@ def register_serve(sub) -> None:
     p.add_argument(
         "--checkpoint",
         action="append",
-        required=True,
+        default=[],
         metavar="PATH",
-        help="a .safetensors checkpoint or a run folder (its last and every epoch checkpoint); repeatable",
+        help="a .safetensors checkpoint or generator-only file, or a run folder (its last and every epoch "
+        "checkpoint); repeatable",
     )
+    add_pretrained(p, append=True)
     add_generator(p)
     p.add_argument("--host", default="127.0.0.1", help="address to listen on [default: 127.0.0.1, this machine only]")
     p.add_argument("--port", type=int, default=8000, help="port to listen on (0: any free one) [default: 8000]")

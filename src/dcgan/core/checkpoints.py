@@ -6,12 +6,18 @@ in the safetensors header keeps a checkpoint one file, so one atomic rename (wri
 temporary file, fsync, rename, fsync the folder) publishes it whole: a crash or Ctrl-C
 leaves either the previous checkpoint or the new one, never a broken mix. A JSON copy of
 the metadata is written beside it for people and scripts. Nothing is ever unpickled.
+
+A generator-only file (``dcgan export --format safetensors``) is the same container holding one G,
+fp32 or fp16, and a header that says what it is; it loads wherever a checkpoint is read for its G,
+and a reader that needs more (D, the training state) gets one line naming the file and the fix.
+Models shipped inside the package (``--pretrained NAME``) are such files.
 """
 
 from __future__ import annotations
 
 import json
 from dataclasses import dataclass
+from importlib import resources
 from pathlib import Path
 
 import torch
@@ -25,9 +31,16 @@ from .sampling import NOISE_KINDS
 from .tensorfile import atomic_write, load_tensors, save_tensors
 
 FORMAT = "dcgan-checkpoint-1"
-NOT_A_CHECKPOINT = ("is not a dcgan checkpoint", "pass a file written by 'dcgan train'")  # (problem, fix)
+GENERATOR_FORMAT = "dcgan-generator-1"  # a generator-only file
+NOT_A_CHECKPOINT = (  # (problem, fix)
+    "is not a dcgan checkpoint",
+    "pass a file written by 'dcgan train' or 'dcgan export --format safetensors'",
+)
 AVERAGE = "G_ema"  # the averaged generator's prefix, in checkpoints that have one
 GENERATORS = ("auto", "ema", "raw")  # what --generator takes: 'auto' is the average when the run kept one
+NETWORK_NAMES = {"G": "the raw generator", AVERAGE: "the averaged generator (--ema)", "D": "the discriminator"}
+FULL_CHECKPOINT = "the run's full checkpoint (its run folder, or RUN/checkpoints/last.safetensors)"
+PRETRAINED = Path(str(resources.files("dcgan") / "assets" / "pretrained"))  # --pretrained NAME: NAME.safetensors
 
 
 def _flatten_optimizer(prefix: str, opt: torch.optim.Optimizer, tensors: dict, meta: dict) -> None:
@@ -75,6 +88,20 @@ def save_checkpoint(
     atomic_write(path.with_suffix(".json"), (json.dumps(meta, indent=2) + "\n").encode())
 
 
+DTYPES = {"fp32": torch.float32, "fp16": torch.float16}  # what a generator-only file's weights may be stored as
+
+
+def save_generator(path: str | Path, G: Generator, name: str, about: dict, dtype: str = "fp32") -> Path:
+    """Write ``G`` alone as a generator-only file: its weights (floating ones as ``dtype``; fp16 halves the file)
+    under ``name`` ("G" or "G_ema": which of the run's generators it is), ``about`` (what the header says of it)."""
+    if dtype not in DTYPES:
+        raise DCGANError(f"unknown dtype {dtype!r}", f"choose one of {', '.join(DTYPES)}")
+    cast = DTYPES[dtype]
+    tensors = {f"{name}.{k}": v.to(cast) if v.is_floating_point() else v for k, v in G.state_dict().items()}
+    meta = {"format": GENERATOR_FORMAT, "model": G.spec.to_dict(), "networks": [name], "dtype": dtype, **about}
+    return save_tensors(path, tensors, meta)
+
+
 @dataclass
 class Checkpoint:
     """A loaded checkpoint: its tensors (on CPU) and its metadata."""
@@ -91,7 +118,10 @@ class Checkpoint:
         return {k[len(prefix) + 1 :]: v for k, v in self.tensors.items() if k.startswith(prefix + ".")}
 
     def load_model(self, prefix: str, model: nn.Module) -> None:
-        """Load G or D weights, with a readable error when the architectures differ."""
+        """Load G or D weights (fp16 ones as the model's fp32), with a readable error when the file does not hold
+        that network or the architectures differ."""
+        if prefix not in self.networks:
+            raise self.missing(prefix)
         if self.spec != model.spec:
             raise DCGANError(
                 f"checkpoint {self.path} holds a different architecture: {self.spec.to_dict()}, "
@@ -99,7 +129,7 @@ class Checkpoint:
                 "build the model from the checkpoint (load_generator) or pass matching options",
             )
         try:
-            model.load_state_dict(self.part(prefix))
+            model.load_state_dict({k: v.float() if v.is_floating_point() else v for k, v in self.part(prefix).items()})
         except RuntimeError as exc:
             raise DCGANError(
                 f"checkpoint {self.path} does not fit the {prefix} network: {exc}".splitlines()[0]
@@ -113,7 +143,37 @@ class Checkpoint:
     @property
     def noise(self) -> str:
         """The z distribution the run trained with: 'normal' or 'uniform'."""
-        return self.meta["config"]["noise"]
+        return self.meta["noise"] if self.generator_only else self.meta["config"]["noise"]
+
+    @property
+    def generator_only(self) -> bool:
+        """Whether this is a generator-only file (``dcgan export --format safetensors``), not a training state."""
+        return self.meta.get("format") == GENERATOR_FORMAT
+
+    @property
+    def networks(self) -> tuple[str, ...]:
+        """The networks the file holds: a checkpoint G and D (with ``--ema`` the averaged G too); a generator-only
+        or pytorch/examples file the one it was written with."""
+        if "networks" in self.meta:
+            return tuple(self.meta["networks"])
+        return ("G", "D", AVERAGE) if self.meta.get("config", {}).get("ema") else ("G", "D")
+
+    def missing(self, prefix: str) -> DCGANError:
+        """The one-line error for a network the file does not hold: what it holds, and where the missing one is."""
+        if prefix == AVERAGE and not self.generator_only:
+            return DCGANError(
+                f"checkpoint {self.path} holds no averaged generator", "train with --ema, or use --generator raw"
+            )
+        held = " and ".join(NETWORK_NAMES[name] for name in self.networks)
+        if not self.generator_only:  # a pytorch/examples netG or netD file
+            return DCGANError(
+                f"{self.path} holds {held} only, not {NETWORK_NAMES[prefix]}", "pass the file of that network"
+            )
+        fix = f"use {FULL_CHECKPOINT}"
+        if prefix != "D":
+            held_as = "raw" if "G" in self.networks else "ema"
+            fix = f"use --generator {held_as}, or export {NETWORK_NAMES[prefix]} from {FULL_CHECKPOINT}"
+        return DCGANError(f"{self.path} is a generator-only file: it holds {held}, not {NETWORK_NAMES[prefix]}", fix)
 
     def network(self, prefix: str) -> Generator | Discriminator:
         """G, its average or D ("G"/"G_ema"/"D") rebuilt from the checkpoint's own architecture, weights loaded,
@@ -128,19 +188,18 @@ class Checkpoint:
 
     @property
     def has_average(self) -> bool:
-        """Whether the run kept an averaged G (``--ema``) beside the raw one (its config says; the header suffices)."""
-        return bool(self.meta.get("config", {}).get("ema"))
+        """Whether the file holds an averaged G (a run's ``--ema``; its config says, the header suffices)."""
+        return AVERAGE in self.networks
 
     def generator_name(self, which: str = "auto") -> str:
-        """The checkpoint's G that ``which`` means: "G_ema" for 'ema', or for 'auto' when the run kept an
-        average; "G" for 'raw', or for 'auto' without one."""
+        """The file's G that ``which`` means: "G_ema" for 'ema', or for 'auto' when the file holds an average;
+        "G" for 'raw', or for 'auto' without one."""
         if which not in GENERATORS:
             raise DCGANError(f"unknown generator {which!r}", f"choose one of {', '.join(GENERATORS)}")
-        if which == "ema" and not self.has_average:
-            raise DCGANError(
-                f"checkpoint {self.path} holds no averaged generator", "train with --ema, or use --generator raw"
-            )
-        return AVERAGE if which == "ema" or (which == "auto" and self.has_average) else "G"
+        name = AVERAGE if which == "ema" or (which == "auto" and self.has_average) else "G"
+        if which != "auto" and name not in self.networks:
+            raise self.missing(name)
+        return name
 
     def generator(self, which: str = "auto") -> Generator:
         """The G that ``which`` names (see :meth:`generator_name`), in eval mode."""
@@ -156,9 +215,26 @@ class Checkpoint:
             ) from None
 
 
+def pretrained_names() -> list[str]:
+    """The models shipped inside the package, by the name ``--pretrained`` takes."""
+    return sorted(path.stem for path in PRETRAINED.glob("*.safetensors"))
+
+
+def pretrained_path(name: str) -> Path:
+    """The file of the shipped model ``name`` (``--pretrained NAME``); a name not shipped is refused when read."""
+    return PRETRAINED / f"{name}.safetensors"
+
+
 def resolve_checkpoint_path(path: str | Path) -> Path:
-    """A checkpoint file, or a run folder whose ``checkpoints/last.safetensors`` is meant."""
+    """A checkpoint or generator-only file, a run folder whose ``checkpoints/last.safetensors`` is meant, or a
+    model shipped in the package (:func:`pretrained_path`)."""
     path = Path(path).expanduser()
+    if path.is_relative_to(PRETRAINED) and (path.parent != PRETRAINED or not path.is_file()):
+        name = str(path.relative_to(PRETRAINED)).removesuffix(".safetensors")
+        raise DCGANError(
+            f"no pretrained model {name!r} in this install (it ships: {', '.join(pretrained_names()) or 'none yet'})",
+            "pass --pretrained with a name it ships, or --checkpoint with a run folder, checkpoint or generator file",
+        )
     if path.is_dir():
         candidate = RunDir(path).last_checkpoint
         if not candidate.is_file():
@@ -176,39 +252,60 @@ def resolve_checkpoint_path(path: str | Path) -> Path:
 REQUIRED_META = {"model": dict, "config": dict, "epoch": int, "batch_in_epoch": int, "step": int, "num_images": int}
 REQUIRED_META |= {"opt_g": dict, "opt_d": dict}
 REQUIRED_TENSORS = ("rng.noise", "fixed_noise")
+REQUIRED_GENERATOR_META = {"model": dict, "networks": list, "noise": str, "class_names": list}
 
 
 def check_complete(path: Path, tensors: dict, meta: dict) -> None:
-    """One clear error naming the file for a checkpoint that lacks what training, sampling or info read."""
-    missing = [key for key, kind in REQUIRED_META.items() if not isinstance(meta.get(key), kind)]
-    missing += [name for name in REQUIRED_TENSORS if name not in tensors]
-    if not missing and meta["config"].get("noise") not in NOISE_KINDS:
-        missing.append("config.noise")
+    """One clear error naming the file for a checkpoint (or generator-only file) that lacks what training,
+    sampling or info read."""
+    generator_only = meta.get("format") == GENERATOR_FORMAT
+    required = REQUIRED_GENERATOR_META if generator_only else REQUIRED_META
+    missing = [key for key, kind in required.items() if not isinstance(meta.get(key), kind)]
+    missing += [] if generator_only else [name for name in REQUIRED_TENSORS if name not in tensors]
+    if not missing and (meta["noise"] if generator_only else meta["config"].get("noise")) not in NOISE_KINDS:
+        missing.append("noise" if generator_only else "config.noise")
+    if not missing and generator_only and meta["networks"] not in (["G"], [AVERAGE]):
+        missing.append("networks")
     if not missing:
         try:
             ModelSpec(**meta["model"])
         except (TypeError, DCGANError):
             missing.append("model")
     if missing:
-        raise DCGANError(
-            f"checkpoint {path} is damaged: {', '.join(missing)} missing or invalid",
-            "use another checkpoint of the run (checkpoints/epoch_NNNN.safetensors), or start a new run",
-        )
+        fix = "use another checkpoint of the run (checkpoints/epoch_NNNN.safetensors), or start a new run"
+        if generator_only:
+            fix = "export it again from the run's checkpoint (dcgan export --format safetensors)"
+        raise DCGANError(f"checkpoint {path} is damaged: {', '.join(missing)} missing or invalid", fix)
 
 
 def load_checkpoint(path: str | Path) -> Checkpoint:
-    """A dcgan checkpoint, or a pytorch/examples ``.pt``/``.pth`` network (its weights only, no pickle run)."""
+    """A dcgan checkpoint, a generator-only file (G alone), or a pytorch/examples ``.pt``/``.pth`` network (its
+    weights only, no pickle run)."""
     path = resolve_checkpoint_path(path)
     if path.suffix.lower() in legacy.SUFFIXES:
         return Checkpoint(path, *legacy.load_legacy(path))
-    tensors, meta = load_tensors(path, *NOT_A_CHECKPOINT, fmt=FORMAT)
+    tensors, meta = load_tensors(path, *NOT_A_CHECKPOINT, fmt=(FORMAT, GENERATOR_FORMAT))
     check_complete(path, tensors, meta)
     return Checkpoint(path, tensors, meta)
 
 
 def checkpoint_meta(path: str | Path) -> dict:
-    """A dcgan checkpoint's metadata, read from its header without its tensors (for listings and progress)."""
-    return load_tensors(path, *NOT_A_CHECKPOINT, fmt=FORMAT, names=())[1]
+    """A dcgan checkpoint's (or generator-only file's) metadata, read from its header without its tensors (for
+    listings and progress)."""
+    return load_tensors(path, *NOT_A_CHECKPOINT, fmt=(FORMAT, GENERATOR_FORMAT), names=())[1]
+
+
+def refuse_generator_only(path: str | Path, needs: str) -> None:
+    """One clear line when ``path`` is a generator-only file, which lacks what ``needs`` (e.g. "resuming training")
+    reads; any other file passes, to be checked by its reader."""
+    try:
+        generator_only = checkpoint_meta(path).get("format") == GENERATOR_FORMAT
+    except DCGANError:
+        return
+    if generator_only:
+        raise DCGANError(
+            f"{path} is a generator-only file: {needs} needs the discriminator and more", f"use {FULL_CHECKPOINT}"
+        )
 
 
 def load_generator(path: str | Path, device: str | torch.device = "cpu", which: str = "auto") -> Generator:

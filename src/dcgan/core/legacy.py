@@ -86,5 +86,5 @@ def load_legacy(path: Path) -> tuple[dict[str, torch.Tensor], dict]:
                 "pass a DCGAN netG/netD file of pytorch/examples",
             )
         tensors[f"{prefix}.{name}"] = value
-    meta = {"format": FORMAT, "model": spec.to_dict(), "config": {"noise": "normal"}, "networks": prefix}
+    meta = {"format": FORMAT, "model": spec.to_dict(), "config": {"noise": "normal"}, "networks": [prefix]}
     return tensors, meta

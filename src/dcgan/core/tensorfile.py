@@ -119,14 +119,14 @@ def load_tensors(
     problem: str,
     fix: str,
     *,
-    fmt: str | None = None,
+    fmt: str | tuple[str, ...] | None = None,
     key: str = META_KEY,
     names: Iterable[str] | None = None,
 ) -> tuple[dict[str, torch.Tensor], dict]:
     """The tensors (all, or only ``names``) and metadata of a file written by :func:`save_tensors`.
 
     A missing, damaged or foreign file, or one whose metadata names another ``format`` than
-    ``fmt``, is one :class:`DCGANError`: "``path`` ``problem``" (e.g. "is not a dcgan checkpoint"),
+    ``fmt`` (or than each of them), is one :class:`DCGANError`: "``path`` ``problem``" (e.g. "is not a dcgan checkpoint"),
     with ``fix`` as the fix.
     Metadata missing from the header reads as ``{}``.
     """
@@ -138,6 +138,8 @@ def load_tensors(
             tensors = {name: fh.get_tensor(name) for name in (fh.keys() if names is None else names)}
     except (SafetensorError, OSError, ValueError, KeyError, TypeError) as exc:
         raise DCGANError(f"{path} {problem} ({type(exc).__name__}: {exc})", fix) from None
-    if fmt is not None and meta.get("format") != fmt:
-        raise DCGANError(f"{path} {problem} (its format is {meta.get('format')!r}, not {fmt!r})", fix)
+    formats = (fmt,) if isinstance(fmt, str) else fmt
+    if formats is not None and meta.get("format") not in formats:
+        expected = " or ".join(map(repr, formats))
+        raise DCGANError(f"{path} {problem} (its format is {meta.get('format')!r}, not {expected})", fix)
     return tensors, meta

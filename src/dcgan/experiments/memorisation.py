@@ -150,7 +150,7 @@ class Memorisation:
 
 def memorisation_check(
     G: Generator,
-    D: Discriminator,
+    D: Discriminator | None,
     training: torch.Tensor,
     held_out: torch.Tensor | int,
     samples: int = 500,
@@ -165,8 +165,9 @@ def memorisation_check(
     reference set (selected, not copied: a memory-mapped set stays on disk).
 
     Two spaces: pixels in [-1, 1] and D's last convolutional layer max-pooled to 4x4 (the
-    features of section 5, from this checkpoint's own D). The first ``show`` samples and their
-    ``k`` nearest training images in each space make the montage.
+    features of section 5, from this checkpoint's own D; pixels only without ``D``, as for a
+    generator-only file). The first ``show`` samples and their ``k`` nearest training images in
+    each space make the montage.
     """
     if samples < 1 or not 0 <= show <= samples or k < 1:
         raise DCGANError("need at least 1 sample, 1 neighbour, and no more samples shown than drawn")
@@ -176,10 +177,9 @@ def memorisation_check(
         held_out = training[held]
     generated = to_uint8_tensor(render(G, sample_noise(samples, G.spec.nz, noise, seeded(seed))))
     spec = G.spec
-    extractors = {
-        "pixels": pixel_extractor(spec.resolution, spec.channels),
-        "D features": discriminator_extractor(D, conv_layers(D)[-1:]),
-    }
+    extractors = {"pixels": pixel_extractor(spec.resolution, spec.channels)}
+    if D is not None:
+        extractors["D features"] = discriminator_extractor(D, conv_layers(D)[-1:])
     distances, neighbours = [], {}
     for space, extractor in extractors.items():
         # one pass over the reference set answers both the generated samples and the held-out images

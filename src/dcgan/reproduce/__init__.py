@@ -17,6 +17,8 @@ import json
 from collections.abc import Callable
 from pathlib import Path
 
+from ..core.checkpoints import resolve_checkpoint_path
+from ..core.rundir import RunDir
 from ..errors import DCGANError
 from ..training import Callback
 from ..training.distributed import env_world
@@ -28,7 +30,7 @@ from .plan import estimate_hours, plan
 from .recipes import RECIPES, Recipe
 from .runner import run_stage, stage_folder
 from .settings import SCALES
-from .stage_context import Context
+from .stage_context import RUN, Context
 
 __all__ = [
     "RECIPES",
@@ -39,6 +41,7 @@ __all__ = [
     "gather",
     "plan",
     "recipe",
+    "recipe_of",
     "reproduce",
 ]
 
@@ -111,11 +114,34 @@ def reproduce(
     return page
 
 
+def _held_recipe(results: Path) -> dict | None:
+    """What a results folder's ``results.json`` says it holds (``recipe``, ``scale``...); None before its first
+    stage, or for a folder of something else."""
+    try:
+        held = json.loads((results / SUMMARY).read_text())
+    except (OSError, ValueError):
+        return None
+    return held if isinstance(held, dict) else None
+
+
+def recipe_of(checkpoint: str | Path) -> dict | None:
+    """The recipe, scale and stage whose training wrote ``checkpoint`` (a file or run folder), as
+    ``{"recipe", "scale", "stage"}``; None for a run of its own. A recipe's training run is
+    ``RESULTS/NN-STAGE/run``, and ``RESULTS/results.json`` names the recipe and scale."""
+    path = resolve_checkpoint_path(checkpoint).resolve()
+    run = path.parent.parent
+    if RunDir(run).checkpoints != path.parent or run.name != RUN:
+        return None
+    held = _held_recipe(run.parent.parent)
+    if held is None or not {"recipe", "scale"} <= held.keys():
+        return None
+    return {"recipe": held["recipe"], "scale": held["scale"], "stage": run.parent.name.partition("-")[2]}
+
+
 def _refuse_other_recipe(ctx: Context) -> None:
     """A folder holds one recipe at one scale: another's stages would count as done and be skipped."""
-    try:
-        held = json.loads((ctx.results / SUMMARY).read_text())
-    except (OSError, ValueError):
+    held = _held_recipe(ctx.results)
+    if held is None:
         return
     if (held.get("recipe"), held.get("scale")) != (ctx.recipe, ctx.scale):
         raise DCGANError(

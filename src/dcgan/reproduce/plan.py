@@ -7,9 +7,10 @@ from pathlib import Path
 from ..core.checkpoints import checkpoint_meta
 from ..errors import DCGANError
 from ..training.options_file import read_options
-from .recipes import CONDITIONAL_COST, REFERENCE_STEP_SECONDS, RELATIVE_STEP, Recipe
+from .recipes import Recipe
 from .runner import read_done, session_seconds, stage_folder
 from .stage_context import CHECKPOINT, Context, config_file
+from .step_times import step_seconds
 
 
 def training_stages(r: Recipe, scale: str) -> dict[str, dict]:
@@ -28,15 +29,9 @@ def training_steps(r: Recipe, scale: str, options: dict) -> int:
     return options.get("epochs", 5) * (images // batch)
 
 
-def step_seconds(options: dict) -> float:
-    """Seconds of one step on the reference 2-core laptop CPU (fp32), from the table of measured ratios."""
-    relative = RELATIVE_STEP[options.get("resolution") or 64, options.get("preset", "small")]
-    relative *= CONDITIONAL_COST if options.get("conditional") else 1.0
-    return REFERENCE_STEP_SECONDS * relative * options.get("batch_size", 128) / 128
-
-
 def estimate_hours(r: Recipe, scale: str) -> float:
-    """Hours of the whole recipe on the reference 2-core laptop CPU in fp32: training steps x step time + experiments."""
+    """Hours of the whole recipe on the reference CPU kind of step_times.json: training steps x its step time, plus
+    the hours of the stages besides training (:attr:`Recipe.extra_hours`)."""
     seconds = sum(training_steps(r, scale, o) * step_seconds(o) for o in training_stages(r, scale).values())
     return seconds / 3600 + r.extra_hours.get(scale, 0.0)
 

@@ -39,14 +39,6 @@ from .stages import (
 
 PAPER_EPOCHS = {1: "figure 2 (LSUN, 1 epoch)", 5: "figure 3 (LSUN, 5 epochs)"}  # the epochs the paper shows
 
-# Seconds of one training step (batch 128, fp32) relative to a 64x64 `small` step, measured single-threaded on
-# this project's machine: 64 small RGB 7.83 s, 64 paper RGB 23.55, 32 paper RGB 4.58, 32 small grayscale 1.64, the
-# same conditional 1.87 (x1.14). A 64x64 `small` step takes about 3 s on a 2-core laptop CPU (AMD EPYC with AVX2,
-# fp32): the reference of the stated hours. bf16 on a Xeon with AMX takes about a third of that.
-REFERENCE_STEP_SECONDS = 3.0
-RELATIVE_STEP = {(32, "small"): 0.21, (64, "small"): 1.0, (32, "paper"): 0.585, (64, "paper"): 3.0}
-CONDITIONAL_COST = 1.14
-
 
 @dataclass(frozen=True)
 class Recipe:
@@ -57,7 +49,7 @@ class Recipe:
     data: dict[str, DataSet]  # name in the stages -> data set
     stages: Callable[[Context], list[Stage]]
     train_images: dict[str, int]  # scale -> images in one epoch of the main training stage (for the estimate)
-    extra_hours: dict[str, float] = field(default_factory=dict)  # scale -> hours of the experiment stages
+    extra_hours: dict[str, float] = field(default_factory=dict)  # scale -> hours of the stages besides training
     settings: dict[str, dict] = field(default_factory=dict)  # scale -> overrides of its RecipeSettings, by field
 
     def settings_for(self, scale: str) -> RecipeSettings:
@@ -142,19 +134,30 @@ def lsun_stages(ctx: Context) -> list[Stage]:
     return _bind(ctx, stages)
 
 
+# extra_hours, the hours of the stages besides training, from the compute tables of docs/results.md (each stage's
+# hours as the recipe's run recorded them, on 2 cores of an AMD EPYC Zen 4 with its AVX-512 kernels; not measured
+# with the AVX2 kernels of the reference CPU kind, where they may take somewhat longer):
+# - mnist cpu 0.09: data 0.00 + nn-protocol 0.03 for one sampling seed, which now runs three (settings.nn_seeds);
+# - cifar10 cpu 0.21: data 0.01 + linear-probe 0.20;
+# - faces cpu 0.03: data, walk, arithmetic, direction, forget 0.00 each + classifier, guided-backprop, memorisation
+#   0.01 each;
+# - svhn cpu 0.3: no record (SVHN is not on the machine the recipes ran on); cifar10's 0.21 for the same stages,
+#   scaled by the training images, 73,257 / 50,000;
+# - lsun cpu 0.5 and every paper scale: no record yet (no run finished there); guesses, to be replaced by the
+#   compute table of a finished run.
 RECIPES: dict[str, Recipe] = {
     r.name: r
     for r in (
         Recipe("mnist", "MNIST: samples, and the appendix's conditional 1-NN table", {"mnist": MNIST}, mnist_stages,
-               {"test": 512, "cpu": 60000, "paper": 60000}, {"cpu": 0.15, "paper": 0.1}),
+               {"test": 512, "cpu": 60000, "paper": 60000}, {"cpu": 0.09, "paper": 0.1}),
         Recipe("cifar10", "CIFAR-10: D as a feature extractor (table 1)", {"cifar10": CIFAR10},
                lambda ctx: _probe_stages(ctx, "cifar10", "cifar10", "CIFAR-10"),
-               {"test": 1000, "cpu": 50000, "paper": 50000}, {"cpu": 0.6, "paper": 1.0}),
+               {"test": 1000, "cpu": 50000, "paper": 50000}, {"cpu": 0.21, "paper": 1.0}),
         Recipe("faces", "CelebA faces: latent space, inside the networks, memorisation", {"celeba": CELEBA},
-               faces_stages, {"test": 640, "cpu": 10000, "paper": 202599}, {"cpu": 0.3, "paper": 0.5}),
+               faces_stages, {"test": 640, "cpu": 10000, "paper": 202599}, {"cpu": 0.03, "paper": 0.5}),
         Recipe("svhn", "SVHN: D as a feature extractor with 1000 labels (table 2)", {"svhn": SVHN},
                lambda ctx: _probe_stages(ctx, "svhn", "svhn-1000", "SVHN"),
-               {"test": 1000, "cpu": 73257, "paper": 73257}, {"cpu": 0.4, "paper": 0.5},
+               {"test": 1000, "cpu": 73257, "paper": 73257}, {"cpu": 0.3, "paper": 0.5},
                {"test": {"validation_size": 200}}),
         Recipe("lsun", "LSUN bedrooms: samples, quality against time, walks, inside the networks, memorisation",
                {"lsun": LSUN_BEDROOMS, "cifar10": CIFAR10}, lsun_stages,

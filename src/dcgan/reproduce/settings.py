@@ -14,6 +14,7 @@ class RecipeSettings:
     nn_sizes: tuple[int, ...]  # the N of the table's columns
     nn_train_limit: int | None  # real training digits read (the real-data rows draw from them)
     nn_test_limit: int | None
+    nn_seeds: tuple[int, ...]  # sampling seeds: the table gives each cell's mean and spread over them
     # CIFAR-10 and SVHN: D as a feature extractor (section 5)
     kmeans_k: int
     c_grid: tuple[float, ...]  # the SVM's C values, chosen on the validation split
@@ -49,6 +50,7 @@ BY_SCALE = {  # setting: its value at (test, cpu, paper)
     "nn_sizes": ((100,), (1000, 10000, 50000), (1000, 10000, 50000)),
     "nn_train_limit": (2000, None, None),
     "nn_test_limit": (500, None, None),
+    "nn_seeds": ((0,), (0, 1, 2), (0, 1, 2)),
     "kmeans_k": (16, 400, 1600),
     "c_grid": ((1e-3, 1e-2), (1e-5, 1e-4, 1e-3, 1e-2), (1e-5, 1e-4, 1e-3, 1e-2)),
     "max_iter": (20, 100, 100),

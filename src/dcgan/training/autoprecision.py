@@ -2,8 +2,8 @@
 
 bf16 autocast speeds the CPU step up where the CPU has bf16 units (about 2.2x on a Xeon with AMX,
 about 1.5x on an AMD EPYC with AVX-512-BF16 on idle cores: docs/benchmarks.md). Where it has none
-(AVX2 CPUs, most laptops and desktops) bf16 is emulated and 20 to 30 times slower, so the probe
-does not time it at all: oneDNN and the CPU's flags say so in microseconds. Elsewhere the probe
+(AVX2 CPUs, most laptops and desktops) bf16 is emulated and far slower (docs/benchmarks.md), so the
+probe does not time it at all: oneDNN and the CPU's flags say so in microseconds. Elsewhere the probe
 alternates fp32 and bf16 steps on a small batch (a fraction of a second each) and stops as soon
 as bf16 is clearly losing. On GPUs ``auto`` keeps fp32. The result is kept in the checkpoint with
 the machine it was measured on, so resuming the run on the same machine probes nothing.

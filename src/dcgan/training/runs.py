@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from ..core.checkpoints import load_checkpoint
+from ..core.checkpoints import load_checkpoint, refuse_generator_only
 from ..core.rundir import RunDir
 from ..data import ImageData, load_dataset
 from ..errors import DCGANError
@@ -70,6 +70,7 @@ def reopen(
     """The run in ``run_dir`` at its last checkpoint, ready to ``fit()`` on: what :func:`resume` does first."""
     run_dir = Path(run_dir)
     if run_dir.is_file():
+        refuse_generator_only(run_dir, "resuming training")
         folder = run_dir.parent.parent if run_dir.parent.name == "checkpoints" else run_dir.parent
         raise DCGANError(
             f"--resume takes a run folder, and {run_dir} is a file",

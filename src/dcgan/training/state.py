@@ -109,8 +109,9 @@ class Position:
 
     @classmethod
     def of_checkpoint(cls, meta: dict) -> Position | None:
-        """The position a checkpoint's metadata records; None for a file from elsewhere (pytorch/examples)."""
-        if "epoch" not in meta:
+        """The position a checkpoint's metadata records; None for a file from elsewhere (pytorch/examples), or a
+        generator-only file exported from one."""
+        if meta.get("epoch") is None:
             return None
         counters = (meta["epoch"], meta["batch_in_epoch"], meta["step"], meta["num_images"])
         return cls(*counters, meta["config"]["batch_size"], meta.get("world_size", 1))

@@ -1,0 +1,108 @@
+"""Seconds of one training step per CPU kind: the table behind the hours a recipe states (``step_times.json``).
+
+``python -m benchmarks.recipe_hours`` writes the table: the real training step at batch 128 for every model
+the recipes' config files train, per CPU kind, precision and thread count. One kind, at one thread count
+and precision, is the reference the stated hours are for (``dcgan reproduce --plan``, the help, the page).
+A kind whose ``measured_by`` is null holds figures that no run of the benchmark produced yet. This module
+owns the file's format: the benchmark writes it through :func:`merge_kinds` and :func:`write_table`.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import asdict, dataclass, fields
+from functools import cache
+from pathlib import Path
+
+from ..core.tensorfile import atomic_write_json
+from ..errors import DCGANError
+from ..training.config import PRESETS
+
+TABLE = Path(__file__).with_name("step_times.json")
+BATCH = 128  # the batch every figure of the table is measured at; other batches scale linearly
+MEASURE = "python -m benchmarks.recipe_hours"
+
+
+@dataclass(frozen=True)
+class Model:
+    """What a training step's time depends on, resolved from a config file's options (a preset to its widths)."""
+
+    resolution: int
+    channels: int
+    g_width: int
+    d_width: int
+    nz: int
+    conditional: bool
+    augment: str
+
+    @classmethod
+    def of(cls, options: dict) -> Model:
+        preset = PRESETS[options.get("preset", "small")]
+        return cls(
+            resolution=options.get("resolution") or 64,
+            channels=options.get("channels") or 3,
+            g_width=options.get("g_width") or preset["g_width"],
+            d_width=options.get("d_width") or preset["d_width"],
+            nz=options.get("nz") or preset["nz"],
+            conditional=bool(options.get("conditional")),
+            augment=options.get("augment", "none"),
+        )
+
+    @classmethod
+    def from_row(cls, row: dict) -> Model:
+        return cls(**{f.name: row[f.name] for f in fields(cls)})
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+    def label(self) -> str:
+        extras = [" conditional" * self.conditional, f" --augment {self.augment}" * (self.augment != "none")]
+        return f"{self.resolution}px {self.channels}ch G{self.g_width}/D{self.d_width} z{self.nz}" + "".join(extras)
+
+
+@cache
+def read_table(path: Path = TABLE) -> dict:
+    return json.loads(path.read_text())
+
+
+def step_seconds(options: dict, table: dict | None = None) -> float:
+    """Seconds of one step of a config file's training on the reference CPU kind, at the config's batch size.
+
+    A resolution the table lacks for this model is scaled by pixels from the nearest one it has: every recipe's
+    own configs are measured at their resolution (a test checks), so this only serves a config written by hand,
+    where an estimate beats a refusal (``dcgan --help`` states every recipe's hours). A step's work grows 4.6-6x
+    per doubling of the side (docs/benchmarks.md, "scaling"), so such a figure may be up to 1.5x low.
+    """
+    table = table or read_table()
+    model, reference = Model.of(options), table["reference"]
+    rows = [
+        row
+        for row in table["kinds"][reference["kind"]]["rows"]
+        if (row["threads"], row["precision"]) == (reference["threads"], reference["precision"])
+    ]
+    same = [row for row in rows if Model.from_row(row) == _at(model, row["resolution"])]
+    if not same:
+        raise DCGANError(
+            f"no step time measured for a {model.label()} model on {reference['kind']}",
+            f"measure it: {MEASURE} (it reads every recipe's config files)",
+        )
+    nearest = min(same, key=lambda row: (abs(row["resolution"].bit_length() - model.resolution.bit_length()),
+                                         -row["resolution"]))  # fmt: skip
+    pixels = (model.resolution / nearest["resolution"]) ** 2
+    return nearest["seconds"] * pixels * options.get("batch_size", BATCH) / BATCH
+
+
+def _at(model: Model, resolution: int) -> Model:
+    return Model(**{**model.to_dict(), "resolution": resolution})
+
+
+def merge_kinds(table: dict, measured: dict[str, dict], reference: dict) -> dict:
+    """``table`` with the kinds just ``measured`` (kind -> its entry) in place of theirs and of every kind no
+    run measured; kinds measured earlier elsewhere stay. ``reference``: kind, threads and precision."""
+    kept = {kind: entry for kind, entry in table["kinds"].items() if entry["measured_by"] and kind not in measured}
+    return {"about": table["about"], "reference": reference, "kinds": {**kept, **measured}}
+
+
+def write_table(table: dict, path: Path = TABLE) -> None:
+    atomic_write_json(path, table)
+    read_table.cache_clear()
