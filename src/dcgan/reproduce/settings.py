@@ -29,7 +29,9 @@ class RecipeSettings:
     pool: int  # samples scored to pick exemplars
     arithmetic_trials: int  # disjoint exemplar sets the arithmetic is measured on
     direction_k: int  # exemplars of each end of the direction
-    direction_n: int  # samples moved along it and measured
+    direction_n: int  # samples moved along it and measured (the turn vector's too, its k exemplars direction_k)
+    yaw_epochs: int  # the yaw regressor's, which picks and measures the turn vector's samples
+    turn_draws: int  # random directions the turn vector is measured beside
     sheet: int  # samples the forgetting stage boxes from
     boxed: int  # of which boxed (the paper boxed 150)
     forget_most: int | None  # maps dropped at most (None: every map of positive weight)
@@ -64,6 +66,8 @@ BY_SCALE = {  # setting: its value at (test, cpu, paper)
     "arithmetic_trials": (1, 5, 10),
     "direction_k": (3, 10, 10),
     "direction_n": (8, 64, 128),
+    "yaw_epochs": (1, 10, 10),
+    "turn_draws": (2, 3, 5),
     "sheet": (64, 256, 256),
     "boxed": (16, 64, 150),  # the paper boxed windows on 150 samples
     "forget_most": (None, None, None),
