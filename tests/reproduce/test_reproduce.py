@@ -282,6 +282,21 @@ def test_experiments_measure_with_a_classifier_that_finds_exemplars(finished, mo
     )
 
 
+def test_the_faces_classifier_weighs_each_attributes_rare_side_up(finished):
+    """--balance, chosen on validation faces at cpu scale, is what the classifier stage trains with, and says so."""
+    name, out, _, _, _ = finished
+    if name != "faces":
+        pytest.skip("the faces recipe's stages")
+    assert (
+        RECIPES[name].settings_for("cpu").classifier_balance and RECIPES[name].settings_for("test").classifier_balance
+    )
+    clf = stage_context.load_classifier(out / "03-classifier" / "classifier.safetensors")
+    assert clf.report["training"]["balance"] is True and clf.report["split"] == "held out"
+    (table,) = json.loads((out / "03-classifier" / DONE).read_text())["tables"]
+    assert table["title"] == "attribute classifier, held-out real images, rare sides weighed up"
+    assert [row[0] for row in table["rows"]] == ["Smiling", "Eyeglasses", "Male"]
+
+
 def test_the_turn_stage_measures_the_yaw_regressor_on_real_faces(finished):
     """At --scale test the tiny G's samples may all look ahead (no exemplars), but the regressor is learned from the
     real faces' landmarks and its held-out error is on the page either way."""

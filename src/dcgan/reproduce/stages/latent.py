@@ -21,10 +21,12 @@ from ..stage_context import CLASSIFIER, Context
 def classifier_stage(ctx: Context, folder: Path) -> Outcome:
     """The attribute classifier that picks exemplars and scores samples, on the run's own images."""
     data = run_images(ctx.checkpoint())
-    clf = train_classifier(data, ctx.settings.classifier_epochs, seed=0, progress=ctx.progress)
+    s = ctx.settings
+    clf = train_classifier(data, s.classifier_epochs, seed=0, progress=ctx.progress, balance=s.classifier_balance)
     save_classifier(clf, folder / CLASSIFIER)
     outcome = Outcome()
-    outcome.table("attribute classifier, held-out real images", "", clf.table(["Smiling", "Eyeglasses", "Male"]))
+    title = "attribute classifier, held-out real images" + (", rare sides weighed up" if s.classifier_balance else "")
+    outcome.table(title, "", clf.table(["Smiling", "Eyeglasses", "Male"]))
     outcome.files.append(CLASSIFIER)
     return outcome
 
