@@ -8,12 +8,13 @@ import pytest
 import torch
 from PIL import Image
 
-from conftest import blobs, tiny_config
+from conftest import CELEBA_ATTRS, blobs, tiny_config, write_celeba
 from dcgan import load_checkpoint, train
 from dcgan.cli import main
 from dcgan.core.sampling import render, sample_noise
 from dcgan.experiments.attributes import load_classifier
 from dcgan.experiments.latent import load_z, load_z_meta
+from dcgan.experiments.pose import YawRegressor, load_regressor, save_regressor
 
 
 def grey_levels(folder, levels: dict[str, int], per_class: int):
@@ -150,6 +151,61 @@ def test_attribute_classifier_and_its_alias_classifier_train_the_same_model(tmp_
     assert torch.equal(*predictions)  # one command under two names: the same seeded training
 
 
+def test_attribute_classifier_validate_reports_on_training_images_and_keeps_the_held_out_ones_unseen(tmp_path, capsys):
+    data = grey_levels(tmp_path / "data", {"dark": 60, "light": 200}, 40)
+    out = tmp_path / "clf.safetensors"
+    argv = ["attribute-classifier", "--data", str(data), "--epochs", "1", "--width", "4", "-o", str(out)]
+    assert main([*argv, "--validate", "--balance", "--flip", "--decay"]) == 0
+    assert f"wrote {out} (64 training images, 8 validation)" in capsys.readouterr().out
+    report = load_classifier(out).report
+    assert report["split"] == "validation"
+    assert report["training"] == {"balance": True, "flip": True, "decay": True, "width": 4, "lr": 0.001}
+    assert main([*argv, "--yaw"]) == 2
+    assert "has no landmarks to learn yaw from" in capsys.readouterr().err
+    assert main([*argv, "--yaw", "--balance"]) == 2
+    assert "the yaw regressor has none" in capsys.readouterr().err
+
+
+def test_the_yaw_regressor_trains_from_celeba_landmarks(tmp_path, capsys):
+    rng = np.random.default_rng(0)
+    eyes = np.array([[70, 110], [110, 110]])
+    landmarks = [[*eyes, [90 + rng.integers(-15, 16), 130], [75, 150], [105, 150]] for _ in range(80)]
+    write_celeba(tmp_path / "celeba", [CELEBA_ATTRS[i % 5] for i in range(80)], landmarks=landmarks)
+    out = tmp_path / "yaw.safetensors"
+    argv = ["attribute-classifier", "--data", str(tmp_path / "celeba"), "--resolution", "16", "--yaw"]
+    assert main([*argv, "--epochs", "1", "--width", "4", "-o", str(out)]) == 0
+    printed = capsys.readouterr().out
+    assert "| faces | mae | correlation | real_yaw_std | mae_of_the_mean |" in printed
+    assert f"wrote {out} (72 training images, 8 held out)" in printed
+    regressor = load_regressor(out)
+    assert regressor.report["held_out"]["faces"] == 8 and regressor.report["train_images"] == 72
+    assert main([*argv, "--epochs", "1", "--width", "4", "--validate", "-o", str(out)]) == 0
+    assert f"wrote {out} (64 training images, 8 validation)" in capsys.readouterr().out
+    assert (regressor.spec.resolution, regressor.spec.channels) == (16, 3)
+
+
+def test_direction_turn_picks_by_yaw_and_measures_it_beside_random_directions(run, tmp_path, capsys):
+    """Plumbing (test_pose.py checks the values on a G whose yaw is known): an untrained regressor whose unit is
+    made large enough to read the tiny G's near-flat samples (pixels within 0.001 of each other) as turned."""
+    regressor = YawRegressor(16, 1, width=4)
+    regressor.unit.fill_(1e8)
+    regressor.report = {"held_out": {"real_yaw_std": 0.2}}
+    path = save_regressor(regressor, tmp_path / "yaw.safetensors")
+    out = tmp_path / "turn.png"
+    argv = ["direction", "--checkpoint", str(run), "--turn", str(path), "--pool", "40", "--exemplars", "2"]
+    assert main([*argv, "-n", "3", "--rows", "2", "--random-directions", "2", "-o", str(out)]) == 0
+    printed = capsys.readouterr().out
+    assert "| strength | turn: mean yaw | turn: std | random: mean yaw | random: std |" in printed
+    written = json.loads(out.with_suffix(".json").read_text())
+    assert written["command"] == "direction" and written["random_directions"] == 2
+    assert [row["strength"] for row in written["table"]] == ["-1", "-0.5", "0", "0.5", "1"]
+    assert len(written["exemplar_yaw"]["left"]) == 2 and max(written["exemplar_yaw"]["left"]) < -0.1
+    assert load_z(out.with_suffix(".safetensors")).shape == (2 * 5, 16)
+    assert Image.open(out).size == (2 + 5 * 18, 2 + 2 * 18)
+    assert main([*argv, "--positive", "Smiling"]) == 2
+    assert "drop --positive, --negative, --classifier and --expect" in capsys.readouterr().err
+
+
 @pytest.mark.parametrize(
     "argv, message",
     [
@@ -161,6 +217,9 @@ def test_attribute_classifier_and_its_alias_classifier_train_the_same_model(tmp_
         (["sample", "--sheet", "--separate"], "exclude"),
         (["direction", "--positive", "SHEET#0,1", "--negative", "SHEET#1,2"], "'positive' and 'negative' share 1"),
         (["arithmetic", "A - B", "--concept", "A=SHEET#0-2", "--concept", "B=SHEET#2,0"], "share 2 of their"),
+        (["direction", "--positive", "SHEET#0"], "a direction needs --positive and --negative"),
+        (["direction", "--turn", "none.safetensors"], "yaw regressor none.safetensors does not exist"),
+        (["direction", "--turn", "SHEET"], "is not a yaw regressor"),
     ],
 )
 def test_user_mistakes_are_one_line_errors(run, sheet, argv, message, capsys):

@@ -13,8 +13,10 @@ from dcgan.experiments.attributes import (
     NoExemplarsError,
     attribute_table,
     load_classifier,
+    mirror_some,
     pick_exemplars,
     save_classifier,
+    split_rows,
     train_classifier,
 )
 from dcgan.experiments.direction import direction_experiment, measure_direction
@@ -82,6 +84,38 @@ def test_classifier_is_deterministic_and_round_trips(classifier, tmp_path):
     (tmp_path / "bad.safetensors").write_bytes(b"junk")
     with pytest.raises(DCGANError, match="not an attribute classifier"):
         load_classifier(tmp_path / "bad.safetensors")
+
+
+def test_validation_rows_come_from_the_training_rows_and_the_held_out_ones_stay_unseen():
+    train, held_out = split_rows(100, 0.1, 16, torch.Generator().manual_seed(0))
+    assert len(train) == 90 and len(held_out) == 10 and not set(train.tolist()) & set(held_out.tolist())
+    fit_on, validation = split_rows(100, 0.1, 16, torch.Generator().manual_seed(0), validate=True)
+    assert torch.equal(torch.cat([validation, fit_on]), train)  # the same draw: the held-out rows are never used
+    assert len(split_rows(20, 0.2, 16, torch.Generator().manual_seed(0))[0]) == 16  # a batch to train on
+    with pytest.raises(DCGANError, match="20 images are too few"):
+        split_rows(20, 0.2, 16, torch.Generator().manual_seed(0), validate=True)
+
+
+def test_mirroring_flips_a_seeded_half_left_to_right():
+    images = torch.arange(2 * 4, dtype=torch.float32).reshape(1, 1, 2, 4).expand(400, 1, 2, 4)
+    flipped, which = mirror_some(images, torch.Generator().manual_seed(0))
+    assert 160 < int(which.sum()) < 240
+    assert torch.equal(flipped[which], images[which].flip(-1)) and torch.equal(flipped[~which], images[~which])
+
+
+def test_balancing_makes_a_rare_attribute_count():
+    """A stripe on the left of one image in six: unweighted, a short training learns to say 'no' to every image
+    (balanced accuracy 0.5); weighted, it finds the stripe."""
+    data = bright_and_striped(480)
+    rare = data.attributes[:, 1] > 0
+    rare[torch.nonzero(rare)[::2].flatten()] = False
+    rare[torch.nonzero(rare)[::3].flatten()] = False
+    data.attributes[:, 1] = torch.where(rare, 1, -1).to(torch.int8)
+    plain = train_classifier(data, epochs=2, batch_size=16, width=8, holdout=0.25, seed=0)
+    weighed = train_classifier(data, epochs=2, batch_size=16, width=8, holdout=0.25, seed=0, balance=True)
+    said = [clf.report["attributes"]["Stripe_left"]["balanced_accuracy"] for clf in (plain, weighed)]
+    assert said[0] < 0.6 and said[1] > 0.75
+    assert weighed.report["training"]["balance"] and not plain.report["training"]["balance"]
 
 
 def test_class_labels_become_attributes_and_unlabelled_data_is_refused():

@@ -5,6 +5,7 @@ from __future__ import annotations
 import dataclasses
 import json
 import os
+import re
 import shutil
 import signal
 import subprocess
@@ -21,10 +22,12 @@ from conftest import SHARED_DATA
 from dcgan import load_checkpoint
 from dcgan.cli import main
 from dcgan.errors import DCGANError
+from dcgan.experiments.pose import YawRegressor, load_regressor, train_yaw_regressor
 from dcgan.reproduce import RECIPES, SCALES, context, estimate_hours, gather, reproduce, runner, stage_context
 from dcgan.reproduce.records import Marker, Outcome, Summary
 from dcgan.reproduce.runner import DONE, SESSIONS, Stage, counted_seconds, run_stage, session_seconds
 from dcgan.reproduce.stage_context import config_file
+from dcgan.reproduce.stages import latent as latent_stages
 from dcgan.training import Callback
 from dcgan.training.options_file import read_options
 
@@ -235,8 +238,9 @@ def test_kill_9_inside_training_then_the_same_result(finished, tmp_path):
 
 
 def test_experiments_measure_with_a_classifier_that_finds_exemplars(finished, monkeypatch):
-    """A tiny model's samples rarely pass the classifier; with one that scores them at random, the arithmetic,
-    direction and forgetting stages go all the way to their numbers."""
+    """A tiny model's samples rarely pass the classifier or look aside; with a classifier that scores them at
+    random and a yaw regressor that reads them at random, the arithmetic, direction, turn and forgetting stages go
+    all the way to their numbers."""
     name, out, _, _, _ = finished
     if name != "faces":
         pytest.skip("the faces recipe's stages")
@@ -248,14 +252,66 @@ def test_experiments_measure_with_a_classifier_that_finds_exemplars(finished, mo
         def predict(self, images):
             return torch.rand(len(images), len(self.names), generator=torch.Generator().manual_seed(len(images)))
 
+    class RandomYaw(YawRegressor):
+        def predict(self, images):
+            return torch.randn(len(images), generator=torch.Generator().manual_seed(len(images))) * 0.3
+
+    def random_yaw(data, *args, **kwargs):
+        stand_in = RandomYaw(data.resolution, data.channels, width=4)
+        stand_in.report = train_yaw_regressor(data, *args, **kwargs).report  # the real one's held-out error
+        return stand_in
+
     monkeypatch.setattr(stage_context, "load_classifier", lambda path: RandomScores())
-    for stage in ("05-arithmetic", "06-direction", "07-forget"):
+    monkeypatch.setattr(latent_stages, "train_yaw_regressor", random_yaw)
+    for stage in ("05-arithmetic", "06-direction", "07-turn", "08-forget"):
         (out / stage / DONE).unlink()
     reproduce(name, "test", out, SHARED_DATA, progress=False, log=lambda _: None)
     arithmetic = json.loads((out / "05-arithmetic" / DONE).read_text())
     assert [r["ours"] != "no exemplars" for r in arithmetic["results"]] == [True, True]
     assert {"smile.png", "glasses.png"} <= set(arithmetic["outputs"])
     assert "direction.png" in json.loads((out / "06-direction" / DONE).read_text())["outputs"]
+    turn = json.loads((out / "07-turn" / DONE).read_text())
+    assert {"turn.png", "turn.json", "yaw.safetensors"} <= set(turn["outputs"])
+    assert turn["tables"][0]["title"] == "yaw regressor, held-out real faces"
+    measured = json.loads((out / "07-turn" / "turn.json").read_text())
+    assert [row["strength"] for row in measured["table"]] == ["-1", "-0.5", "0", "0.5", "1"]
+    assert measured["random_directions"] == 2 and len(measured["exemplar_yaw"]["right"]) == 3
+    (result,) = turn["results"]
+    assert result["paper_ref"] == "figure 8" and re.fullmatch(
+        r"-?\d+\.\d\d(, not monotone)? \(\d+\.\d\d\)", result["ours"]
+    )
+
+
+def test_the_faces_classifier_weighs_each_attributes_rare_side_up(finished):
+    """--balance, chosen on validation faces at cpu scale, is what the classifier stage trains with, and says so."""
+    name, out, _, _, _ = finished
+    if name != "faces":
+        pytest.skip("the faces recipe's stages")
+    assert (
+        RECIPES[name].settings_for("cpu").classifier_balance and RECIPES[name].settings_for("test").classifier_balance
+    )
+    clf = stage_context.load_classifier(out / "03-classifier" / "classifier.safetensors")
+    assert clf.report["training"]["balance"] is True and clf.report["split"] == "held out"
+    (table,) = json.loads((out / "03-classifier" / DONE).read_text())["tables"]
+    assert table["title"] == "attribute classifier, held-out real images, rare sides weighed up"
+    assert [row[0] for row in table["rows"]] == ["Smiling", "Eyeglasses", "Male"]
+
+
+def test_the_turn_stage_measures_the_yaw_regressor_on_real_faces(finished):
+    """At --scale test the tiny G's samples may all look ahead (no exemplars), but the regressor is learned from the
+    real faces' landmarks and its held-out error is on the page either way."""
+    name, out, _, _, _ = finished
+    if name != "faces":
+        pytest.skip("the faces recipe's stages")
+    done = json.loads((out / "07-turn" / DONE).read_text())
+    table = done["tables"][0]
+    assert table["columns"] == ["faces", "mae", "correlation", "real_yaw_std", "mae_of_the_mean"]
+    faces, mae, correlation, spread, of_the_mean = map(float, table["rows"][0])
+    assert faces == 64 and 0.1 < spread < 0.3 and 0 < mae < 2 * of_the_mean and -1 <= correlation <= 1
+    regressor = load_regressor(out / "07-turn" / "yaw.safetensors")
+    assert regressor.report["held_out"]["mae"] == pytest.approx(mae, abs=1e-3)
+    (result,) = done["results"]
+    assert result["paper_ref"] == "figure 8" and result["ours"]
 
 
 def test_gather_writes_markdown_and_small_figures(finished, tmp_path):

@@ -18,14 +18,22 @@ from ..core.checkpoints import load_checkpoint
 from ..core.device import pick_device
 from ..core.images import save_gif, save_image
 from ..core.models import Generator
-from ..core.sampling import sample_noise, seeded
+from ..core.sampling import at_class, sample_noise, seeded
 from ..data import load_dataset
 from ..data.summary import format_summary, summarize
 from ..errors import DCGANError
 from ..experiments import latent
 from ..experiments.arithmetic import ArithmeticReport, arithmetic_experiment
 from ..experiments.attributes import load_classifier, run_images, save_classifier, train_classifier
-from ..experiments.direction import DirectionReport, direction_experiment
+from ..experiments.direction import (
+    STRENGTHS,
+    TURN_STRENGTHS,
+    DirectionReport,
+    TurnReport,
+    direction_experiment,
+    turn_experiment,
+)
+from ..experiments.pose import load_regressor, save_regressor, train_yaw_regressor
 from ..experiments.walk import walk_experiment
 from .options import (
     add_checkpoint,
@@ -85,10 +93,11 @@ def _picking(args: argparse.Namespace) -> dict:
     return {"classifier": classifier, "expect": args.expect, "k": args.exemplars, "pool": args.pool, "seed": args.seed}
 
 
-def _write(report: ArithmeticReport | DirectionReport, out: Path, command: str) -> None:
-    """The figure, the z file beside it and, with --expect, the measurement: printed and as ``<output>.json``."""
+def _write(report: ArithmeticReport | DirectionReport | TurnReport, out: Path, command: str, measured: bool) -> None:
+    """The figure, the z file beside it and, when something was measured (--expect, --turn), the measurement:
+    printed and as ``<output>.json``."""
     save_image(report.figure, out)
-    if report.expect is not None:
+    if measured:
         write_json(out.with_suffix(".json"), {"command": command, **report.to_dict()})
         print(report.table().markdown())
     zfile = report.save_z(out.with_suffix(".safetensors"))
@@ -188,7 +197,7 @@ def run_arithmetic(args: argparse.Namespace) -> int:
         G, noise, args.expression, values, trials=args.trials, n=args.noise_samples, scale=args.noise_scale,
         label=label, **_picking(args),
     )  # fmt: skip
-    _write(report, Path(args.output), "arithmetic")
+    _write(report, Path(args.output), "arithmetic", args.expect is not None)
     return 0
 
 
@@ -200,32 +209,52 @@ def register_direction(sub) -> None:
         "moved along it at the given strengths.",
     )
     _add_common(p, "direction.png")
-    p.add_argument("--positive", required=True, metavar="EXEMPLARS", help="z cells (f.safetensors#0,1,2) or condition")
-    p.add_argument("--negative", required=True, metavar="EXEMPLARS", help="z cells or condition, like --positive")
+    p.add_argument("--positive", metavar="EXEMPLARS", help="z cells (f.safetensors#0,1,2) or condition")
+    p.add_argument("--negative", metavar="EXEMPLARS", help="z cells or condition, like --positive")
     _add_picking(p)
+    p.add_argument(
+        "--turn",
+        metavar="REGRESSOR",
+        help="figure 8's turn vector in place of --positive and --negative: its ends are the --exemplars samples of "
+        "--pool this yaw regressor (dcgan attribute-classifier --yaw) finds looking furthest right and left, and "
+        "it measures the outputs' yaw at each strength beside random directions; the table goes to <output>.json",
+    )
+    p.add_argument(
+        "--random-directions", type=int, default=3, help="with --turn: random directions measured alike [default: 3]"
+    )
     p.add_argument("-n", "--num", type=int, default=8, help="random samples moved (and measured) [default: 8]")
     p.add_argument("--rows", type=int, default=8, help="how many of them the figure shows [default: 8]")
     p.add_argument(
         "--strengths",
-        default="-1,-0.5,0,0.5,1,1.5",
-        help="comma-separated multiples of the direction [default: %(default)s]",
+        help="comma-separated multiples of the direction [default: -1,-0.5,0,0.5,1,1.5; with --turn -1,-0.5,0,0.5,1]",
     )
     p.set_defaults(run=run_direction)
 
 
 def run_direction(args: argparse.Namespace) -> int:
+    default = TURN_STRENGTHS if args.turn else STRENGTHS
     try:
-        strengths = torch.tensor([float(s) for s in args.strengths.split(",")])
+        strengths = torch.tensor([float(s) for s in args.strengths.split(",")] if args.strengths else default)
     except ValueError:
         raise DCGANError(f"cannot read --strengths {args.strengths!r}", "write numbers like -1,0,1,2") from None
     if args.num < 1 or args.rows < 1:
         raise DCGANError("-n and --rows must be at least 1")
+    if args.turn and (args.positive or args.negative or args.classifier or args.expect):
+        raise DCGANError(
+            "--turn picks both ends by yaw and measures yaw", "drop --positive, --negative, --classifier and --expect"
+        )
+    if not args.turn and not (args.positive and args.negative):
+        raise DCGANError("a direction needs --positive and --negative", "give both, or --turn REGRESSOR")
+    regressor = load_regressor(args.turn) if args.turn else None
     G, noise, label = open_generator(args)
-    report = direction_experiment(
-        G, noise, args.positive, args.negative, strengths=strengths, num=args.num, rows=args.rows, label=label,
-        **_picking(args),
-    )  # fmt: skip
-    _write(report, Path(args.output), "direction")
+    if regressor is not None:
+        report = turn_experiment(at_class(G, label), noise, regressor, strengths=strengths, k=args.exemplars, pool=args.pool,
+                                 num=args.num, rows=args.rows, draws=args.random_directions, seed=args.seed)  # fmt: skip
+        print(" ".join(f"{key}={value}" for key, value in report.summary().items()))
+    else:
+        report = direction_experiment(G, noise, args.positive, args.negative, strengths=strengths, num=args.num,
+                                      rows=args.rows, label=label, **_picking(args))  # fmt: skip
+    _write(report, Path(args.output), "direction", args.turn is not None or args.expect is not None)
     return 0
 
 
@@ -247,8 +276,26 @@ def register_attribute_classifier(sub) -> None:
     p.add_argument("--epochs", type=int, default=3, help="passes over the training images [default: 3]")
     p.add_argument("--width", type=int, default=16, help="base width of the network [default: 16]")
     p.add_argument("--holdout", type=float, default=0.1, help="fraction kept for the accuracy report [default: 0.1]")
+    p.add_argument("--balance", action="store_true", help="weigh each attribute's rare side as much as its common one")
+    p.add_argument(
+        "--flip", action="store_true", help="mirror a random half of every batch (augmentation; always with --yaw)"
+    )
+    p.add_argument("--decay", action="store_true", help="lower the learning rate to 0 along a cosine")
+    p.add_argument(
+        "--validate",
+        action="store_true",
+        help="to choose settings: train without as many images as --holdout keeps and report on them, so the "
+        "held-out images are never looked at",
+    )
+    p.add_argument(
+        "--yaw",
+        action="store_true",
+        help="train the yaw regressor instead: the head's turn, learned from CelebA's landmarks, which "
+        "dcgan direction --turn picks and measures with (--epochs, --width, --holdout, --decay, --validate and "
+        "--seed apply)",
+    )
     add_seed(p, "seed for initialisation and order")
-    p.add_argument("-o", "--output", default="classifier.safetensors", help="[default: classifier.safetensors]")
+    p.add_argument("-o", "--output", help="[default: classifier.safetensors, with --yaw yaw.safetensors]")
     add_progress(p)
     p.set_defaults(run=run_attribute_classifier)
 
@@ -262,10 +309,24 @@ def run_attribute_classifier(args: argparse.Namespace) -> int:
     if args.epochs < 1 or not 0 < args.holdout < 1:
         raise DCGANError("--epochs must be at least 1 and --holdout between 0 and 1")
     print(format_summary(summarize(data)), flush=True)
+    if args.yaw:
+        if args.balance:
+            raise DCGANError("--balance weighs attributes; the yaw regressor has none", "drop --balance with --yaw")
+        regressor = train_yaw_regressor(data, args.epochs, width=args.width, holdout=args.holdout, seed=args.seed,
+                                        progress=args.progress, decay=args.decay, validate=args.validate)  # fmt: skip
+        path = save_regressor(regressor, args.output or "yaw.safetensors")
+        print(regressor.table().markdown())
+        report = regressor.report
+        print(
+            f"wrote {path} ({report['train_images']} training images, {report['held_out']['faces']} {report['split']})"
+        )
+        return 0
     clf = train_classifier(
-        data, args.epochs, width=args.width, holdout=args.holdout, seed=args.seed, progress=args.progress
-    )
-    path = save_classifier(clf, args.output)
+        data, args.epochs, width=args.width, holdout=args.holdout, seed=args.seed, progress=args.progress,
+        balance=args.balance, flip=args.flip, decay=args.decay, validate=args.validate,
+    )  # fmt: skip
+    path = save_classifier(clf, args.output or "classifier.safetensors")
     print(clf.table().markdown())
-    print(f"wrote {path} ({clf.report['train_images']} training images, {clf.report['test_images']} held out)")
+    report = clf.report
+    print(f"wrote {path} ({report['train_images']} training images, {report['test_images']} {report['split']})")
     return 0

@@ -13,8 +13,10 @@ it learned from and the ones it scores. Attributes come from ``ImageData.attribu
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TypeVar
 
 import torch
 import torch.nn.functional as F
@@ -35,36 +37,53 @@ from .tables import Table, number
 FORMAT = "dcgan-attributes-1"
 
 
-class AttributeClassifier(nn.Module):
-    """Images in [-1, 1] -> one logit per attribute."""
+class TrunkNet(nn.Module):
+    """Images in [-1, 1] -> ``outputs`` numbers each: the DCGAN discriminator's convolutional trunk (narrow) with
+    its logit widened to ``outputs``. The network of the attribute classifier and of the yaw regressor
+    (``experiments/pose.py``)."""
 
-    def __init__(self, resolution: int, channels: int, names: list[str], width: int = 16):
+    def __init__(self, resolution: int, channels: int, outputs: int, width: int = 16):
         super().__init__()
-        self.names = list(names)
-        self.report: dict = {}  # held-out accuracy, filled by train_classifier or load_classifier
+        self.report: dict = {}  # held-out scores, filled when trained or loaded
         self.spec = ModelSpec(resolution=resolution, channels=channels, d_width=width)
         self.trunk = Discriminator(self.spec)
         self.trunk.blocks["logit"] = nn.Sequential(
-            nn.Conv2d(self.spec.widths(width)[-1], len(names), 4, 1, 0), nn.Flatten(1)
+            nn.Conv2d(self.spec.widths(width)[-1], outputs, 4, 1, 0), nn.Flatten(1)
         )
 
     def forward(self, images: torch.Tensor) -> torch.Tensor:
         return self.trunk(images)
 
     @torch.no_grad()
-    def predict(self, images: torch.Tensor, batch_size: int = 256) -> torch.Tensor:
-        """P(attribute) for each image (N, A); images (N, C, H, W) in [-1, 1] at the classifier's size."""
+    def outputs(self, images: torch.Tensor, batch_size: int = 256) -> torch.Tensor:
+        """The network's outputs (N, outputs) in eval mode; images (N, C, H, W) in [-1, 1] at the size it was
+        trained at."""
         want = (self.spec.channels, self.spec.resolution, self.spec.resolution)
         if images.dim() != 4 or tuple(images.shape[1:]) != want:
             raise DCGANError(
-                f"the classifier was trained on images of shape {want}, not {tuple(images.shape[1:])}",
+                f"the network was trained on images of shape {want}, not {tuple(images.shape[1:])}",
                 "train it on data at the generator's resolution and channels",
             )
         was_training = self.training
         self.eval()
-        probs = torch.cat([torch.sigmoid(self(chunk.float())) for chunk in images.split(batch_size)])
+        out = torch.cat([self(chunk.float()) for chunk in images.split(batch_size)])
         self.train(was_training)
-        return probs
+        return out
+
+
+Net = TypeVar("Net", bound=TrunkNet)
+
+
+class AttributeClassifier(TrunkNet):
+    """Images in [-1, 1] -> one logit per attribute."""
+
+    def __init__(self, resolution: int, channels: int, names: list[str], width: int = 16):
+        super().__init__(resolution, channels, len(names), width)
+        self.names = list(names)
+
+    def predict(self, images: torch.Tensor, batch_size: int = 256) -> torch.Tensor:
+        """P(attribute) for each image (N, A); images (N, C, H, W) in [-1, 1] at the classifier's size."""
+        return torch.sigmoid(self.outputs(images, batch_size))
 
     def table(self, names: list[str] | None = None) -> Table:
         """The held-out accuracy of every attribute (or of those of ``names`` it knows), from :attr:`report`."""
@@ -102,6 +121,11 @@ def train_classifier(
     holdout: float = 0.1,
     seed: int = 0,
     progress: bool = False,
+    *,
+    balance: bool = False,
+    flip: bool = False,
+    decay: bool = False,
+    validate: bool = False,
 ) -> AttributeClassifier:
     """Fit on a seeded random ``1 - holdout`` of ``data``; ``clf.report`` gives accuracy on the rest.
 
@@ -109,29 +133,60 @@ def train_classifier(
     true-positive and true-negative rates: honest for rare attributes such as Eyeglasses) and
     the positive rate, so a reader can see which attributes the scores can be trusted for.
     The split is random because files are often sorted by class.
+
+    ``balance`` weighs each attribute's positives by its negatives / positives among the training images, so a
+    rare attribute (Eyeglasses: 1 face in 15) counts as much as a common one; ``flip`` mirrors a seeded half of
+    each batch (faces' attributes do not depend on the side); ``decay`` lowers the learning rate to 0 along a
+    cosine. ``validate`` is for choosing these: it trains on the training part less as many images as are held
+    out and reports on those, so the held-out images are never looked at while choosing.
     """
     targets, names = attribute_table(data)
-    n_test = int(len(data) * holdout)
-    if len(data) - n_test < batch_size or n_test < 1:
-        raise DCGANError(
-            f"{len(data)} images are too few to train and check a classifier",
-            f"give at least {batch_size + 10} labelled images",
-        )
     order = seeded(seed)
-    shuffled = torch.randperm(len(data), generator=order)
-    train_part, test_part = shuffled[n_test:], shuffled[:n_test]
+    train_part, test_part = split_rows(len(data), holdout, batch_size, order, validate)
     with torch.random.fork_rng():
         torch.manual_seed(seed)
         clf = AttributeClassifier(data.resolution, data.channels, names, width)
+    positives = targets[train_part].sum(0)
+    weights = (len(train_part) - positives) / positives.clamp(min=1) if balance else None
+    flips = seeded(seed + 1)
 
     def batch_loss(batch: torch.Tensor) -> torch.Tensor:
-        return F.binary_cross_entropy_with_logits(clf(to_unit_range(data.images[batch])), targets[batch])
+        images = to_unit_range(data.images[batch])
+        if flip:
+            images = mirror_some(images, flips)[0]
+        return F.binary_cross_entropy_with_logits(clf(images), targets[batch], pos_weight=weights)
 
-    fit(clf, train_part, batch_loss, epochs, batch_size, lr, order, "classifier", progress)
+    fit(clf, train_part, batch_loss, epochs, batch_size, lr, order, "classifier", progress, decay)
     report = attribute_report(clf, to_unit_range(data.images[test_part]), targets[test_part])
-    report["train_images"], report["test_images"], report["epochs"] = len(train_part), n_test, epochs
+    report["train_images"], report["test_images"], report["epochs"] = len(train_part), len(test_part), epochs
+    report["training"] = {"balance": balance, "flip": flip, "decay": decay, "width": width, "lr": lr}
+    report["split"] = "validation" if validate else "held out"
     clf.report = report
     return clf
+
+
+def split_rows(
+    count: int, holdout: float, batch_size: int, order: torch.Generator, validate: bool = False
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """Row indices (training, held out) of ``count`` labelled images: a random ``holdout`` share drawn from
+    ``order`` held out (random, because files are often sorted by class). With ``validate``, the held-out rows
+    are left out altogether and as many of the training rows are held out in their place, for choosing settings
+    without looking at the held-out images."""
+    n_test = int(count * holdout)
+    if count - (2 if validate else 1) * n_test < batch_size or n_test < 1:
+        raise DCGANError(
+            f"{count} images are too few to train and check a network on",
+            f"give at least {batch_size + 10} labelled images",
+        )
+    shuffled = torch.randperm(count, generator=order)
+    train_part, test_part = shuffled[n_test:], shuffled[:n_test]
+    return (train_part[n_test:], train_part[:n_test]) if validate else (train_part, test_part)
+
+
+def mirror_some(images: torch.Tensor, flips: torch.Generator) -> tuple[torch.Tensor, torch.Tensor]:
+    """A random half of ``images`` (N, C, H, W) mirrored left to right (augmentation), and which (N,) bools."""
+    mirrored = torch.rand(len(images), generator=flips) < 0.5
+    return torch.where(mirrored[:, None, None, None], images.flip(-1), images), mirrored
 
 
 def attribute_report(clf: AttributeClassifier, images: torch.Tensor, targets: torch.Tensor) -> dict:
@@ -152,28 +207,38 @@ def attribute_report(clf: AttributeClassifier, images: torch.Tensor, targets: to
 
 
 def save_classifier(clf: AttributeClassifier, path: str | Path) -> Path:
-    meta = {
-        "format": FORMAT,
-        "names": clf.names,
-        "resolution": clf.spec.resolution,
-        "channels": clf.spec.channels,
-        "width": clf.spec.d_width,
-        "report": clf.report,
-    }
-    return save_tensors(path, clf.state_dict(), meta)
+    return save_trunk(clf, path, FORMAT, names=clf.names)
 
 
 def load_classifier(path: str | Path) -> AttributeClassifier:
+    return load_trunk(
+        path,
+        FORMAT,
+        ("classifier", "an attribute classifier", "dcgan attribute-classifier"),
+        lambda meta: AttributeClassifier(meta["resolution"], meta["channels"], meta["names"], meta["width"]),
+    )
+
+
+def save_trunk(net: TrunkNet, path: str | Path, fmt: str, **meta) -> Path:
+    """A :class:`TrunkNet`'s weights in the one tensor container, with what rebuilds it (``meta`` and its size)
+    and its report."""
+    spec = net.spec
+    meta = {"format": fmt, **meta, "resolution": spec.resolution, "channels": spec.channels, "width": spec.d_width}
+    return save_tensors(path, net.state_dict(), meta | {"report": net.report})
+
+
+def load_trunk(path: str | Path, fmt: str, names: tuple[str, str, str], build: Callable[[dict], Net]) -> Net:
+    """The network ``build(meta)`` makes, with the weights and report of a file :func:`save_trunk` wrote, in eval
+    mode; ``names``: what it is (short, and with its article) and the command that writes it, for the errors."""
+    short, long, command = names
     path = Path(path).expanduser()
     if not path.is_file():
-        raise DCGANError(f"classifier {path} does not exist", "train one with dcgan attribute-classifier")
-    tensors, meta = load_tensors(
-        path, "is not an attribute classifier", "pass a file written by dcgan attribute-classifier", fmt=FORMAT
-    )
-    clf = AttributeClassifier(meta["resolution"], meta["channels"], meta["names"], meta["width"])
-    clf.load_state_dict(tensors)
-    clf.report = meta.get("report", {})
-    return clf.eval()
+        raise DCGANError(f"{short} {path} does not exist", f"train one with {command}")
+    tensors, meta = load_tensors(path, f"is not {long}", f"pass a file written by {command}", fmt=fmt)
+    net = build(meta)
+    net.load_state_dict(tensors)
+    net.report = meta.get("report", {})
+    return net.eval()
 
 
 class NoExemplarsError(DCGANError):

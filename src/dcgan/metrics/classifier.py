@@ -10,6 +10,7 @@ the one tensor container (``core/tensorfile``): weights, plus the metadata to re
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -152,14 +153,20 @@ def fit(
     order: torch.Generator,
     name: str,
     progress: bool = False,
+    decay: bool = False,
 ) -> None:
     """Adam on the mean loss of mini-batches of ``rows`` (indices), in a new order drawn from ``order`` each
-    epoch; ``net`` is left in eval mode.
+    epoch; ``net`` is left in eval mode. With ``decay``, the learning rate falls from ``lr`` to 0 along a half
+    cosine over the whole run (the last epochs refine rather than jump between minima).
 
     The one training loop of the classifiers of labelled images (this module's, and the attribute classifier
     of ``experiments/attributes.py``): only the network and what a batch's loss is differ.
     """
     opt = torch.optim.Adam(net.parameters(), lr=lr)
+    steps = epochs * -(-len(rows) // batch_size)
+    cosine = (
+        torch.optim.lr_scheduler.LambdaLR(opt, lambda i: (1 + math.cos(math.pi * i / steps)) / 2) if decay else None
+    )
     net.train()
     bar = progress_bar(epochs * len(rows), name, progress, leave=False)
     for epoch in range(epochs):
@@ -172,6 +179,8 @@ def fit(
             opt.zero_grad(set_to_none=True)
             loss.backward()
             opt.step()
+            if cosine is not None:
+                cosine.step()
     bar.close()
     net.eval()
 

@@ -12,7 +12,7 @@ more such function in the module of its topic, and a line in its recipe (``recip
 from .conditional import nn_protocol_stage
 from .features import probe_stage
 from .inside import forget_drawn_stage, forget_stage, guided_backprop_stage, memorisation_stage
-from .latent import arithmetic_stage, classifier_stage, direction_stage, walk_stage
+from .latent import arithmetic_stage, classifier_stage, direction_stage, turn_stage, walk_stage
 from .metrics import quality_stage
 from .train import dedup_data, prepare_data, train_stage
 
@@ -30,5 +30,6 @@ __all__ = [
     "probe_stage",
     "quality_stage",
     "train_stage",
+    "turn_stage",
     "walk_stage",
 ]

@@ -1,6 +1,6 @@
 """Latent-space stages (``dcgan attribute-classifier``, ``interpolate``, ``arithmetic``, ``direction``): figure 4
-(faces, bedrooms) and the faces recipe's figures 7 and 8, scored by an attribute classifier trained on the run's
-own images."""
+(faces, bedrooms) and the faces recipe's figures 7 and 8, scored by an attribute classifier and measured by a yaw
+regressor, both trained on the run's own images."""
 
 from __future__ import annotations
 
@@ -11,7 +11,8 @@ from ...core.sampling import sample_noise, seeded
 from ...core.tensorfile import atomic_write_json
 from ...experiments.arithmetic import arithmetic_experiment
 from ...experiments.attributes import NoExemplarsError, run_images, save_classifier, train_classifier
-from ...experiments.direction import direction_experiment
+from ...experiments.direction import TURN_STRENGTHS, direction_experiment, turn_experiment
+from ...experiments.pose import save_regressor, train_yaw_regressor
 from ...experiments.walk import walk_experiment, walk_smoothness
 from ..records import Outcome
 from ..stage_context import CLASSIFIER, Context
@@ -20,10 +21,12 @@ from ..stage_context import CLASSIFIER, Context
 def classifier_stage(ctx: Context, folder: Path) -> Outcome:
     """The attribute classifier that picks exemplars and scores samples, on the run's own images."""
     data = run_images(ctx.checkpoint())
-    clf = train_classifier(data, ctx.settings.classifier_epochs, seed=0, progress=ctx.progress)
+    s = ctx.settings
+    clf = train_classifier(data, s.classifier_epochs, seed=0, progress=ctx.progress, balance=s.classifier_balance)
     save_classifier(clf, folder / CLASSIFIER)
     outcome = Outcome()
-    outcome.table("attribute classifier, held-out real images", "", clf.table(["Smiling", "Eyeglasses", "Male"]))
+    title = "attribute classifier, held-out real images" + (", rare sides weighed up" if s.classifier_balance else "")
+    outcome.table(title, "", clf.table(["Smiling", "Eyeglasses", "Male"]))
     outcome.files.append(CLASSIFIER)
     return outcome
 
@@ -106,4 +109,44 @@ def direction_stage(ctx: Context, folder: Path) -> Outcome:
     outcome = Outcome()
     outcome.figure("direction.png", "samples moved along the smile direction, strengths -1 to 1.5", "figure 8")
     outcome.table("recognised as Smiling, by strength", "figure 8", report.table())
+    return outcome
+
+
+YAW = "yaw.safetensors"  # the yaw regressor inside the turn stage's folder
+
+
+def turn_stage(ctx: Context, folder: Path) -> Outcome:
+    """Figure 8's turn vector: a yaw regressor learned from the landmarks of the run's own faces picks the samples
+    looking furthest right and left, and measures how far the turn vector turns new samples, beside random
+    directions of its length."""
+    s, ckpt = ctx.settings, ctx.trained()
+    data, outcome = run_images(ctx.checkpoint()), Outcome()
+    what = f"turn vector: change of the measured yaw from strength {TURN_STRENGTHS[0]:g} to {TURN_STRENGTHS[-1]:g}"
+    what += ", in real faces' yaw spreads (random directions of its length)"
+    if data.landmarks is None:
+        outcome.notes.append("turn: the faces have no landmarks (list_landmarks_align_celeba.txt), so no yaw")
+        outcome.result(what, "figure 8", "faces turn (shown)", "no landmarks")
+        return outcome
+    regressor = train_yaw_regressor(data, s.yaw_epochs, seed=0, progress=ctx.progress)
+    save_regressor(regressor, folder / YAW)
+    outcome.files.append(YAW)
+    outcome.table("yaw regressor, held-out real faces", "", regressor.table())
+    try:
+        report = turn_experiment(ckpt.generator(), ckpt.noise, regressor, k=s.direction_k, pool=s.pool,
+                                 num=s.direction_n, draws=s.turn_draws)  # fmt: skip
+    except NoExemplarsError as exc:  # a young G's faces may all look ahead
+        outcome.notes.append(f"turn: no exemplars: {exc.problem}")
+        outcome.result(what, "figure 8", "faces turn (shown)", "no exemplars")
+        return outcome
+    save_image(report.figure, folder / "turn.png")
+    atomic_write_json(folder / "turn.json", report.to_dict())
+    outcome.files.append("turn.json")
+    outcome.figure("turn.png", f"samples moved along the turn vector (the {s.direction_k} samples looking furthest right"
+                   f" minus the {s.direction_k} looking furthest left), strengths {TURN_STRENGTHS[0]:g} to"
+                   f" {TURN_STRENGTHS[-1]:g}", "figure 8")  # fmt: skip
+    outcome.table(f"measured yaw of {s.direction_n} samples by strength, beside {s.turn_draws} random directions of"
+                  " the same length (negative: turned to the image's left)", "figure 8", report.table())  # fmt: skip
+    summary = report.summary()
+    ours = f"{summary['change_in_real_spreads']:.2f}{'' if summary['monotone'] else ', not monotone'}"
+    outcome.result(what, "figure 8", "faces turn (shown)", f"{ours} ({summary['random_change_in_real_spreads']:.2f})")
     return outcome
