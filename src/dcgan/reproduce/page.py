@@ -259,7 +259,8 @@ def _model_lines(path: Path, base: Path, r: Recipe) -> list[str]:
     meta, where = checkpoint_meta(path), path.relative_to(base)
     which = "averaged" if meta.get("generator") == "ema" else "raw"
     seen = f", {meta['step']:,} steps, {meta['images_seen']:,} images seen" if meta.get("step") is not None else ""
-    terms = "; ".join(f"{d.name}: {d.terms}" for d in r.data.values())
+    learned_from = next(iter(r.data.values()))  # a recipe's first data set is the one it trains on
+    terms = f"{learned_from.name}: {learned_from.terms}"
     return [f"**The model**: [{where.name}]({where}) ({path.stat().st_size / 1e6:.1f} MB): the run's final G ({which},"
             f" {meta['dtype']}{seen}), for every command that takes --checkpoint:"
             f" `dcgan sample --checkpoint {path} -n 64 -o samples.png`. Data terms, which bind the model"

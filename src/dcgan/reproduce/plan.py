@@ -14,9 +14,10 @@ from .step_times import step_seconds
 
 
 def training_stages(r: Recipe, scale: str) -> dict[str, dict]:
-    """The recipe's training config files at ``scale``, by stage name."""
+    """The recipe's training config files at ``scale`` (``train*.json``, named for their stages), by stage name.
+    The folder may also hold a stage's hand-made data, such as the boxes of windows drawn on the lsun sheet."""
     folder = config_file(r.name, scale, "train").parent
-    return {path.stem: read_options(path) for path in sorted(folder.glob("*.json"))}
+    return {path.stem: read_options(path) for path in sorted(folder.glob("train*.json"))}
 
 
 def training_steps(r: Recipe, scale: str, options: dict) -> int:

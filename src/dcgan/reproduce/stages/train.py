@@ -50,8 +50,8 @@ def dedup_data(ctx: Context, folder: Path, stage: str, dataset: str) -> Outcome:
     report = json.loads((unique / dedup.REPORT).read_text())
     trained = min(options.get("limit") or report["kept"], report["kept"])
     source = ctx.data[dataset][0].relative_to(ctx.data_root).as_posix()
-    rows = [[stage, source, report["images"], report["groups"], report["removed"], report["kept"], trained,
-             report["kept"] - trained]]  # fmt: skip
+    counts = (report["images"], report["groups"], report["removed"], report["kept"], trained, report["kept"] - trained)
+    rows = [[stage, source, *(f"{n:,}" for n in counts)]]
     atomic_write_json(folder / "data.json", rows)
     columns = ["stage", "source", "images", f"near-duplicate groups (within {radius} bits)", "removed", "kept",
                "trained on", "held out"]  # fmt: skip
