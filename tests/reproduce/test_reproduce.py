@@ -316,6 +316,42 @@ def test_the_turn_stage_measures_the_yaw_regressor_on_real_faces(finished):
     assert result["paper_ref"] == "figure 8" and result["ours"]
 
 
+def test_windows_boxed_by_hand_add_the_forget_stage_and_a_blind_count_is_unblinded(finished, tmp_path, monkeypatch):
+    """Where a boxes file ships for the scale, the lsun recipe adds figure 6's stage: the boxed maps are dropped,
+    the change inside and outside the boxes measured against random maps, and a count made by eye on the shuffled
+    sheet is read back through the stage's key."""
+    name, out, _, _, _ = finished
+    if name != "lsun":
+        pytest.skip("the lsun recipe's stage")
+    folder = shutil.copytree(out, tmp_path / "results")
+    drawn = tmp_path / "configs"
+    drawn.mkdir()
+    (drawn / "windows.json").write_text(
+        json.dumps({"object": "windows", "boxes": {str(c): [[4, 4, 20, 20]] for c in range(12)}})
+    )
+    shipped = stage_context.config_file
+    monkeypatch.setattr(
+        stage_context,
+        "config_file",
+        lambda r, s, stage: drawn / f"{stage}.json" if stage.startswith("windows") else shipped(r, s, stage),
+    )
+    reproduce(name, "test", folder, SHARED_DATA, progress=False, log=lambda _: None)
+    marker = json.loads((folder / "07-forget" / DONE).read_text())
+    assert marker["notes"] == [
+        "no count of windows by eye was made for this scale: count-sheet.png is the sheet to count"
+    ]
+    change = json.loads((folder / "07-forget" / "forget.json").read_text())["change"]
+    assert set(change) == {"object maps", "random maps"} and all(v["inside"] > 0 for v in change.values())
+    key = json.loads((folder / "07-forget" / "forget.json").read_text())["count_key"]
+    assert len(key) == 3 * SETTINGS["test"].blind
+    seen = [i for i, (_, version) in enumerate(key) if version == "as drawn"][:3]
+    (drawn / "windows-counts.json").write_text(json.dumps({"seen": seen}))
+    (folder / "07-forget" / DONE).unlink()
+    reproduce(name, "test", folder, SHARED_DATA, progress=False, log=lambda _: None)
+    counted = next(t for t in json.loads((folder / "07-forget" / DONE).read_text())["tables"] if "by eye" in t["title"])
+    assert counted["rows"] == [[f"{3 / SETTINGS['test'].blind:.2f}", "0.00", "0.00"]]
+
+
 def test_gather_writes_markdown_and_small_figures(finished, tmp_path):
     name, out, _, _, _ = finished
     page = gather([out], tmp_path / "results.md", scale="cpu", data_root=SHARED_DATA)
