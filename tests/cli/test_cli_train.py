@@ -12,6 +12,7 @@ from PIL import Image
 from conftest import write_images
 from dcgan.cli import main
 from dcgan.cli.main import SUBCOMMANDS, build_parser
+from dcgan.errors import DCGANError
 
 TINY = ["--g-width", "8", "--d-width", "8", "--nz", "8", "--batch-size", "16", "--sample-count", "4", "--no-progress"]
 TINY += ["--precision", "fp32"]  # not auto: its timing probe could choose bf16 on one machine, fp32 on another
@@ -148,6 +149,21 @@ def test_help_for_every_command(capsys):
         assert exit_.value.code == 0 and printed.startswith(f"usage: dcgan {name} "), name
         options = [o for a in parser._actions if a.help != argparse.SUPPRESS for o in a.option_strings]
         assert len(options) > 1 and all(option in printed for option in options), name  # more than -h alone
+
+
+def test_a_damaged_recipe_config_in_the_install_is_one_line_not_a_traceback(capsys, monkeypatch):
+    """The help states each recipe's hours from the package's config files, so every command reads them when its
+    parser is built: a file there that is not a training config stops every command with one line."""
+    import dcgan.cli.reproduce as cli_reproduce
+
+    def damaged(r, scale):
+        raise DCGANError(f"config configs/{r.name}/{scale}/boxes.json: unknown option 'object'", "reinstall dcgan")
+
+    monkeypatch.setattr(cli_reproduce, "estimate_hours", damaged)
+    assert main(["sample", "--help"]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("dcgan: error: config configs/mnist/cpu/boxes.json: unknown option 'object'")
+    assert "reinstall dcgan" in err and "Traceback" not in err
 
 
 def test_python_dash_m_and_help():

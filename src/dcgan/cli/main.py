@@ -67,7 +67,12 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
+    try:  # the help reads the package's recipe configs (their expected hours): a damaged install fails here
+        parser = build_parser()
+    except DCGANError as exc:
+        print(f"dcgan: error: {exc}", file=sys.stderr)
+        return 2
+    args = parser.parse_args(argv)
     with warnings.catch_warnings():  # restores Python's own warning display when the command ends
         warnings.simplefilter("always", DCGANWarning)
         warnings.showwarning = _show_warning(args.command)
