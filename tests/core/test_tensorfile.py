@@ -1,11 +1,15 @@
 """The one tensor-file container: safetensors plus JSON metadata, written atomically; any bad file is one error."""
 
+import errno
+import shutil
+
 import pytest
 import torch
 from safetensors.torch import save_file
 
 from dcgan import DCGANError
-from dcgan.core.tensorfile import load_tensors, save_tensors
+from dcgan.core.rundir import RunDir
+from dcgan.core.tensorfile import atomic_write, load_tensors, save_tensors, write_error
 
 PROBLEM, FIX = "is not a test file", "write it with save_tensors"
 
@@ -75,3 +79,26 @@ def test_damaged_and_missing_files_are_one_error_with_the_given_problem(tmp_path
     with pytest.raises(DCGANError) as err:
         load_tensors(tmp_path / "absent.safetensors", PROBLEM, FIX)
     assert err.value.problem.startswith(f"{tmp_path / 'absent.safetensors'} {PROBLEM} (FileNotFoundError")
+
+
+def test_a_file_that_cannot_be_written_names_the_fix_its_cause_calls_for(tmp_path):
+    """A folder removed under a run is not a full disk: each cause of a failed write gets its own fix."""
+    (tmp_path / "a-file").write_text("")
+    with pytest.raises(DCGANError, match=r"(?s)cannot write .*a-file.*fix: choose a folder you can write to$"):
+        atomic_write(tmp_path / "a-file" / "f.json", b"{}")
+    gone = write_error(tmp_path / "removed" / "f.json", OSError(errno.ENOENT, "No such file or directory"))
+    assert str(gone).endswith(
+        f"fix: its folder {tmp_path / 'removed'} was removed or moved: put it back, or choose another folder"
+    )
+    full = write_error(tmp_path / "f.json", OSError(errno.ENOSPC, "No space left on device"), then=", then resume")
+    assert str(full).endswith("fix: free disk space, then resume")
+
+
+def test_metrics_of_a_run_whose_folder_was_removed_say_so(tmp_path):
+    run = RunDir(tmp_path / "run")
+    run.metrics.parent.mkdir(parents=True)
+    shutil.rmtree(tmp_path / "run")
+    with pytest.raises(
+        DCGANError, match=r"(?s)cannot write .*metrics.jsonl.*was removed or moved.*then resume the run"
+    ):
+        run.append_metrics([{"step": 1}])

@@ -20,7 +20,7 @@ from datetime import datetime
 from pathlib import Path
 
 from ..errors import DCGANError
-from .tensorfile import atomic_write, check_writable_folder
+from .tensorfile import atomic_write, check_writable_folder, write_error
 
 LAST = "last.safetensors"
 BEST = "best.safetensors"
@@ -128,9 +128,7 @@ class RunDir:
             with self.metrics.open("a") as fh:
                 fh.writelines(json.dumps(row) + "\n" for row in rows)
         except OSError as exc:
-            raise DCGANError(
-                f"cannot write {self.metrics}: {exc.strerror or exc}", "free disk space, then resume the run"
-            ) from None
+            raise write_error(self.metrics, exc, then=", then resume the run") from None
 
     def drop_metrics_after(self, step: int) -> None:
         """Forget rows logged after ``step`` (written between the last checkpoint and a crash)."""

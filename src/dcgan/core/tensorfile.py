@@ -8,6 +8,7 @@ never a mix), and reading never unpickles anything.
 
 from __future__ import annotations
 
+import errno
 import json
 import os
 import tempfile
@@ -77,12 +78,22 @@ def atomic_write(path: Path, data: bytes) -> None:
             os.close(dir_fd)
     except OSError as exc:
         kept = " (the previous file is unchanged)" if path.is_file() else ""
-        raise DCGANError(
-            f"cannot write {path}: {exc.strerror or exc}{kept}", "free disk space, or choose a writable folder"
-        ) from None
+        raise write_error(path, exc, kept) from None
     finally:
         if tmp is not None:
             Path(tmp).unlink(missing_ok=True)
+
+
+def write_error(path: Path, exc: OSError, note: str = "", then: str = "") -> DCGANError:
+    """The error of a file that could not be written, with the fix its cause calls for (``then``: what to do
+    after it, such as resuming a run)."""
+    if exc.errno in (errno.ENOSPC, errno.EDQUOT):
+        fix = "free disk space"
+    elif exc.errno == errno.ENOENT:
+        fix = f"its folder {path.parent} was removed or moved: put it back, or choose another folder"
+    else:
+        fix = "choose a folder you can write to"
+    return DCGANError(f"cannot write {path}: {exc.strerror or exc}{note}", fix + then)
 
 
 def atomic_write_json(path: Path, values) -> None:
