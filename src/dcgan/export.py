@@ -135,7 +135,7 @@ def generator_file_meta(ckpt: Checkpoint, name: str, recipe: dict | None = None)
 
 
 def export_generator(
-    checkpoint: str | Path,
+    checkpoint: str | Path | Checkpoint,
     fmt: str,
     out: str | Path,
     generator: str = "auto",
@@ -143,7 +143,7 @@ def export_generator(
     recipe: dict | None = None,
     label: int | None = None,
 ) -> Path:
-    """Write the generator of ``checkpoint`` (file or run folder; ``generator``: 'auto', 'ema' or 'raw') to ``out``
+    """Write the generator of ``checkpoint`` (file, run folder, or one already loaded; ``generator``: 'auto', 'ema' or 'raw') to ``out``
     as ``fmt`` (onnx, torchscript, or safetensors: a generator-only file, its weights as ``dtype``, fp32 or fp16,
     ``recipe`` in its header, see :func:`generator_file_meta`); a conditional G's onnx or torchscript file takes z and
     labels, or z alone when ``label`` fixes its class."""
@@ -156,7 +156,7 @@ def export_generator(
             "--class is for --format onnx or torchscript: a generator-only file keeps every class of its G",
             "leave out --class (each command reading the file takes its own --class)",
         )
-    ckpt = load_checkpoint(checkpoint)
+    ckpt = checkpoint if isinstance(checkpoint, Checkpoint) else load_checkpoint(checkpoint)
     name = ckpt.generator_name(generator)
     G = ckpt.network(name)
     if fmt == "safetensors":

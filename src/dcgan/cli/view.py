@@ -48,9 +48,10 @@ def register_export(sub) -> None:
 
 
 def run_export(args: argparse.Namespace) -> int:
-    label = chosen_class(args, load_checkpoint(args.checkpoint), required=False)
+    ckpt = load_checkpoint(args.checkpoint)  # read once: for --class and for the export
+    label = chosen_class(args, ckpt, required=False)
     recipe = recipe_of(args.checkpoint) if args.format == "safetensors" else None
-    path = export_generator(args.checkpoint, args.format, args.output, args.generator, args.dtype, recipe, label)
+    path = export_generator(ckpt, args.format, args.output, args.generator, args.dtype, recipe, label)
     print(f"wrote {path}")
     return 0
 
