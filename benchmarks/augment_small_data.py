@@ -27,11 +27,8 @@ from __future__ import annotations
 
 import argparse
 import json
-import resource
 import shlex
-import subprocess
 import sys
-import time
 import warnings
 import zipfile
 from dataclasses import asdict, dataclass, field
@@ -42,7 +39,7 @@ from PIL import Image
 
 from dcgan.training.callbacks import Health
 
-from .common import SHARED_DATA
+from .common import SHARED_DATA, dcgan
 
 CIFAR_FILE, CELEBA_FILE, LSUN_FILE = "cifar10-jpg.zip", "celeba-10k.zip", "lsun-bedroom-9k.zip"
 LSUN_TRAIN = ["--limit", "8000"]  # the lsun recipe's training images; the other 1,000 are held out
@@ -62,15 +59,6 @@ class Run:
     real: list[str]  # what evaluate compares with: --real DATA [--split ...]
     features: str
     results: dict = field(default_factory=dict)
-
-
-def dcgan(args: list[str]) -> tuple[float, float]:
-    """Run ``dcgan ARGS`` in a child process; returns (CPU seconds of the child, wall seconds)."""
-    print("$ dcgan " + shlex.join(args), flush=True)
-    before, start = resource.getrusage(resource.RUSAGE_CHILDREN), time.perf_counter()
-    subprocess.run([sys.executable, "-m", "dcgan", *args], check=True)
-    after = resource.getrusage(resource.RUSAGE_CHILDREN)
-    return after.ru_utime + after.ru_stime - before.ru_utime - before.ru_stime, time.perf_counter() - start
 
 
 def five_class_folder(work: Path, cifar: Path) -> Path:

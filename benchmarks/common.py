@@ -3,6 +3,11 @@
 from __future__ import annotations
 
 import json
+import resource
+import shlex
+import subprocess
+import sys
+import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -18,3 +23,12 @@ def write_report(stem: str | Path, report: dict, table: str) -> None:
     out.with_suffix(".json").write_text(json.dumps(report, indent=2) + "\n")
     out.with_suffix(".md").write_text(table)
     print(table)
+
+
+def dcgan(args: list[str]) -> tuple[float, float]:
+    """Run ``dcgan ARGS`` in a child process; returns (CPU seconds of the child, wall seconds)."""
+    print("$ dcgan " + shlex.join(args), flush=True)
+    before, start = resource.getrusage(resource.RUSAGE_CHILDREN), time.perf_counter()
+    subprocess.run([sys.executable, "-m", "dcgan", *args], check=True)
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return after.ru_utime + after.ru_stime - before.ru_utime - before.ru_stime, time.perf_counter() - start

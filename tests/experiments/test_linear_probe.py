@@ -186,3 +186,28 @@ def test_linear_probe_from_python_is_the_commands_table(labelled, tmp_path, caps
     assert table + "\n" == printed and ours["table"] == cli["table"] == table and table.count("\n") == 5
     assert ours["train"] == cli["train"] and ours["test"] == cli["test"] and ours["protocol"] == cli["protocol"]
     assert lines[0] == f"train 160 images from {data}, test 80 from {labelled / 'data' / 'test'}"
+
+
+def test_validation_only_never_reads_the_test_split_and_scores_the_chosen_c(labelled, tmp_path, capsys):
+    """--validation-only: the score to choose a checkpoint by; the test split is not read (a missing one is fine),
+    and the number is the validation accuracy of the C the full probe chooses."""
+    checkpoint, data = labelled / "run", labelled / "data" / "train"
+    argv = ["linear-probe", "--checkpoint", str(checkpoint), "--data", str(data), "--protocol", "custom"]
+    argv += ["--labels-per-class", "10", "--validation-size", "40", "--c-grid", "0.1,1", "--baselines", "random"]
+    missing = str(tmp_path / "no-such-test-split")
+    json_out = tmp_path / "val.json"
+    assert main([*argv, "--validation-only", "--test-data", missing, "--json", str(json_out), "--no-progress"]) == 0
+    printed = capsys.readouterr().out
+    chosen = json.loads(json_out.read_text())
+    assert chosen["test"] is None
+    assert printed.startswith("| model | features | validation accuracy, all labels |\n")
+    assert main([*argv, "--json", str(tmp_path / "full.json"), "--no-progress"]) == 0
+    full = json.loads((tmp_path / "full.json").read_text())
+    for picked, tested in zip(chosen["rows"], full["rows"], strict=True):
+        assert picked["accuracy"] is None and picked["limited_accuracies"] == []
+        assert picked["best_c"] == tested["best_c"]
+        assert 0 < picked["validation_accuracy"] == tested["validation_accuracy"] <= 1
+        assert f"| {picked['model']} | 384 | {100 * picked['validation_accuracy']:.2f}% |" in printed
+    capsys.readouterr()
+    assert main([*argv, "--test-data", missing, "--no-progress"]) == 2  # the full probe does read it
+    assert "no-such-test-split does not exist" in capsys.readouterr().err

@@ -128,6 +128,12 @@ def register_linear_probe(sub) -> None:
     )
     p.add_argument("--kmeans-k", type=int, default=1600, help="K-means centroids (4k features) [default: 1600]")
     p.add_argument("--test-limit", type=int, help="use only the first N test images")
+    p.add_argument(
+        "--validation-only",
+        action="store_true",
+        help="score on the validation split held out of --data only; the test split is not read "
+        "(to choose a checkpoint or a setting without looking at the test split)",
+    )
     add_seed(p, "seed of the splits, random D and K-means")
     p.add_argument("--workdir", metavar="DIR", help="keep the feature .npy memmaps here [default: a temporary folder]")
     p.add_argument("--json", metavar="OUT.json", help="also write the table, one entry per model row, as JSON")
@@ -162,6 +168,7 @@ def run_linear_probe(args: argparse.Namespace) -> int:
         device=args.device,
         workdir=args.workdir,
         progress=args.progress,
+        validation_only=args.validation_only,
     )
     print(report.table().markdown())
     write_json(args.json, report.to_dict())

@@ -125,6 +125,7 @@ class Row:
     feature_dim: int
     accuracy: float | None = None  # all labels
     best_c: float | None = None
+    validation_accuracy: float | None = None  # of the chosen C: all labels, else the draws' mean
     limited_accuracy_mean: float | None = None
     limited_accuracy_std: float | None = None
     limited_accuracies: list[float] = field(default_factory=list)
@@ -146,8 +147,8 @@ def evaluate_features(
     name: str,
     train_features: np.ndarray,
     train_labels: np.ndarray,
-    test_features: np.ndarray,
-    test_labels: np.ndarray,
+    test_features: np.ndarray | None,
+    test_labels: np.ndarray | None,
     protocol: Protocol,
     splits: Splits,
     c_grid: Sequence[float] = DEFAULT_C_GRID,
@@ -157,25 +158,33 @@ def evaluate_features(
     """One model's row: C on validation, test accuracy with all labels and over the labelled draws.
 
     "All labels" trains on every training example outside the validation split (the SVM of the
-    chosen C is the one tested; it is not refitted with the validation examples added).
+    chosen C is the one tested; it is not refitted with the validation examples added). Without
+    test features only the validation accuracy is measured.
     """
-    num_classes = int(max(train_labels.max(), test_labels.max())) + 1
-    everything = np.arange(len(test_labels))
+    testing = test_features is not None and test_labels is not None
+    num_classes = int(max(train_labels.max(), test_labels.max() if testing else 0)) + 1
     row = Row(name, train_features.shape[1])
     start = time.perf_counter()
-    if protocol.full:
-        row.best_c, svm, scores = select_c(
-            train_features, train_labels, splits.pool, splits.validation, c_grid, num_classes, max_iter
-        )
-        row.accuracy = accuracy(svm, test_features, test_labels, everything)
-        log(f"{name}: all labels: validation {_fmt(scores)} -> C={row.best_c}, test accuracy {row.accuracy:.4f}")
-    for i, draw in enumerate(splits.draws):
-        C, svm, scores = select_c(train_features, train_labels, draw, splits.validation, c_grid, num_classes, max_iter)
-        row.limited_best_c.append(C)
-        row.limited_accuracies.append(accuracy(svm, test_features, test_labels, everything))
+
+    def fit(train: np.ndarray, what: str) -> tuple[float, float | None]:
+        C, svm, scores = select_c(train_features, train_labels, train, splits.validation, c_grid, num_classes, max_iter)
+        tested = accuracy(svm, test_features, test_labels, np.arange(len(test_labels))) if testing else None
         log(
-            f"{name}: draw {i + 1}/{len(splits.draws)}: validation {_fmt(scores)} -> C={C}, test accuracy {row.limited_accuracies[-1]:.4f}"
+            f"{name}: {what}: validation {_fmt(scores)} -> C={C}" + (f", test accuracy {tested:.4f}" if testing else "")
         )
+        validations.append(scores[C])
+        return C, tested
+
+    validations: list[float] = []
+    if protocol.full:
+        row.best_c, row.accuracy = fit(splits.pool, "all labels")
+    for i, draw in enumerate(splits.draws):
+        C, tested = fit(draw, f"draw {i + 1}/{len(splits.draws)}")
+        row.limited_best_c.append(C)
+        if tested is not None:
+            row.limited_accuracies.append(tested)
+    if validations:
+        row.validation_accuracy = validations[0] if protocol.full else float(np.mean(validations))
     if row.limited_accuracies:
         row.limited_accuracy_mean = float(np.mean(row.limited_accuracies))
         row.limited_accuracy_std = float(np.std(row.limited_accuracies))
@@ -198,13 +207,18 @@ class ProbeReport:
     protocol: Protocol
     settings: dict  # c_grid, max_iter, seed
     train: dict  # source, images
-    test: dict
+    test: dict | None  # None: scored on the validation split only
     checkpoint: str
     rows: list[Row]
 
     def table(self) -> Table:
         """The paper's table: accuracy with all labels and with the limited draws (test error for SVHN-style
-        protocols, the mean and the standard deviation over the draws), one row per model."""
+        protocols, the mean and the standard deviation over the draws), one row per model; without a test
+        split, the validation accuracy of the protocol's headline (all labels, else the draws' mean)."""
+        if self.test is None:
+            what = "all labels" if self.protocol.full else f"{self.protocol.labels_per_class}/class"
+            rows = [[r.model, f"{r.feature_dim:,}", percent(r.validation_accuracy)] for r in self.rows]
+            return Table(["model", "features", f"validation accuracy, {what}"], rows)
         protocol, as_error = self.protocol, not self.protocol.full
         columns = ["model", "features", "all labels" if protocol.full else "", f"{protocol.labels_per_class}/class"]
         rows = []
@@ -250,6 +264,7 @@ def linear_probe(
     device: str = "auto",
     workdir: str | Path | None = None,
     progress: bool = True,
+    validation_only: bool = False,
     log: Callable[[str], None] = _stderr,
 ) -> ProbeReport:
     """The paper's section-5 evaluation of a checkpoint's discriminator, beside ``baselines``.
@@ -257,6 +272,8 @@ def linear_probe(
     ``data`` and ``test_data`` (default: :func:`~dcgan.data.default_test_split` of ``data``)
     are labelled images, read at the checkpoint's resolution and channels. Features are
     written as ``.npy`` memory maps in ``workdir`` (default: a temporary folder).
+    ``validation_only`` never reads the test split: the score to choose a checkpoint or a
+    setting by, leaving the test split for the one finally chosen.
     """
     check_c_grid(c_grid)
     if max_iter < 1:
@@ -268,17 +285,18 @@ def linear_probe(
     device = pick_device(device)
     ours = discriminator_extractor(D, layers, "DCGAN discriminator (ours)", device)  # checks the layers first
     train = load_images_for(D.spec, data, limit)
-    test_path = str(test_data or default_test_split(data))
-    test = load_images_for(D.spec, test_path, test_limit)
-    if train.labels is None or test.labels is None:
+    test_path = None if validation_only else str(test_data or default_test_split(data))
+    test = None if test_path is None else load_images_for(D.spec, test_path, test_limit)
+    if train.labels is None or (test is not None and test.labels is None):
         raise DCGANError(f"{data} or its test split has no labels", "use images in class folders or MNIST IDX")
-    if train.class_names != test.class_names:
+    if test is not None and train.class_names != test.class_names:
         raise DCGANError(
             f"the training classes ({', '.join(train.class_names)}) differ from the test classes "
             f"({', '.join(test.class_names)})",
             "give a test split with the same class folders",
         )
-    log(f"train {len(train):,} images from {data}, test {len(test):,} from {test_path}")
+    tested = "no test split (validation only)" if test is None else f"test {len(test):,} from {test_path}"
+    log(f"train {len(train):,} images from {data}, {tested}")
 
     extractors: dict[str, Callable[[], Extractor]] = {"ours": lambda: ours}
     if "random" in baselines:
@@ -289,8 +307,10 @@ def linear_probe(
     if "kmeans" in baselines:
         extractors["kmeans"] = lambda: kmeans_extractor(train.images, kmeans_k, seed=seed)
 
-    train_labels, test_labels = train.labels.numpy(), test.labels.numpy()
-    splits = make_splits(train_labels, protocol.validation_size, protocol.labels_per_class, protocol.draws, seed)
+    train_labels = train.labels.numpy()
+    test_labels = None if test is None else test.labels.numpy()
+    per_class = None if validation_only and protocol.full else protocol.labels_per_class  # draws only if headline
+    splits = make_splits(train_labels, protocol.validation_size, per_class, protocol.draws, seed)
     rows = []
     with tempfile.TemporaryDirectory(prefix="dcgan-features-") as tmp:
         folder = Path(workdir or tmp)
@@ -300,6 +320,7 @@ def linear_probe(
             feats = {
                 split: extract(extractor, images.images, folder / f"{key}-{split}.npy", batch_size, progress)
                 for split, images in (("train", train), ("test", test))
+                if images is not None
             }
             seconds = time.perf_counter() - start
             log(f"{extractor.name}: {extractor.dim:,} features in {seconds:.1f} s")
@@ -307,7 +328,7 @@ def linear_probe(
                 extractor.name,
                 feats["train"],
                 train_labels,
-                feats["test"],
+                feats.get("test"),
                 test_labels,
                 protocol,
                 splits,
@@ -322,7 +343,7 @@ def linear_probe(
         protocol,
         {"c_grid": list(c_grid), "max_iter": max_iter, "seed": seed},
         {"source": str(data), "images": len(train)},
-        {"source": test_path, "images": len(test)},
+        None if test is None else {"source": test_path, "images": len(test)},
         str(checkpoint),
         rows,
     )
