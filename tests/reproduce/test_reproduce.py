@@ -496,3 +496,34 @@ def test_a_training_stages_generator_file_names_its_recipe(finished, tmp_path):
             "scale": "test",
             "stage": folder.name.partition("-")[2],
         }
+
+
+def test_widths_chosen_on_the_command_line_train_every_model_and_stay_with_the_folder(finished, tmp_path, capsys):
+    """--g-width/--d-width: a lever to try without editing a config file. Every training stage trains at the
+    chosen widths, the folder and the page say so, the plan's hours scale with the work, and the folder refuses
+    to continue with other widths (its checkpoints are of the first)."""
+    name, out, *_ = finished
+    if name != "mnist":
+        pytest.skip("checked once")
+    r = RECIPES[name]
+    wider = {"d_width": 2 * read_options(config_file(name, "test", "train"))["d_width"]}
+    assert estimate_hours(r, "test", wider) > estimate_hours(r, "test")
+    faces = RECIPES["faces"]  # the small preset's widths, 64 and 64: the same hours
+    assert estimate_hours(faces, "cpu", {"g_width": 64, "d_width": 64}) == pytest.approx(estimate_hours(faces, "cpu"))
+    mine = tmp_path / "wider"
+    argv = ["reproduce", name, "--scale", "test", "--d-width", str(wider["d_width"]), "--out", str(mine)]
+    assert main([*argv, "--data-root", str(SHARED_DATA), "--no-progress"]) == 0
+    for stage in ("02-train", "03-train-conditional"):
+        assert load_checkpoint(mine / stage / "run").spec.d_width == wider["d_width"]
+        assert read_options(mine / stage / "options.json")["d_width"] == wider["d_width"]
+    summary = json.loads((mine / "results.json").read_text())
+    assert summary["widths"] == wider and f"--scale test --d-width {wider['d_width']} --out" in summary["command"]
+    capsys.readouterr()
+    assert main(["reproduce", name, "--scale", "test", "--out", str(mine), "--data-root", str(SHARED_DATA)]) == 2
+    err = capsys.readouterr().err
+    assert f"holds the {name} recipe with --d-width {wider['d_width']}, not no width options" in err
+    assert "Traceback" not in err and err.count("\n") == 2
+    with pytest.raises(DCGANError, match="with its config files' widths, not --g-width 32"):
+        reproduce(name, "test", out, SHARED_DATA, progress=False, widths={"g_width": 32})
+    assert main(["reproduce", name, "--scale", "test", "--g-width", "0", "--out", str(tmp_path / "no")]) == 2
+    assert "--g-width 0 is not a width" in capsys.readouterr().err

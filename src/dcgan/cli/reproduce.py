@@ -36,21 +36,31 @@ def register_reproduce(sub) -> None:
     p.add_argument(
         "--plan", action="store_true", help="list the stages, what is done and the config files; run nothing"
     )
+    for net in ("G", "D"):
+        p.add_argument(
+            f"--{net.lower()}-width",
+            type=int,
+            metavar="N",
+            help=f"train every model of the recipe with {net}'s base width N in place of its config files' "
+            "(a lever to try; the page and the folder record it) [default: the config's]",
+        )
     add_device(p)
     add_progress(p)
     p.set_defaults(run=run_reproduce)
 
 
 def run_reproduce(args: argparse.Namespace) -> int:
+    widths = {"g_width": args.g_width, "d_width": args.d_width}
     if args.plan:
-        r, ctx = recipe_context(args.name, args.scale, args.out, args.data_root)
-        print(
-            f"{r.title}, scale {args.scale}: about {estimate_hours(r, args.scale):.1f} h on a 2-core laptop CPU (fp32)"
-        )
+        r, ctx = recipe_context(args.name, args.scale, args.out, args.data_root, widths=widths)
+        hours = estimate_hours(r, args.scale, ctx.widths)
+        print(f"{r.title}, scale {args.scale}: about {hours:.1f} h on a 2-core laptop CPU (fp32)")
         print(f"results folder {ctx.results}; data {', '.join(str(p) for p, _ in ctx.data.values())}")
         print("\n".join(plan(r, ctx)))
         return 0
-    page = reproduce(args.name, args.scale, args.out, args.data_root, device=args.device, progress=args.progress)
+    page = reproduce(
+        args.name, args.scale, args.out, args.data_root, device=args.device, progress=args.progress, widths=widths
+    )
     print(f"done: {page}")
     return 0
 

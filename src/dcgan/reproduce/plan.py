@@ -10,14 +10,15 @@ from ..training.options_file import read_options
 from .recipes import Recipe
 from .runner import read_done, session_seconds, stage_folder
 from .stage_context import CHECKPOINT, Context, config_file
-from .step_times import step_seconds
+from .step_times import Model, step_seconds, step_work
 
 
-def training_stages(r: Recipe, scale: str) -> dict[str, dict]:
-    """The recipe's training config files at ``scale`` (``train*.json``, named for their stages), by stage name.
-    The folder may also hold a stage's hand-made data, such as the boxes of windows drawn on the lsun sheet."""
+def training_stages(r: Recipe, scale: str, widths: dict[str, int] | None = None) -> dict[str, dict]:
+    """The recipe's training config files at ``scale`` (``train*.json``, named for their stages), by stage name,
+    with ``widths`` in place of theirs. The folder may also hold a stage's hand-made data, such as the boxes of
+    windows drawn on the lsun sheet."""
     folder = config_file(r.name, scale, "train").parent
-    return {path.stem: read_options(path) for path in sorted(folder.glob("train*.json"))}
+    return {path.stem: read_options(path) | (widths or {}) for path in sorted(folder.glob("train*.json"))}
 
 
 def training_steps(r: Recipe, scale: str, options: dict) -> int:
@@ -30,17 +31,22 @@ def training_steps(r: Recipe, scale: str, options: dict) -> int:
     return options.get("epochs", 5) * (images // batch)
 
 
-def estimate_hours(r: Recipe, scale: str) -> float:
+def estimate_hours(r: Recipe, scale: str, widths: dict[str, int] | None = None) -> float:
     """Hours of the whole recipe on the reference CPU kind of step_times.json: training steps x its step time, plus
-    the hours of the stages besides training (:attr:`Recipe.extra_hours`)."""
-    seconds = sum(training_steps(r, scale, o) * step_seconds(o) for o in training_stages(r, scale).values())
+    the hours of the stages besides training (:attr:`Recipe.extra_hours`). With ``widths`` in place of the
+    configs', a config's measured step is scaled by the work of a step of the wider (or narrower) nets."""
+    seconds = 0.0
+    for options in training_stages(r, scale).values():
+        chosen = options | (widths or {})
+        scale_by = step_work(Model.of(chosen)) / step_work(Model.of(options)) if widths else 1.0
+        seconds += training_steps(r, scale, chosen) * step_seconds(options) * scale_by
     return seconds / 3600 + r.extra_hours.get(scale, 0.0)
 
 
 def plan(r: Recipe, ctx: Context) -> list[str]:
     """One line per stage: its folder, whether it is done, begun or to do, what it does; training stages with
     their steps (and, when begun, the step their last checkpoint reached)."""
-    configs = training_stages(r, ctx.scale)
+    configs = training_stages(r, ctx.scale, ctx.widths)
     lines = []
     for index, stage in enumerate(r.stages(ctx), 1):
         folder = stage_folder(ctx.results, index, stage)

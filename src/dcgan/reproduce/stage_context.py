@@ -25,6 +25,12 @@ RUN = "run"  # the training run inside a training stage's folder
 CHECKPOINT = f"{RUN}/checkpoints/last.safetensors"
 CLASSIFIER = "classifier.safetensors"  # the attribute classifier inside the classifier stage's folder
 UNIQUE = "unique"  # the data stage's copy of a data set without its near duplicates: DATASET-unique/
+WIDTHS = ("g_width", "d_width")  # what dcgan reproduce --g-width / --d-width change in every training config
+
+
+def width_flags(widths: dict[str, int]) -> str:
+    """The command-line flags that ask for ``widths`` (`` --g-width 128``), in a fixed order; empty for none."""
+    return "".join(f" --{key.replace('_', '-')} {widths[key]}" for key in WIDTHS if key in widths)
 
 
 def config_file(recipe: str, scale: str, stage: str) -> Path:
@@ -46,9 +52,14 @@ class Context:
     callbacks: list[Callback] = field(default_factory=list)  # extra training callbacks (watching a run)
     stage_folders: dict[str, Path] = field(default_factory=dict)  # stage name -> its folder
     data_root: Path = Path(".")  # where ``data`` was found
+    widths: dict[str, int] = field(default_factory=dict)  # chosen over the config files' (a lever; see WIDTHS)
 
     def config_file(self, stage: str) -> Path:
         return config_file(self.recipe, self.scale, stage)
+
+    def train_options(self, stage: str) -> dict:
+        """A training stage's options: its config file, with the widths chosen on the command line."""
+        return read_options(self.config_file(stage)) | self.widths
 
     def training_source(self, dataset: str) -> Path:
         """What training reads: the data stage's copy without near duplicates where the recipe removes them

@@ -14,6 +14,10 @@ from dataclasses import asdict, dataclass, fields
 from functools import cache
 from pathlib import Path
 
+import torch
+from torch.utils.flop_counter import FlopCounterMode
+
+from ..core.models import Discriminator, Generator, ModelSpec
 from ..core.tensorfile import atomic_write_json
 from ..errors import DCGANError
 from ..training.config import PRESETS
@@ -90,6 +94,24 @@ def step_seconds(options: dict, table: dict | None = None) -> float:
                                          -row["resolution"]))  # fmt: skip
     pixels = (model.resolution / nearest["resolution"]) ** 2
     return nearest["seconds"] * pixels * options.get("batch_size", BATCH) / BATCH
+
+
+@cache
+def step_work(model: Model) -> float:
+    """Operations of one image's pass through G and three through D, counted on the meta device (nothing is
+    computed): a step runs G once and D three times (real, fake for D's loss, fake for G's), each pass with its
+    backward, so this scales as the step's work does when only the widths change (within 5% of the step's own
+    count for the faces and bedrooms widths, docs/benchmarks.md)."""
+    spec = ModelSpec(model.resolution, model.channels, model.nz, model.g_width, model.d_width,
+                     10 if model.conditional else 0)  # fmt: skip
+    with torch.device("meta"):
+        G, D = Generator(spec), Discriminator(spec)
+        labels = torch.zeros(1, dtype=torch.long) if model.conditional else None
+        with FlopCounterMode(display=False) as g_count:
+            fake = G(torch.zeros(1, model.nz), labels)
+        with FlopCounterMode(display=False) as d_count:
+            D(fake, labels)
+    return float(g_count.get_total_flops() + 3 * d_count.get_total_flops())
 
 
 def _at(model: Model, resolution: int) -> Model:

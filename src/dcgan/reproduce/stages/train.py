@@ -62,7 +62,7 @@ def dedup_data(ctx: Context, folder: Path, stage: str, dataset: str) -> Outcome:
 
 
 def _train_options(ctx: Context, stage: str, dataset: str, folder: Path) -> dict:
-    return read_options(ctx.config_file(stage)) | {
+    return ctx.train_options(stage) | {
         "data": str(ctx.training_source(dataset)),
         "out": str(folder / RUN),
         "device": ctx.device,
