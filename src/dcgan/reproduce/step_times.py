@@ -100,8 +100,8 @@ def step_seconds(options: dict, table: dict | None = None) -> float:
 def step_work(model: Model) -> float:
     """Operations of one image's pass through G and three through D, counted on the meta device (nothing is
     computed): a step runs G once and D three times (real, fake for D's loss, fake for G's), each pass with its
-    backward, so this scales as the step's work does when only the widths change (within 5% of the step's own
-    count for the faces and bedrooms widths, docs/benchmarks.md)."""
+    backward, so this scales as the step's work does when only the widths change (within 4% of the step's own
+    count for every width pair of docs/benchmarks.md, "What a wider G or D costs")."""
     spec = ModelSpec(model.resolution, model.channels, model.nz, model.g_width, model.d_width,
                      10 if model.conditional else 0)  # fmt: skip
     with torch.device("meta"):
