@@ -373,6 +373,27 @@ def test_gather_writes_markdown_and_small_figures(finished, tmp_path):
     assert f"## {name}:" in (tmp_path / "cli.md").read_text()
 
 
+def test_a_gathered_section_is_gathered_again_from_its_figures_once_the_run_folder_is_gone(finished, tmp_path, capsys):
+    """The figures' folder holds the section's results.json: gathering from it alone (into the same page or
+    another) writes the same section, and copies the small figures byte for byte, never encoding them again."""
+    name, out, _, _, _ = finished
+    moved = tmp_path / "run-folder-elsewhere"
+    shutil.copytree(out, moved)  # gathered from a copy, then the copy goes, as a run folder on another machine
+    first = gather([moved], tmp_path / "docs" / "results.md", scale="cpu", data_root=SHARED_DATA).read_text()
+    figures = tmp_path / "docs" / "results" / name
+    before = {f.name: f.read_bytes() for f in figures.iterdir()}
+    assert json.loads((figures / "results.json").read_text())["archived"] is True
+    shutil.rmtree(moved)
+    again = gather([figures], tmp_path / "docs" / "results.md", scale="cpu", data_root=SHARED_DATA).read_text()
+    assert again == first and {f.name: f.read_bytes() for f in figures.iterdir()} == before
+    elsewhere = gather([figures], tmp_path / "other" / "results.md", scale="cpu", data_root=SHARED_DATA).read_text()
+    assert elsewhere == first.replace(str(tmp_path / "docs"), str(tmp_path / "other"))  # only the page's own path
+    copied = tmp_path / "other" / "results" / name
+    assert {f.name: f.read_bytes() for f in copied.iterdir()} == before
+    assert main(["results", str(tmp_path / "no-such-folder"), "-o", str(tmp_path / "x.md")]) == 2
+    assert "holds no readable results.json" in capsys.readouterr().err
+
+
 def test_gather_links_the_model_shipped_beside_the_figures(finished, tmp_path):
     """A recipe's G exported beside its figures is named on the page: which G, its steps, the command that
     samples it, and the terms of the data it learned from."""

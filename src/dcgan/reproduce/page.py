@@ -16,6 +16,7 @@ from pathlib import Path
 
 from ..core.checkpoints import checkpoint_meta
 from ..core.tensorfile import atomic_write, atomic_write_json
+from ..errors import DCGANError
 from ..experiments.tables import Table
 from ..report.html import STYLE, environment, grid_image
 from .data import DATA_ENV
@@ -31,6 +32,7 @@ SUMMARY = "results.json"
 IMAGE_SUFFIX = {"image/png": ".png", "image/jpeg": ".jpg"}
 MODEL = "generator.safetensors"  # a recipe's final G beside its figures (dcgan export --format safetensors)
 MISSES_DOC = "reproduce.md#what-a-missed-target-needs"  # beside results.md in docs/: why a target is missed
+ARCHIVED = "archived"  # results.json beside a section's figures: the section, gathered again without its folder
 
 
 def command(ctx: Context) -> str:
@@ -150,14 +152,19 @@ def gather(folders: list[str | Path], out: str | Path, scale: str = "cpu", data_
     """One markdown page over recipe folders (their ``results.json``); recipes without a folder at ``scale``
     are listed as not yet run, with their command and expected time, or as not runnable here where their data
     is not under ``data_root`` (default: as ``dcgan reproduce`` finds it). Small copies of the figures go to
-    ``<out without .md>/RECIPE/``."""
+    ``<out without .md>/RECIPE/``, with the section's ``results.json`` beside them: that folder is itself a
+    FOLDER to gather from, so a page can be gathered again once a run's folder is gone."""
     root = resolve_root(data_root)
     out = Path(out)
     images = out.with_suffix("")
     found = {}
     for folder in map(Path, folders):
-        info = Summary.from_dict(json.loads((folder / SUMMARY).read_text()))
-        found[info.recipe, info.scale] = (folder, info)
+        try:
+            held = json.loads((folder / SUMMARY).read_text())
+        except (OSError, ValueError) as e:
+            raise DCGANError(f"{folder} holds no readable {SUMMARY} ({e})",
+                             "give folders of dcgan reproduce, or the figure folders a page was gathered into") from None  # fmt: skip
+        found[held["recipe"], held["scale"]] = (folder, Summary.from_dict(held), bool(held.get(ARCHIVED)))
     lines = [
         "# The paper, reproduced",
         "",
@@ -177,16 +184,16 @@ def gather(folders: list[str | Path], out: str | Path, scale: str = "cpu", data_
         if name not in chosen:
             lines += _not_run(r, scale, root)
             continue
-        folder, info = chosen[name]
-        lines += _md_section(folder, info, images / name, out.parent)
+        folder, info, archived = chosen[name]
+        lines += _md_section(folder, info, images / name, out.parent, archived)
     atomic_write(out, ("\n".join(lines) + "\n").encode())
     return out
 
 
-def _glance(chosen: dict[str, tuple[Path, Summary]]) -> list[str]:
+def _glance(chosen: dict[str, tuple[Path, Summary, bool]]) -> list[str]:
     """Every target of the gathered recipes in one table: met, missed, or not measured yet."""
     rows, missed = [], False
-    for name, (_, info) in chosen.items():
+    for name, (_, info, _) in chosen.items():
         done = [r for r in info.results() if r.target]
         rows += [[name, r.what, r.paper, r.ours, r.target, _met(r.met)] for r in done]
         missed = missed or any(r.met is False for r in done)
@@ -221,7 +228,9 @@ def _shown_command(info: Summary) -> str:
     return command if Path(out).name == f"{info.recipe}-{info.scale}" else info.command
 
 
-def _md_section(folder: Path, info: Summary, images: Path, base: Path) -> list[str]:
+def _md_section(folder: Path, info: Summary, images: Path, base: Path, archived: bool) -> list[str]:
+    """A recipe's section, its figures copied small into ``images`` with the summary beside them (or, from such
+    an archive, read from it)."""
     state = "complete" if info.complete else "**not finished**"
     lines = [f"Scale `{info.scale}`, {state}: `{_shown_command(info)}`", ""]
     results = info.results()
@@ -233,10 +242,16 @@ def _md_section(folder: Path, info: Summary, images: Path, base: Path) -> list[s
         for table in s.tables:
             lines += [f"**{table.heading()}**", "", *table.table().lines(), ""]
         for figure in s.figures:
-            mime, data = grid_image(folder / s.folder / figure.file, 0)
-            target = images / (f"{s.folder}-{Path(figure.file).stem}" + IMAGE_SUFFIX[mime])
+            stem = f"{s.folder}-{Path(figure.file).stem}"
+            if archived:  # the small copy is the source: copied as it is, never encoded again
+                (source,) = [f for f in folder.glob(f"{stem}.*") if f.suffix in IMAGE_SUFFIX.values()]
+                target, data = images / source.name, source.read_bytes()
+            else:
+                mime, data = grid_image(folder / s.folder / figure.file, 0)
+                target = images / (stem + IMAGE_SUFFIX[mime])
             target.parent.mkdir(parents=True, exist_ok=True)
-            atomic_write(target, data)
+            if not target.exists() or target.read_bytes() != data:
+                atomic_write(target, data)
             paper = f" (paper: {figure.paper})" if figure.paper else ""
             lines += [f"![{figure.caption}]({target.relative_to(base)})", "", f"*{figure.caption}{paper}*", ""]
         for note in s.notes:  # a paragraph of its own, not run into the compute line
@@ -248,6 +263,8 @@ def _md_section(folder: Path, info: Summary, images: Path, base: Path) -> list[s
     threads = machine["torch threads"]
     lines += [f"Machine: {machine['CPU']}, {threads} torch thread{'' if threads == '1' else 's'}, GPU {machine['GPU']},"
               f" torch {machine['torch']}.", ""]  # fmt: skip
+    images.mkdir(parents=True, exist_ok=True)
+    atomic_write_json(images / SUMMARY, {**info.to_dict(), ARCHIVED: True})
     return lines
 
 
