@@ -211,3 +211,36 @@ def test_validation_only_never_reads_the_test_split_and_scores_the_chosen_c(labe
     capsys.readouterr()
     assert main([*argv, "--test-data", missing, "--no-progress"]) == 2  # the full probe does read it
     assert "no-such-test-split does not exist" in capsys.readouterr().err
+
+
+def test_pick_by_validation_scores_every_kept_checkpoint_and_probes_the_best(labelled, tmp_path, capsys):
+    """--pick-by-validation: each checkpoint a run kept is scored on validation exactly as --validation-only scores
+    it alone; the best is the one probed, and its table is that checkpoint's own."""
+    run = tmp_path / "run"
+    tiny = ["--g-width", "8", "--d-width", "8", "--nz", "8", "--batch-size", "32", "--precision", "fp32"]
+    data = labelled / "data" / "train"
+    args = ["train", "--data", str(data), "--resolution", "16", "--epochs", "3", "--checkpoint-every", "1"]
+    assert main([*args, "--out", str(run), "--sample-count", "4", "--no-progress", *tiny]) == 0
+    probe = ["linear-probe", "--data", str(data), "--protocol", "custom", "--labels-per-class", "10"]
+    probe += ["--validation-size", "40", "--draws", "1", "--c-grid", "0.1,1", "--baselines", "none", "--no-progress"]
+    assert main([*probe, "--checkpoint", str(run), "--pick-by-validation", "--json", str(tmp_path / "pick.json")]) == 0
+    picked = json.loads((tmp_path / "pick.json").read_text())
+    kept = [run / "checkpoints" / f"epoch_{e:04d}.safetensors" for e in (1, 2, 3)]  # the last is epoch 3's own
+    assert list(picked["picked_by_validation"]) == [str(k) for k in kept]
+    for checkpoint in kept:
+        alone = tmp_path / f"{checkpoint.stem}.json"
+        assert main([*probe, "--checkpoint", str(checkpoint), "--validation-only", "--json", str(alone)]) == 0
+        score = json.loads(alone.read_text())["rows"][0]["validation_accuracy"]
+        assert picked["picked_by_validation"][str(checkpoint)] == score
+    scores = picked["picked_by_validation"]
+    best = max(reversed(list(scores)), key=scores.get)
+    assert picked["checkpoint"] == best
+    assert main([*probe, "--checkpoint", best, "--json", str(tmp_path / "best.json")]) == 0
+
+    def measured(rows):  # the numbers, not the seconds and memory they took
+        return [{k: v for k, v in r.items() if not k.endswith("seconds") and k != "peak_rss_mb"} for r in rows]
+
+    assert measured(picked["rows"]) == measured(json.loads((tmp_path / "best.json").read_text())["rows"])
+    capsys.readouterr()
+    assert main([*probe, "--checkpoint", str(kept[0]), "--pick-by-validation"]) == 2
+    assert "is not a run folder with checkpoints" in capsys.readouterr().err

@@ -134,6 +134,12 @@ def register_linear_probe(sub) -> None:
         help="score on the validation split held out of --data only; the test split is not read "
         "(to choose a checkpoint or a setting without looking at the test split)",
     )
+    p.add_argument(
+        "--pick-by-validation",
+        action="store_true",
+        help="--checkpoint is a run folder: score each checkpoint it kept (--checkpoint-every, and the last) on the "
+        "validation split and probe the best; the JSON lists every score",
+    )
     add_seed(p, "seed of the splits, random D and K-means")
     p.add_argument("--workdir", metavar="DIR", help="keep the feature .npy memmaps here [default: a temporary folder]")
     p.add_argument("--json", metavar="OUT.json", help="also write the table, one entry per model row, as JSON")
@@ -169,6 +175,7 @@ def run_linear_probe(args: argparse.Namespace) -> int:
         workdir=args.workdir,
         progress=args.progress,
         validation_only=args.validation_only,
+        pick_by_validation=args.pick_by_validation,
     )
     print(report.table().markdown())
     write_json(args.json, report.to_dict())

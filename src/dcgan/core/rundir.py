@@ -91,6 +91,11 @@ class RunDir:
     def epoch_checkpoint(self, epoch: int) -> Path:
         return self.checkpoints / f"epoch_{epoch:04d}.safetensors"
 
+    def saved_epoch_checkpoints(self) -> dict[int, Path]:
+        """Every epoch checkpoint on disk (``--checkpoint-every``), by epoch number, in order."""
+        found = {int(p.stem.removeprefix("epoch_")): p for p in self.checkpoints.glob("epoch_[0-9]*.safetensors")}
+        return dict(sorted(found.items()))
+
     def prepare(self) -> None:
         """Prove the folder (or where it will be made) takes files, before any data is read or network built."""
         check_writable_folder(self.root, "choose a writable --out folder with free space")

@@ -16,7 +16,9 @@ from pathlib import Path
 
 import numpy as np
 
+from ..core.checkpoints import checkpoint_meta
 from ..core.device import peak_rss_mb, pick_device
+from ..core.rundir import RunDir
 from ..data import default_test_split
 from ..errors import DCGANError
 from .features import (
@@ -210,6 +212,7 @@ class ProbeReport:
     test: dict | None  # None: scored on the validation split only
     checkpoint: str
     rows: list[Row]
+    picked: dict[str, float] | None = None  # pick_by_validation: each candidate's validation accuracy
 
     def table(self) -> Table:
         """The paper's table: accuracy with all labels and with the limited draws (test error for SVHN-style
@@ -237,6 +240,7 @@ class ProbeReport:
             "train": self.train,
             "test": self.test,
             "checkpoint": self.checkpoint,
+            "picked_by_validation": self.picked,
             "rows": [r.to_dict() for r in self.rows],
             "table": self.table().markdown(),
         }
@@ -265,6 +269,7 @@ def linear_probe(
     workdir: str | Path | None = None,
     progress: bool = True,
     validation_only: bool = False,
+    pick_by_validation: bool = False,
     log: Callable[[str], None] = _stderr,
 ) -> ProbeReport:
     """The paper's section-5 evaluation of a checkpoint's discriminator, beside ``baselines``.
@@ -273,7 +278,9 @@ def linear_probe(
     are labelled images, read at the checkpoint's resolution and channels. Features are
     written as ``.npy`` memory maps in ``workdir`` (default: a temporary folder).
     ``validation_only`` never reads the test split: the score to choose a checkpoint or a
-    setting by, leaving the test split for the one finally chosen.
+    setting by, leaving the test split for the one finally chosen. ``pick_by_validation`` does that
+    choice: ``checkpoint`` is a run folder, each checkpoint it kept (every ``--checkpoint-every``
+    epochs, and the last) is scored on validation, and the best (the later on ties) is the one probed.
     """
     check_c_grid(c_grid)
     if max_iter < 1:
@@ -281,10 +288,19 @@ def linear_probe(
     unknown = sorted(set(baselines) - set(BASELINES))
     if unknown:
         raise DCGANError(f"unknown baseline {', '.join(unknown)}", f"choose among {', '.join(BASELINES)} or 'none'")
-    D = load_discriminator(checkpoint)
+    candidates = _kept_checkpoints(checkpoint) if pick_by_validation else [Path(checkpoint)]
+    D = load_discriminator(candidates[-1])
     device = pick_device(device)
     ours = discriminator_extractor(D, layers, "DCGAN discriminator (ours)", device)  # checks the layers first
     train = load_images_for(D.spec, data, limit)
+    picked = None
+    if pick_by_validation:
+        picked = _validation_scores(candidates, train, layers, protocol, c_grid, max_iter, seed, batch_size, device,
+                                    workdir, progress, log)  # fmt: skip
+        checkpoint = max(reversed(candidates), key=lambda c: picked[str(c)])  # the later on ties
+        log(f"picked on validation: {checkpoint}")
+        D = load_discriminator(checkpoint)
+        ours = discriminator_extractor(D, layers, "DCGAN discriminator (ours)", device)
     test_path = None if validation_only else str(test_data or default_test_split(data))
     test = None if test_path is None else load_images_for(D.spec, test_path, test_limit)
     if train.labels is None or (test is not None and test.labels is None):
@@ -346,4 +362,38 @@ def linear_probe(
         None if test is None else {"source": test_path, "images": len(test)},
         str(checkpoint),
         rows,
+        picked,
     )
+
+
+def _kept_checkpoints(run: str | Path) -> list[Path]:
+    """A run folder's epoch checkpoints, then its last one (when it is not the last epoch's own)."""
+    folder = RunDir(run)
+    if not folder.last_checkpoint.is_file():
+        raise DCGANError(f"{run} is not a run folder with checkpoints", "give --checkpoint the run folder to pick from")
+    kept = list(folder.saved_epoch_checkpoints().values())
+    last = checkpoint_meta(folder.last_checkpoint)["step"]
+    if not kept or checkpoint_meta(kept[-1])["step"] != last:
+        kept.append(folder.last_checkpoint)
+    return kept
+
+
+def _validation_scores(
+    candidates: list[Path], train, layers, protocol: Protocol, c_grid, max_iter: int, seed: int, batch_size: int,
+    device, workdir, progress: bool, log: Callable[[str], None],
+) -> dict[str, float]:  # fmt: skip
+    """Each checkpoint's D scored on the validation split alone: the fit of the protocol's headline (all labels,
+    else the labelled draws) on the same splits as the final probe."""
+    labels = train.labels.numpy()
+    per_class = None if protocol.full else protocol.labels_per_class
+    splits = make_splits(labels, protocol.validation_size, per_class, protocol.draws, seed)
+    scores = {}
+    with tempfile.TemporaryDirectory(prefix="dcgan-pick-") as tmp:
+        for candidate in candidates:
+            extractor = discriminator_extractor(load_discriminator(candidate), layers, candidate.name, device)
+            features = extract(extractor, train.images, Path(workdir or tmp) / "pick-train.npy", batch_size, progress)
+            row = evaluate_features(candidate.name, features, labels, None, None, protocol, splits, c_grid, max_iter,
+                                    log)  # fmt: skip
+            scores[str(candidate)] = row.validation_accuracy
+            del features
+    return scores
