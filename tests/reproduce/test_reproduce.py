@@ -24,7 +24,7 @@ from dcgan.cli import main
 from dcgan.errors import DCGANError
 from dcgan.experiments.forgetting import load_boxes
 from dcgan.experiments.pose import YawRegressor, load_regressor, train_yaw_regressor
-from dcgan.reproduce import RECIPES, SCALES, context, estimate_hours, gather, reproduce, runner, stage_context
+from dcgan.reproduce import RECIPES, SCALES, Levers, context, estimate_hours, gather, reproduce, runner, stage_context
 from dcgan.reproduce.records import Marker, Outcome, Summary
 from dcgan.reproduce.runner import DONE, SESSIONS, Stage, counted_seconds, run_stage, session_seconds
 from dcgan.reproduce.settings import SETTINGS
@@ -538,13 +538,35 @@ def test_widths_chosen_on_the_command_line_train_every_model_and_stay_with_the_f
         assert load_checkpoint(mine / stage / "run").spec.d_width == wider["d_width"]
         assert read_options(mine / stage / "options.json")["d_width"] == wider["d_width"]
     summary = json.loads((mine / "results.json").read_text())
-    assert summary["widths"] == wider and f"--scale test --d-width {wider['d_width']} --out" in summary["command"]
+    assert summary["levers"] == wider and f"--scale test --d-width {wider['d_width']} --out" in summary["command"]
     capsys.readouterr()
     assert main(["reproduce", name, "--scale", "test", "--out", str(mine), "--data-root", str(SHARED_DATA)]) == 2
     err = capsys.readouterr().err
-    assert f"holds the {name} recipe with --d-width {wider['d_width']}, not no width options" in err
+    assert f"holds the {name} recipe with --d-width {wider['d_width']}, not none of those options" in err
     assert "Traceback" not in err and err.count("\n") == 2
-    with pytest.raises(DCGANError, match="with its config files' widths, not --g-width 32"):
-        reproduce(name, "test", out, SHARED_DATA, progress=False, widths={"g_width": 32})
+    with pytest.raises(DCGANError, match="with its own settings, not --g-width 32"):
+        reproduce(name, "test", out, SHARED_DATA, progress=False, levers=Levers(g_width=32))
     assert main(["reproduce", name, "--scale", "test", "--g-width", "0", "--out", str(tmp_path / "no")]) == 2
     assert "--g-width 0 is not a width" in capsys.readouterr().err
+
+
+def test_pick_by_validation_probes_the_checkpoint_chosen_on_validation_and_the_page_says_so(finished, tmp_path):
+    """--pick-by-validation: the probe stage scores each checkpoint training kept on validation and probes the
+    best; the stage's note names it among every score, and the page's command carries the flag."""
+    name, out, _, _, _ = finished
+    if name != "cifar10":
+        pytest.skip("a recipe that probes D's features")
+    folder = shutil.copytree(out, tmp_path / "results")
+    summary = json.loads((folder / "results.json").read_text())
+    (folder / "results.json").write_text(json.dumps(summary | {"levers": {"pick_by_validation": True}}))
+    probe = next(f for f in folder.iterdir() if f.name.endswith("-linear-probe"))
+    (probe / DONE).unlink()  # as if the folder had been run with the flag from the start
+    reproduce(name, "test", folder, SHARED_DATA, progress=False, levers=Levers(pick_by_validation=True), log=print)
+    last = folder / "02-train" / "run" / "checkpoints" / "last.safetensors"  # the test scale keeps only the last
+    probed = json.loads((probe / "linear-probe.json").read_text())
+    assert list(probed["picked_by_validation"]) == [str(last)] and probed["checkpoint"] == str(last)
+    (note,) = json.loads((probe / DONE).read_text())["notes"]
+    assert "--pick-by-validation" in note and note.endswith(
+        f"last of last {probed['picked_by_validation'][str(last)] * 100:.2f}%"
+    )
+    assert "--scale test --pick-by-validation --out" in json.loads((folder / "results.json").read_text())["command"]

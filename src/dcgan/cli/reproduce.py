@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import argparse
 
-from ..reproduce import RECIPES, SCALES, estimate_hours, gather, plan, reproduce
+from ..reproduce import RECIPES, SCALES, Levers, estimate_hours, gather, plan, reproduce
 from ..reproduce import context as recipe_context
 from .options import add_device, add_progress
 
@@ -44,22 +44,28 @@ def register_reproduce(sub) -> None:
             help=f"train every model of the recipe with {net}'s base width N in place of its config files' "
             "(a lever to try; the page and the folder record it) [default: the config's]",
         )
+    p.add_argument(
+        "--pick-by-validation",
+        action="store_true",
+        help="recipes that probe D's features (cifar10, svhn): probe the kept checkpoint with the best accuracy on "
+        "the validation split instead of the last (the test split is not looked at to choose; the page says which)",
+    )
     add_device(p)
     add_progress(p)
     p.set_defaults(run=run_reproduce)
 
 
 def run_reproduce(args: argparse.Namespace) -> int:
-    widths = {"g_width": args.g_width, "d_width": args.d_width}
+    levers = Levers(args.g_width, args.d_width, args.pick_by_validation)
     if args.plan:
-        r, ctx = recipe_context(args.name, args.scale, args.out, args.data_root, widths=widths)
-        hours = estimate_hours(r, args.scale, ctx.widths)
+        r, ctx = recipe_context(args.name, args.scale, args.out, args.data_root, levers=levers)
+        hours = estimate_hours(r, args.scale, levers.widths())
         print(f"{r.title}, scale {args.scale}: about {hours:.1f} h on a 2-core laptop CPU (fp32)")
         print(f"results folder {ctx.results}; data {', '.join(str(p) for p, _ in ctx.data.values())}")
         print("\n".join(plan(r, ctx)))
         return 0
     page = reproduce(
-        args.name, args.scale, args.out, args.data_root, device=args.device, progress=args.progress, widths=widths
+        args.name, args.scale, args.out, args.data_root, device=args.device, progress=args.progress, levers=levers
     )
     print(f"done: {page}")
     return 0

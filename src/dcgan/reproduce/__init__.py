@@ -30,11 +30,12 @@ from .plan import estimate_hours, plan
 from .recipes import RECIPES, Recipe
 from .runner import run_stage, stage_folder
 from .settings import SCALES
-from .stage_context import RUN, WIDTHS, Context, width_flags
+from .stage_context import RUN, Context, Levers
 
 __all__ = [
     "RECIPES",
     "SCALES",
+    "Levers",
     "context",
     "default_data_root",
     "estimate_hours",
@@ -61,25 +62,28 @@ def context(
     device: str = "auto",
     progress: bool = True,
     callbacks: list[Callback] | None = None,
-    widths: dict[str, int] | None = None,
+    levers: Levers | None = None,
 ) -> tuple[Recipe, Context]:
     """The recipe and its context: the data located (a clear error when it is missing), the folders named.
-    ``widths`` (``g_width``, ``d_width``) replace those of every training config file: a lever to try."""
+    ``levers`` change the recipe's own settings (widths, the probe's checkpoint) to try a lever."""
     r = recipe(name)
     if scale not in SCALES:
         raise DCGANError(f"unknown scale {scale!r}", f"choose one of {', '.join(SCALES)}")
-    widths = {key: value for key, value in (widths or {}).items() if value is not None}
-    for key, value in widths.items():
-        if key not in WIDTHS or value < 1:
-            raise DCGANError(
-                f"--{key.replace('_', '-')} {value} is not a width", "give a whole number of maps, e.g. 128"
-            )
     root = resolve_root(data_root)
     data = {key: dataset.locate(root) for key, dataset in r.data.items()}
     results = Path(out) if out else Path("results") / f"{name}-{scale}"
     settings = r.settings_for(scale)
     ctx = Context(
-        name, scale, results, data, settings, device, progress, list(callbacks or []), data_root=root, widths=widths
+        name,
+        scale,
+        results,
+        data,
+        settings,
+        device,
+        progress,
+        list(callbacks or []),
+        data_root=root,
+        levers=levers or Levers(),
     )
     return r, ctx
 
@@ -93,12 +97,12 @@ def reproduce(
     device: str = "auto",
     progress: bool = True,
     callbacks: list[Callback] | None = None,
-    widths: dict[str, int] | None = None,
+    levers: Levers | None = None,
     log: Callable[[str], None] = print,
 ) -> Path:
-    """Run (or continue) the recipe ``name`` at ``scale``, with ``widths`` in place of its configs'; returns its
+    """Run (or continue) the recipe ``name`` at ``scale``, with ``levers`` over its own settings; returns its
     results page."""
-    r, ctx = context(name, scale, out, data_root, device=device, progress=progress, callbacks=callbacks, widths=widths)
+    r, ctx = context(name, scale, out, data_root, device=device, progress=progress, callbacks=callbacks, levers=levers)
     _refuse_other_recipe(ctx)
     ctx.results.mkdir(parents=True, exist_ok=True)
     stages = r.stages(ctx)
@@ -114,7 +118,7 @@ def reproduce(
             run_stage(ctx.stage_folders[stage.name], stage, log)
             write_page(r, ctx, stages)
     except KeyboardInterrupt:  # the recipe continues as a whole (a training stage's own hint names its run)
-        again = f"{program()} reproduce {name} --scale {scale}{width_flags(ctx.widths)} --out {ctx.results}"
+        again = f"{program()} reproduce {name} --scale {scale}{ctx.levers.flags()} --out {ctx.results}"
         if data_root is not None:  # the same data, wherever it was found
             again += f" --data-root {resolve_root(data_root)}"
         if device != "auto":
@@ -160,11 +164,11 @@ def _refuse_other_recipe(ctx: Context) -> None:
             f"{ctx.results} holds the {held.get('recipe')} recipe at scale {held.get('scale')}",
             "choose another --out for this one",
         )
-    widths = held.get("widths", {})
-    if widths != ctx.widths:
-        trained = f"with{width_flags(widths)}" if widths else "with its config files' widths"
-        asked = width_flags(ctx.widths).strip() or "no width options"
+    held_levers = Levers.from_dict(held.get("levers", {}))
+    if held_levers != ctx.levers:
+        trained = f"with{held_levers.flags()}" if held_levers.flags() else "with its own settings"
+        asked = ctx.levers.flags().strip() or "none of those options"
         raise DCGANError(
             f"{ctx.results} holds the {ctx.recipe} recipe {trained}, not {asked}",
-            "give the same width options to continue it, or choose another --out",
+            "give the same options to continue it, or choose another --out",
         )

@@ -25,7 +25,7 @@ from .plan import estimate_hours
 from .recipes import RECIPES, Recipe
 from .records import PageFigure, PageResult, StageEntry, Summary
 from .runner import Stage, read_done, session_seconds
-from .stage_context import Context, width_flags
+from .stage_context import Context
 
 PAGE = "results.html"
 SUMMARY = "results.json"
@@ -36,7 +36,7 @@ ARCHIVED = "archived"  # results.json beside a section's figures: the section, g
 
 
 def command(ctx: Context) -> str:
-    return f"dcgan reproduce {ctx.recipe} --scale {ctx.scale}{width_flags(ctx.widths)} --out {ctx.results}"
+    return f"dcgan reproduce {ctx.recipe} --scale {ctx.scale}{ctx.levers.flags()} --out {ctx.results}"
 
 
 def summary(r: Recipe, ctx: Context, stages: list[Stage]) -> Summary:
@@ -51,8 +51,8 @@ def summary(r: Recipe, ctx: Context, stages: list[Stage]) -> Summary:
         else:
             entries.append(StageEntry(stage.name, stage.about, folder.name, True, done.compute, done.figures,
                                       done.tables, done.results, done.notes, done.finished))  # fmt: skip
-    return Summary(r.name, r.title, ctx.scale, command(ctx), round(estimate_hours(r, ctx.scale, ctx.widths), 1),
-                   all(e.done for e in entries), entries, environment(), dict(ctx.widths))  # fmt: skip
+    return Summary(r.name, r.title, ctx.scale, command(ctx), round(estimate_hours(r, ctx.scale, ctx.levers.widths()), 1),
+                   all(e.done for e in entries), entries, environment(), ctx.levers.to_dict())  # fmt: skip
 
 
 def _expected(hours: float) -> str:

@@ -46,7 +46,7 @@ def estimate_hours(r: Recipe, scale: str, widths: dict[str, int] | None = None) 
 def plan(r: Recipe, ctx: Context) -> list[str]:
     """One line per stage: its folder, whether it is done, begun or to do, what it does; training stages with
     their steps (and, when begun, the step their last checkpoint reached)."""
-    configs = training_stages(r, ctx.scale, ctx.widths)
+    configs = training_stages(r, ctx.scale, ctx.levers.widths())
     lines = []
     for index, stage in enumerate(r.stages(ctx), 1):
         folder = stage_folder(ctx.results, index, stage)

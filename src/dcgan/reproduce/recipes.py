@@ -130,7 +130,7 @@ def lsun_stages(ctx: Context) -> list[Stage]:
         Stage("guided-backprop", lambda c, f: guided_backprop_stage(c, f, "lsun"), "figure 5: trained vs random D"),
         Stage("memorisation", lambda c, f: memorisation_stage(c, f, "lsun"), "section 4.1: nearest training images"),
     ]  # fmt: skip
-    if ctx.config_file("windows").is_file() and not ctx.widths:  # boxes a person drew on this scale's model
+    if ctx.config_file("windows").is_file() and not ctx.levers.widths():  # boxes drawn on this scale's model
         stages.append(Stage("forget", lambda c, f: forget_drawn_stage(c, f, "windows"),
                             "figure 6: forget the windows boxed by hand, beside as many random maps"))  # fmt: skip
     return _bind(ctx, stages)

@@ -189,7 +189,7 @@ class Summary:
     complete: bool
     stages: list[StageEntry]
     machine: dict[str, str]
-    widths: dict[str, int] = field(default_factory=dict)  # chosen over the config files' (dcgan reproduce --g-width)
+    levers: dict = field(default_factory=dict)  # stage_context.Levers chosen on the command line, as a dict
 
     def to_dict(self) -> dict:
         return {
@@ -201,14 +201,14 @@ class Summary:
             "complete": self.complete,
             "stages": [entry.to_dict() for entry in self.stages],
             "machine": self.machine,
-            "widths": self.widths,
+            "levers": self.levers,
         }
 
     @classmethod
     def from_dict(cls, d: dict) -> Summary:
         stages = [StageEntry.from_dict(entry) for entry in d["stages"]]
         return cls(d["recipe"], d["title"], d["scale"], d["command"], d["expected_hours"], d["complete"], stages,
-                   d["machine"], d.get("widths", {}))  # fmt: skip
+                   d["machine"], d.get("levers", {}))  # fmt: skip
 
     def results(self) -> list[PageResult]:
         """The results of every done stage, in stage order."""

@@ -25,12 +25,40 @@ RUN = "run"  # the training run inside a training stage's folder
 CHECKPOINT = f"{RUN}/checkpoints/last.safetensors"
 CLASSIFIER = "classifier.safetensors"  # the attribute classifier inside the classifier stage's folder
 UNIQUE = "unique"  # the data stage's copy of a data set without its near duplicates: DATASET-unique/
-WIDTHS = ("g_width", "d_width")  # what dcgan reproduce --g-width / --d-width change in every training config
 
 
-def width_flags(widths: dict[str, int]) -> str:
-    """The command-line flags that ask for ``widths`` (`` --g-width 128``), in a fixed order; empty for none."""
-    return "".join(f" --{key.replace('_', '-')} {widths[key]}" for key in WIDTHS if key in widths)
+@dataclass(frozen=True)
+class Levers:
+    """What ``dcgan reproduce`` changes in a recipe on the command line, to try a lever of a missed target: G's and
+    D's base widths in every training config, and the D-feature probe's checkpoint chosen on validation. A results
+    folder records them, and its page's command shows them."""
+
+    g_width: int | None = None
+    d_width: int | None = None
+    pick_by_validation: bool = False
+
+    def __post_init__(self) -> None:
+        for key, value in self.widths().items():
+            if value < 1:
+                raise DCGANError(f"--{key.replace('_', '-')} {value} is not a width", "give a number of maps, e.g. 128")
+
+    def widths(self) -> dict[str, int]:
+        """The training options they replace: ``g_width``, ``d_width``."""
+        return {
+            key: value for key, value in (("g_width", self.g_width), ("d_width", self.d_width)) if value is not None
+        }
+
+    def flags(self) -> str:
+        """The command-line flags that ask for them (`` --g-width 128``), in a fixed order; empty for none."""
+        flags = "".join(f" --{key.replace('_', '-')} {value}" for key, value in self.widths().items())
+        return flags + (" --pick-by-validation" if self.pick_by_validation else "")
+
+    def to_dict(self) -> dict:
+        return {**self.widths(), **({"pick_by_validation": True} if self.pick_by_validation else {})}
+
+    @classmethod
+    def from_dict(cls, d: dict) -> Levers:
+        return cls(d.get("g_width"), d.get("d_width"), bool(d.get("pick_by_validation")))
 
 
 def config_file(recipe: str, scale: str, stage: str) -> Path:
@@ -52,14 +80,14 @@ class Context:
     callbacks: list[Callback] = field(default_factory=list)  # extra training callbacks (watching a run)
     stage_folders: dict[str, Path] = field(default_factory=dict)  # stage name -> its folder
     data_root: Path = Path(".")  # where ``data`` was found
-    widths: dict[str, int] = field(default_factory=dict)  # chosen over the config files' (a lever; see WIDTHS)
+    levers: Levers = field(default_factory=Levers)  # chosen on the command line over the recipe's own
 
     def config_file(self, stage: str) -> Path:
         return config_file(self.recipe, self.scale, stage)
 
     def train_options(self, stage: str) -> dict:
         """A training stage's options: its config file, with the widths chosen on the command line."""
-        return read_options(self.config_file(stage)) | self.widths
+        return read_options(self.config_file(stage)) | self.levers.widths()
 
     def training_source(self, dataset: str) -> Path:
         """What training reads: the data stage's copy without near duplicates where the recipe removes them

@@ -8,7 +8,7 @@ from ...core.tensorfile import atomic_write_json
 from ...experiments.linear_probe import linear_probe, protocol_for
 from ...experiments.tables import percent
 from ..records import Outcome
-from ..stage_context import Context
+from ..stage_context import RUN, Context
 
 PAPER_PROBE = {  # protocol -> (the paper's table, {row: (its number, our target, the target's floor)})
     "cifar10": ("table 1", {"ours": ("82.8%", "at least 75%", 0.75), "kmeans": ("80.6%", "", None)}),
@@ -22,9 +22,11 @@ def probe_stage(ctx: Context, folder: Path, protocol_name: str, dataset: str) ->
     s = ctx.settings
     protocol = protocol_for(protocol_name, s.labels_per_class, s.validation_size, s.draws)
     train_path, test_path = ctx.data[dataset]
-    report = linear_probe(ctx.checkpoint(), train_path, protocol, test_path, kmeans_k=s.kmeans_k, c_grid=s.c_grid,
+    pick = ctx.levers.pick_by_validation  # else the last checkpoint, as the paper's D is its trained D
+    source = ctx.stage_folders["train"] / RUN if pick else ctx.checkpoint()
+    report = linear_probe(source, train_path, protocol, test_path, kmeans_k=s.kmeans_k, c_grid=s.c_grid,
                           max_iter=s.max_iter, limit=s.probe_limit, test_limit=s.probe_test_limit, device=ctx.device,
-                          progress=ctx.progress)  # fmt: skip
+                          progress=ctx.progress, pick_by_validation=pick)  # fmt: skip
     atomic_write_json(folder / "linear-probe.json", report.to_dict())
     paper_ref, paper = PAPER_PROBE[protocol_name]
     seconds = round(sum(r.extract_seconds + r.svm_seconds for r in report.rows))
@@ -37,5 +39,10 @@ def probe_stage(ctx: Context, folder: Path, protocol_name: str, dataset: str) ->
             label = "accuracy, all labels" if protocol.full else f"test error, {protocol.labels_per_class}/class"
             met = None if floor is None else value >= floor
             outcome.result(f"{row.model}: {label}", paper_ref, paper_value, percent(value), target, met)
+    if report.picked is not None:
+        scores = ", ".join(f"{Path(c).stem} {percent(v)}" for c, v in report.picked.items())
+        outcome.notes.append(f"D is the checkpoint with the best validation accuracy of those training kept"
+                             f" (--pick-by-validation; the test split was not looked at to choose): {Path(report.checkpoint).stem}"
+                             f" of {scores}")  # fmt: skip
     outcome.files.append("linear-probe.json")
     return outcome
