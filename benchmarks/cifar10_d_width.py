@@ -67,7 +67,7 @@ def main() -> None:
     parser.add_argument("--work", type=Path, required=True, help="folder for the runs and probes")
     parser.add_argument("--data", type=Path, default=SHARED_DATA, help="folder holding cifar10-jpg.zip")
     parser.add_argument("--widths", default="128,256", help="D widths to train (128: the recipe's)")
-    parser.add_argument("--epochs", type=int, default=5, help="epochs each width trains")
+    parser.add_argument("--epochs", type=int, default=5, help="epochs each width trains (a run kept is read back)")
     parser.add_argument("--probe-epochs", default="", help="epochs whose checkpoints are probed [default: the last]")
     parser.add_argument("--precision", default="auto", help="training precision (auto: bf16 where it is faster)")
     parser.add_argument("--out", default="benchmarks/results/cifar10_d_width", help="report stem (.json, .md)")
@@ -79,7 +79,13 @@ def main() -> None:
         folder = args.work / f"d{width}"
         trained = train(folder, width, args.epochs, data, args.precision)
         for epoch in probe_epochs:
+            if not (folder / "checkpoints" / f"epoch_{epoch:04d}.safetensors").is_file():
+                print(f"d{width}: no checkpoint after epoch {epoch} (trained {trained['steps']} steps), not probed")
+                continue
             rows.append({"d_width": width, "epoch": epoch, **probe(folder, epoch, data), **trained})
+    widths = {r["d_width"] for r in rows}
+    common = max(e for e in {r["epoch"] for r in rows} if {r["d_width"] for r in rows if r["epoch"] == e} == widths)
+    winner = max((r for r in rows if r["epoch"] == common), key=lambda r: r["validation_accuracy"])
     lines = [
         f"Machine: {cpu_description()}, torch {torch.__version__}, "
         f"{torch.get_num_threads()} torch threads; validation: 5,000 training images held out (seed 0).\n",
@@ -91,7 +97,9 @@ def main() -> None:
             f"| {r['d_width']} | {r['features']:,} | {r['epoch']} | {100 * r['validation_accuracy']:.2f}% | "
             f"{r['C']} | {r['cpu_s'] / 3600:.2f} |"
         )
-    report = {"epochs": args.epochs, "cpu": cpu_description(), "torch": torch.__version__, "rows": rows}
+    lines.append(f"\nThe best at epoch {common}, the last every width was probed at: D width {winner['d_width']}.")
+    report = {"epochs": args.epochs, "cpu": cpu_description(), "torch": torch.__version__, "rows": rows,
+              "winner": {"d_width": winner["d_width"], "epoch": common}}  # fmt: skip
     write_report(args.out, report, "\n".join(lines) + "\n")
 
 
