@@ -189,3 +189,15 @@ def test_python_dash_m_and_help():
         [sys.executable, "-m", "dcgan", "train", "--resolution", "100"], capture_output=True, text=True
     )
     assert bad.returncode == 2 and "Traceback" not in bad.stderr and "power of two" in bad.stderr
+
+
+def test_a_reader_that_goes_away_is_not_a_traceback(tmp_path):
+    """``dcgan reproduce mnist --plan | head -1``: output into a pipe whose reader has gone ends the command
+    quietly, exit 0, without a BrokenPipeError traceback."""
+    from conftest import SHARED_DATA
+
+    argv = [sys.executable, "-m", "dcgan", "reproduce", "mnist", "--plan", "--out", str(tmp_path / "results")]
+    child = subprocess.Popen([*argv, "--data-root", str(SHARED_DATA)], stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    child.stdout.close()  # gone before the command writes a line
+    err = child.stderr.read().decode()
+    assert child.wait(timeout=120) == 0 and "Traceback" not in err and "BrokenPipe" not in err, err

@@ -9,6 +9,7 @@ exit status 2; Ctrl-C exits 130.
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 import warnings
 
@@ -90,6 +91,9 @@ def _run(args: argparse.Namespace) -> int:
     except KeyboardInterrupt as exc:
         print(f"\ndcgan {args.command}: interrupted{': ' + str(exc) if str(exc) else ''}", file=sys.stderr)
         return 130
+    except BrokenPipeError:  # the reader went away (``dcgan ... | head``): what it wanted is written
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())  # so Python's exit flush cannot fail too
+        return 0
 
 
 def _show_warning(command: str):
