@@ -548,6 +548,8 @@ def test_widths_chosen_on_the_command_line_train_every_model_and_stay_with_the_f
         reproduce(name, "test", out, SHARED_DATA, progress=False, levers=Levers(g_width=32))
     assert main(["reproduce", name, "--scale", "test", "--g-width", "0", "--out", str(tmp_path / "no")]) == 2
     assert "--g-width 0 is not a width" in capsys.readouterr().err
+    assert main(["reproduce", name, "--pick-by-validation", "--out", str(tmp_path / "no")]) == 2
+    assert f"the {name} recipe probes no D features" in capsys.readouterr().err
 
 
 def test_pick_by_validation_probes_the_checkpoint_chosen_on_validation_and_the_page_says_so(finished, tmp_path):

@@ -85,6 +85,9 @@ def context(
         data_root=root,
         levers=levers or Levers(),
     )
+    if ctx.levers.pick_by_validation and "linear-probe" not in {stage.name for stage in r.stages(ctx)}:
+        raise DCGANError(f"the {name} recipe probes no D features to pick a checkpoint for",
+                         "leave out --pick-by-validation (it is for the recipes that train an SVM on D's features)")  # fmt: skip
     return r, ctx
 
 
