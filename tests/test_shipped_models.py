@@ -20,7 +20,10 @@ ROOT = Path(__file__).resolve().parents[1]
 RECORDED = Path(__file__).parent / "recorded"
 SHIPPED = {
     "pretrained-mnist": pretrained_path("mnist"),
-    "results-lsun": ROOT / "docs" / "results" / "lsun" / "generator.safetensors",
+    **{
+        f"results-{recipe}": ROOT / "docs" / "results" / recipe / "generator.safetensors"
+        for recipe in ("faces", "lsun")
+    },
 }
 SAMPLES = 8
 # grey levels: other CPUs' kernels round fp32 sums in another order, moving a pixel across a level boundary
