@@ -9,13 +9,12 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-import torch
 from PIL import Image
 
 from dcgan import load_checkpoint
 from dcgan.core.checkpoints import pretrained_path
 from dcgan.core.images import to_uint8
-from dcgan.core.sampling import generate, sample_noise, seeded
+from dcgan.core.sampling import class_rows, generate, sample_noise, seeded
 
 ROOT = Path(__file__).resolve().parents[1]
 RECORDED = Path(__file__).parent / "recorded"
@@ -32,11 +31,11 @@ LEVELS = 2
 
 
 def seeded_row(path: Path) -> np.ndarray:
-    """SAMPLES images of the file's G from seed 0 (a conditional G's classes in turn), side by side, as 8-bit
+    """SAMPLES images of the file's G from seed 0 (a conditional G's classes as `dcgan sample` sorts them), side by side, as 8-bit
     pixels."""
     ckpt = load_checkpoint(path)
     G = ckpt.generator()
-    labels = torch.arange(SAMPLES) % G.spec.num_classes if G.spec.num_classes else None
+    labels = class_rows(SAMPLES, G.spec.num_classes) if G.spec.num_classes else None
     images = to_uint8(generate(G, sample_noise(SAMPLES, G.spec.nz, ckpt.noise, seeded(0)), labels))  # (N, H, W, C)
     row = np.concatenate(list(images), axis=1)
     return row[..., 0] if row.shape[-1] == 1 else row  # PIL reads a one-channel image as (H, W)
