@@ -160,6 +160,11 @@ def test_measured_arithmetic_beats_random_samples(classifier):
     groups = pick_exemplars(G, classifier, concepts, pool, k=3, groups=4)
     runs, table = measure_arithmetic(G, classifier, "BL - DL + DR", groups, "Bright&!Stripe_left", pool[:36])
     assert len(runs) == 4 and table["latent"]["images"] == 36 and table["pixel"]["images"] == 4
+    per_set = [table[f"exemplar set {t}"] for t in (1, 2, 3, 4)]  # each set's Y and its 8 noisy neighbours
+    assert [row["images"] for row in per_set] == [9] * 4
+    assert np.mean([row["Bright&!Stripe_left"] for row in per_set]) == pytest.approx(
+        table["latent"]["Bright&!Stripe_left"]
+    )
     assert table["latent"]["Bright&!Stripe_left"] > 0.9
     assert 0.1 < table["random"]["Bright&!Stripe_left"] < 0.45  # about one in four by chance
     moved = torch.zeros(20, 3, 4)
@@ -189,12 +194,19 @@ def test_arithmetic_experiment_reports_its_figure_measurement_and_z(classifier, 
                                 "table": report.measured}  # fmt: skip
     table = report.table()
     assert table.columns == ["outputs", "images", expect, "Bright", "!Stripe_left"]
-    assert [row[:2] for row in table.rows] == [["latent", "10"], ["pixel", "2"], ["random", "10"]]
+    assert [row[:2] for row in table.rows] == [
+        ["latent", "10"], ["exemplar set 1", "5"], ["exemplar set 2", "5"], ["pixel", "2"], ["random", "10"]
+    ]  # fmt: skip
     assert table.rows[0][2] == f"{report.success():.3f}"
+    per_set = [report.measured[f"exemplar set {t}"][expect] for t in (1, 2)]
+    assert report.spread() == pytest.approx(np.std(per_set, ddof=1))
     assert report.figure.size[1] == 2 + 5 * 18  # a row per concept, the outputs, pixel space
     assert len(load_z(report.save_z(tmp_path / "a.safetensors"))) == 3 * 4 + 5  # exemplars and mean, outputs
     shown = arithmetic_experiment(G, "normal", "BL - DL + DR", concepts, classifier=classifier, pool=400, n=4, seed=1)
     assert shown.measured == {} and torch.equal(shown.first.outputs, report.first.outputs)
+    once = arithmetic_experiment(G, "normal", "BL - DL + DR", concepts, classifier=classifier, expect=expect,
+                                 pool=400, n=4, seed=1)  # fmt: skip
+    assert list(once.measured) == ["latent", "pixel", "random"] and once.spread() is None  # one set: no spread
     with pytest.raises(DCGANError, match="need an attribute classifier"):
         arithmetic_experiment(G, "normal", "BL - DL + DR", concepts, expect=expect)
     with pytest.raises(NoExemplarsError, match="samples are scored"):

@@ -247,8 +247,10 @@ def test_forgetting_experiment_adds_the_detection_rates_to_its_report(gen):
     assert result.detection == {"bright": rates}
     assert result.to_dict() == {**alone.summary(), "detection": {"bright": rates}}
     table = result.table("bright", "object")
-    assert table.columns == ["as drawn", f"{len(result.dropped)} object maps dropped", "as many random maps dropped"]
-    assert table.rows == [[f"{rates[key]:.3f}" for key in ("before", "after", "after_random_maps")]]
+    assert table.columns == ["as drawn", f"{len(result.dropped)} object maps dropped", "as many random maps dropped",
+                             "each of the 5 random draws"]  # fmt: skip
+    each = ", ".join(f"{r:.3f}" for r in rates["after_random_maps_each"])
+    assert table.rows == [[*(f"{rates[key]:.3f}" for key in ("before", "after", "after_random_maps")), each]]
 
     class Larger(Bright):
         spec = ModelSpec(resolution=32, channels=1)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import math
 import os
 import re
 import shutil
@@ -550,6 +551,33 @@ def test_widths_chosen_on_the_command_line_train_every_model_and_stay_with_the_f
     assert "--g-width 0 is not a width" in capsys.readouterr().err
     assert main(["reproduce", name, "--pick-by-validation", "--out", str(tmp_path / "no")]) == 2
     assert f"the {name} recipe probes no D features" in capsys.readouterr().err
+
+
+def test_a_targets_number_carries_its_spread_and_says_what_the_spread_is(finished):
+    """A target met or missed by less than its own noise says little: the probe's accuracy comes with its standard
+    error on the test images, the forgetting control with the range of its random draws."""
+    name, out, _, _, _ = finished
+    summary = json.loads((out / "results.json").read_text())
+    results = [r for stage in summary["stages"] for r in stage["results"] if r["target"]]
+    if name == "cifar10":
+        (result,) = results
+        probe = next(f for f in out.iterdir() if f.name.endswith("-linear-probe"))
+        tested = json.loads((probe / "linear-probe.json").read_text())["test"]["images"]
+        assert result["what"].endswith(f"(+- its standard error on {tested:,} test images)")
+        accuracy, error = map(float, re.fullmatch(r"(\d+\.\d\d)% \+- (\d+\.\d\d)", result["ours"]).groups())
+        assert error == pytest.approx(100 * math.sqrt(accuracy / 100 * (1 - accuracy / 100) / tested), abs=0.006)
+    elif name == "faces":
+        (forgetting,) = [r for r in results if r["what"].startswith("forgetting")]
+        assert "(the mean of 5 random draws; their range)" in forgetting["what"]
+        folder = next(f for f in out.iterdir() if f.name.endswith("-forget"))
+        rates = json.loads((folder / "forget.json").read_text())["detection"]["Smiling"]
+        drops = [
+            rates["before"] - r for r in (rates["after"], rates["after_random_maps"], *rates["after_random_maps_each"])
+        ]
+        drop, mean, *each = drops
+        assert forgetting["ours"] == f"{drop:.3f} / {mean:.3f} ({min(each):.3f} to {max(each):.3f})"
+    else:
+        pytest.skip("the recipes with a spread added here")
 
 
 def test_pick_by_validation_probes_the_checkpoint_chosen_on_validation_and_the_page_says_so(finished, tmp_path):

@@ -12,6 +12,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import numpy as np
 import torch
 from PIL import Image
 
@@ -20,6 +21,8 @@ from ..core.sampling import at_class, render, sample_noise, seeded
 from .attributes import AttributeClassifier, Condition, check_expect, exemplar_sets
 from .latent import Arithmetic, arithmetic_figure, pixel_arithmetic, save_z, vector_arithmetic
 from .tables import Table, number
+
+EXEMPLAR_SET = "exemplar set"  # the measured table's row of one set's outputs: "exemplar set 1", ...
 
 
 @dataclass
@@ -39,6 +42,11 @@ class ArithmeticReport:
     def success(self) -> float:
         """The share of latent outputs (Y and Y + noise of every run) recognised as ``expect``."""
         return self.measured["latent"][self.expect]
+
+    def spread(self) -> float | None:
+        """The standard deviation of :meth:`success` over the exemplar sets (None with fewer than two)."""
+        per_set = [row[self.expect] for name, row in self.measured.items() if name.startswith(EXEMPLAR_SET)]
+        return float(np.std(per_set, ddof=1)) if len(per_set) > 1 else None
 
     def table(self) -> Table:
         columns = list(next(iter(self.measured.values())))
@@ -123,7 +131,9 @@ def measure_arithmetic(
 
     Rows of the returned table: ``latent`` (Y and its n noisy neighbours of every trial),
     ``pixel`` (pixel-space arithmetic on the same exemplar images, one per trial) and
-    ``random`` (G of ``random_z``: how often the condition holds by chance). Each row gives
+    ``random`` (G of ``random_z``: how often the condition holds by chance). With more than one
+    group, ``latent`` is followed by a row per exemplar set (its Y and Y + noise): one set's result
+    rests on its own few exemplars, so the rows' spread is the measurement's own noise. Each row gives
     the number of images and the recognised fraction of the whole condition and of each literal.
     """
     condition = Condition.parse(expect, clf.names)
@@ -136,7 +146,9 @@ def measure_arithmetic(
     pixel_images = torch.stack(
         [pixel_arithmetic(expression, {name: render(G, z) for name, z in run.exemplars.items()}) for run in runs]
     )
-    table = {}
-    for row, images in (("latent", latent_images), ("pixel", pixel_images), ("random", render(G, random_z))):
-        table[row] = {"images": len(images), **condition.recognition(clf.predict(images), clf.names)}
+    probs = {"latent": clf.predict(latent_images)}
+    if trials > 1:  # each set's outputs, scored with the rest
+        probs |= {f"{EXEMPLAR_SET} {t + 1}": p for t, p in enumerate(probs["latent"].chunk(trials))}
+    probs |= {"pixel": clf.predict(pixel_images), "random": clf.predict(render(G, random_z))}
+    table = {row: {"images": len(p), **condition.recognition(p, clf.names)} for row, p in probs.items()}
     return runs, table

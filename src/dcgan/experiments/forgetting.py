@@ -177,10 +177,14 @@ class Forgetting:
         return self.summary()
 
     def table(self, condition: str, what: str) -> Table:
-        """How often ``condition`` was recognised: as drawn, with the ``what`` maps dropped, with random ones."""
+        """How often ``condition`` was recognised: as drawn, with the ``what`` maps dropped, with random ones (their
+        mean, then each draw: how much one random choice of maps varies)."""
         rates = self.detection[condition]
+        each = rates["after_random_maps_each"]
         columns = ["as drawn", f"{rates['maps_dropped']} {what} maps dropped", "as many random maps dropped"]
-        return Table(columns, [[f"{rates[key]:.3f}" for key in ("before", "after", "after_random_maps")]])
+        columns.append(f"each of the {len(each)} random draws")
+        row = [f"{rates[key]:.3f}" for key in ("before", "after", "after_random_maps")]
+        return Table(columns, [[*row, ", ".join(f"{r:.3f}" for r in each)]])
 
 
 def forget(

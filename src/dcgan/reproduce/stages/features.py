@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from pathlib import Path
 
 from ...core.tensorfile import atomic_write_json
@@ -32,13 +33,21 @@ def probe_stage(ctx: Context, folder: Path, protocol_name: str, dataset: str) ->
     seconds = round(sum(r.extract_seconds + r.svm_seconds for r in report.rows))
     outcome = Outcome(compute={"extract + SVM seconds": seconds})
     outcome.table(f"{protocol.name} protocol", paper_ref, report.table())
+    tested = report.test["images"]
     for key, row in zip(ROWS, report.rows, strict=False):
         if key in paper:
-            value = row.accuracy if protocol.full else 1 - row.limited_accuracy_mean
             paper_value, target, floor = paper[key]
-            label = "accuracy, all labels" if protocol.full else f"test error, {protocol.labels_per_class}/class"
+            if protocol.full:  # one SVM: its uncertainty is the test set's size
+                value = row.accuracy
+                spread, label = math.sqrt(value * (1 - value) / tested), "accuracy, all labels"
+                label += f" (+- its standard error on {tested:,} test images)"
+            else:
+                value, spread = 1 - row.limited_accuracy_mean, row.limited_accuracy_std
+                label = f"test error, {protocol.labels_per_class}/class (+- standard deviation over"
+                label += f" {protocol.draws} draws of the labelled images)"
             met = None if floor is None else value >= floor
-            outcome.result(f"{row.model}: {label}", paper_ref, paper_value, percent(value), target, met)
+            ours = f"{percent(value)} +- {100 * spread:.2f}"
+            outcome.result(f"{row.model}: {label}", paper_ref, paper_value, ours, target, met)
     if report.picked is not None:
         scores = ", ".join(f"{Path(c).stem} {percent(v)}" for c, v in report.picked.items())
         outcome.notes.append(f"D is the checkpoint with the best validation accuracy of those training kept"
