@@ -66,9 +66,10 @@ def forget_stage(ctx: Context, folder: Path) -> Outcome:
     outcome.table(
         f"recognised as Smiling on {rates['samples']} fresh samples", "figure 6", result.table("Smiling", "smile")
     )
+    ratio = f"{drop / random_drop:.2f}x" if random_drop > 0 else "random maps drop none"
     outcome.result(f"forgetting: drop in smiles, smile maps / random maps (the mean of {len(random_drops)} random"
                    " draws; their range)", "figure 6", "windows forgotten (shown)",
-                   f"{drop:.3f} / {random_drop:.3f} ({min(random_drops):.3f} to {max(random_drops):.3f})",
+                   f"{ratio} ({drop:.3f} / {random_drop:.3f}; {min(random_drops):.3f} to {max(random_drops):.3f})",
                    "at least 2x", drop > 0 and drop >= 2 * max(random_drop, 0))  # fmt: skip
     return outcome
 
