@@ -343,6 +343,13 @@ def test_windows_boxed_by_hand_add_the_forget_stage_and_a_blind_count_is_unblind
     ]
     change = json.loads((folder / "07-forget" / "forget.json").read_text())["change"]
     assert set(change) == {"object maps", "random maps"} and all(v["inside"] > 0 for v in change.values())
+    (table,) = [t for t in marker["tables"] if t["title"].startswith("where the picture changes")]
+    assert table["rows"][0][1] == table["rows"][1][1]  # as many random maps as object maps, shown alike
+    (result,) = [r for r in marker["results"] if "pixel change" in r["what"]]
+    ours, control = change["object maps"], change["random maps"]
+    assert result["ours"] == (
+        f"{ours['inside'] / control['inside']:.2f}x (windows maps {ours['ratio']:.2f}, random maps {control['ratio']:.2f})"
+    )
     key = json.loads((folder / "07-forget" / "forget.json").read_text())["count_key"]
     assert len(key) == 3 * SETTINGS["test"].blind
     seen = [i for i, (_, version) in enumerate(key) if version == "as drawn"][:3]

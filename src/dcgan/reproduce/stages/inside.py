@@ -95,14 +95,17 @@ def forget_drawn_stage(ctx: Context, folder: Path, what: str) -> Outcome:
     outcome = Outcome()
     outcome.figure("forget.png", f"boxed samples, then the same z with the {len(result.dropped)} {what} maps dropped",
                    "figure 6")  # fmt: skip
-    rows = [[kind, f"{v['maps']:.0f}", f"{v['inside']:.4f}", f"{v['outside']:.4f}", f"{v['ratio']:.2f}"]
-            for kind, v in change.items()]  # fmt: skip
+    rows = [
+        [kind, f"{v['maps']:.1f}", f"{v['inside']:.4f}", f"{v['outside']:.4f}", f"{v['ratio']:.2f}"]
+        for kind, v in change.items()
+    ]  # fmt: skip (maps: the mean over the two halves, as many for each kind)
     columns = ["maps dropped", "how many", "change inside the boxes", "change outside", "inside / outside"]
     outcome.table(f"where the picture changes, on {len(boxes)} boxed samples", "figure 6", Table(columns, rows))
     ours, control = change["object maps"], change["random maps"]
-    outcome.result(f"forgetting {what}: pixel change inside the boxes, {what} maps / random maps (inside / outside"
-                   " the boxes)", "figure 6", f"{what} removed (shown)", f"{ours['inside'] / control['inside']:.1f}x"
-                   f" ({ours['ratio']:.1f} / {control['ratio']:.1f})")  # fmt: skip
+    outcome.result(f"forgetting {what}: pixel change inside the boxes, {what} maps / random maps (then each one's"
+                   " change inside / outside the boxes)", "figure 6", f"{what} removed (shown)",
+                   f"{ours['inside'] / control['inside']:.2f}x ({what} maps {ours['ratio']:.2f}, random maps"
+                   f" {control['ratio']:.2f})")  # fmt: skip
     counts = ctx.config_file(f"{what}-counts")
     if not counts.is_file():
         outcome.notes.append(
