@@ -32,6 +32,7 @@ import dcgan.training.runs
 import dcgan.training.state
 from conftest import HANG, blobs, tiny_config
 from dcgan import DCGANError, load_checkpoint, resume, train
+from dcgan.core.folderlock import holding
 from dcgan.core.rundir import RunDir
 from dcgan.training import Callback
 
@@ -256,6 +257,19 @@ def test_out_that_is_a_device_file_or_a_file_is_refused_before_any_work(tmp_path
     with pytest.raises(DCGANError, match=r"cannot write into .*Read-only file system"):
         train(tiny_config(tmp_path, out=str(tmp_path / "new")))
     assert Path("/dev/full").is_char_device()  # never replaced
+
+
+def test_a_run_folder_being_trained_refuses_a_second_trainer_and_loses_nothing(tmp_path):
+    """A second ``--resume`` of a run in training would drop its newest metrics and delete its half-written
+    checkpoint: it stops before that, naming the process that trains there."""
+    data = blobs(64)
+    run = train(tiny_config(tmp_path, epochs=1), data).run
+    files = {path: path.read_bytes() for path in run.root.rglob("*") if path.is_file()}
+    with holding(run.root, "training"), pytest.raises(DCGANError) as caught:  # as the first trainer holds it
+        resume(run.root, data, epochs=2)
+    assert str(caught.value).startswith(f"{run.root} is in use: training by process {os.getpid()} on ")
+    assert {path: path.read_bytes() for path in files} == files
+    assert resume(run.root, data, epochs=2).step == 4  # free again: 2 steps an epoch
 
 
 def test_nan_stops_with_remedies_and_keeps_the_last_good_checkpoint(tmp_path, monkeypatch):

@@ -22,6 +22,7 @@ from safetensors.torch import load_file
 from conftest import SHARED_DATA
 from dcgan import load_checkpoint
 from dcgan.cli import main
+from dcgan.core.folderlock import holding
 from dcgan.errors import DCGANError
 from dcgan.experiments.forgetting import load_boxes
 from dcgan.experiments.pose import YawRegressor, load_regressor, train_yaw_regressor
@@ -128,6 +129,16 @@ def test_a_rerun_skips_every_stage(finished):
     reproduce(name, "test", out, SHARED_DATA, progress=False, log=log.append)
     assert all(line.endswith("done before, skipped") for line in log[:-1])
     assert {f.name: (f / DONE).stat().st_mtime_ns for f in _stage_folders(out)} == before
+
+
+def test_a_results_folder_being_written_refuses_a_second_reproduce(finished):
+    """Two ``dcgan reproduce`` on one folder would run the same stages into the same files: the second stops at
+    once, before it writes anything, the page included."""
+    name, out, _, _, _ = finished
+    before = (out / "results.json").read_bytes()
+    with holding(out, f"dcgan reproduce {name}"), pytest.raises(DCGANError, match=f"is in use: dcgan reproduce {name}"):
+        reproduce(name, "test", out, SHARED_DATA, progress=False, log=lambda _: None)
+    assert (out / "results.json").read_bytes() == before
 
 
 def test_a_stage_killed_before_its_marker_runs_again(finished):

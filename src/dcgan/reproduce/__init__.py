@@ -18,6 +18,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 from ..core.checkpoints import resolve_checkpoint_path
+from ..core.folderlock import holding
 from ..core.rundir import RunDir
 from ..errors import DCGANError
 from ..training import Callback
@@ -116,19 +117,20 @@ def reproduce(
             if stage.trains:
                 run_stage(ctx.stage_folders[stage.name], stage, lambda _: None)
         return ctx.results / PAGE
-    try:
-        for stage in stages:
-            run_stage(ctx.stage_folders[stage.name], stage, log)
-            write_page(r, ctx, stages)
-    except KeyboardInterrupt:  # the recipe continues as a whole (a training stage's own hint names its run)
-        again = f"{program()} reproduce {name} --scale {scale}{ctx.levers.flags()} --out {ctx.results}"
-        if data_root is not None:  # the same data, wherever it was found
-            again += f" --data-root {resolve_root(data_root)}"
-        if device != "auto":
-            again += f" --device {device}"
-        raise KeyboardInterrupt(f"stopped; continue with: {again}") from None
-    finally:  # also after Ctrl-C or an error: the page shows what is done so far
-        page = write_page(r, ctx, stages)
+    with holding(ctx.results, f"dcgan reproduce {name}"):  # core/folderlock.py: one writer per folder
+        try:
+            for stage in stages:
+                run_stage(ctx.stage_folders[stage.name], stage, log)
+                write_page(r, ctx, stages)
+        except KeyboardInterrupt:  # the recipe continues as a whole (a training stage's own hint names its run)
+            again = f"{program()} reproduce {name} --scale {scale}{ctx.levers.flags()} --out {ctx.results}"
+            if data_root is not None:  # the same data, wherever it was found
+                again += f" --data-root {resolve_root(data_root)}"
+            if device != "auto":
+                again += f" --device {device}"
+            raise KeyboardInterrupt(f"stopped; continue with: {again}") from None
+        finally:  # also after Ctrl-C or an error: the page shows what is done so far
+            page = write_page(r, ctx, stages)
     log(f"results page: {page}")
     return page
 

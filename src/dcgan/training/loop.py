@@ -12,6 +12,8 @@ continues exactly as if it had never stopped.
 from __future__ import annotations
 
 import math
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import datetime
 from pathlib import Path
 from time import monotonic
@@ -21,6 +23,7 @@ import torch
 
 from ..core.checkpoints import Checkpoint
 from ..core.device import keep_freed_memory, pick_device
+from ..core.folderlock import holding
 from ..core.images import save_grid, to_unit_range
 from ..core.models import Discriminator, Generator
 from ..core.rundir import LAST, RunDir
@@ -173,8 +176,12 @@ class Trainer:
     # ---- the loop ----------------------------------------------------------------------
     def fit(self) -> Trainer:
         """Train until ``total_steps`` steps are done (``--steps``, ``--kimg`` or ``--epochs``); returns self."""
+        with self._open_run_folder():
+            self._fit()
+        return self
+
+    def _fit(self) -> None:
         state = self.state
-        self._open_run_folder()
         images = self._place_images()
         state.G.train()
         state.D.train()
@@ -209,7 +216,6 @@ class Trainer:
             self._notify("on_end")
         finally:
             self._notify("on_close")
-        return self
 
     def epoch_order(self, epoch: int) -> torch.Tensor:
         """The shuffled image order of one epoch, a function of (seed, epoch) only."""
@@ -327,13 +333,20 @@ class Trainer:
         for callback in self.callbacks:
             getattr(callback, hook)(self, *args)
 
-    def _open_run_folder(self) -> None:
-        """Rank 0 readies the run folder: the metrics a crash logged after the checkpoint (or before any), partial
-        writes and the config are put right before the first step."""
+    @contextmanager
+    def _open_run_folder(self) -> Iterator[None]:
+        """Rank 0 holds the run folder while training (core/folderlock.py: a second writer would corrupt it) and
+        readies it: the metrics a crash logged after the checkpoint (or before any), partial writes and the config
+        are put right before the first step."""
         if not self.world.is_main:
+            yield
             return
         self.run.prepare()
-        self.run.root.mkdir(parents=True, exist_ok=True)
+        with holding(self.run.root, "training"):
+            self._ready_run_folder()
+            yield
+
+    def _ready_run_folder(self) -> None:
         self.run.drop_metrics_after(self.step)
         self.run.remove_partial_writes()
         self.config.save(self.run.config)
