@@ -25,6 +25,13 @@ SHARED_DATA = Path(os.environ.get("DCGAN_DATA") or Path(__file__).resolve().pare
 # seconds a test waits for another process or thread before calling it hung: a guard only, far beyond what any
 # machine needs (a wait ends on what it waits for, never on a timer), so a busy machine does not fail the suite
 HANG = 300
+SRC = Path(__file__).resolve().parents[1] / "src"  # the checkout's package, for tests that start python themselves
+
+
+def src_env() -> dict[str, str]:
+    """This process's environment with the checkout's package first on PYTHONPATH: what a subprocess needs to
+    import the code under test rather than an installed copy."""
+    return {**os.environ, "PYTHONPATH": os.pathsep.join([str(SRC), os.environ.get("PYTHONPATH", "")])}
 
 
 def shared_data(name: str) -> Path:

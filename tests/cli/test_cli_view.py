@@ -1,22 +1,18 @@
 """``dcgan serve`` as a user starts it: a process that prints its address and answers there until stopped."""
 
 import json
-import os
 import signal
 import subprocess
 import sys
 import urllib.request
-from pathlib import Path
 
-from conftest import HANG, blobs, tiny_config
+from conftest import HANG, blobs, src_env, tiny_config
 from dcgan import train
-
-SRC = Path(__file__).resolve().parents[2] / "src"
 
 
 def test_serve_prints_its_address_and_answers_there(tmp_path):
     train(tiny_config(tmp_path, epochs=1), blobs(64))
-    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(SRC), os.environ.get("PYTHONPATH", "")])}
+    env = src_env()
     command = [sys.executable, "-m", "dcgan", "serve", "--checkpoint", str(tmp_path / "run"), "--port", "0"]
     process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
     try:

@@ -14,11 +14,10 @@ from pathlib import Path
 
 import pytest
 
-from conftest import HANG
+from conftest import HANG, src_env
 from dcgan import DCGANError
 from dcgan.core.folderlock import LOCK, holding
 
-SRC = Path(__file__).resolve().parents[2] / "src"
 HOLD = "import sys, time; from dcgan.core.folderlock import holding\nwith holding(sys.argv[1], 'training'): time.sleep(600)"
 
 
@@ -37,7 +36,7 @@ def test_a_held_folder_refuses_a_second_writer_and_names_the_first(tmp_path):
 
 def test_a_holder_killed_with_sigkill_leaves_the_folder_free(tmp_path):
     folder = tmp_path / "run"
-    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(SRC), os.environ.get("PYTHONPATH", "")])}
+    env = src_env()
     holder = subprocess.Popen([sys.executable, "-c", HOLD, str(folder)], env=env)
     try:
         hung = time.monotonic() + HANG  # until it holds the folder, however slowly Python starts here

@@ -18,7 +18,7 @@ import pytest
 import torch
 import torch.distributed as dist
 
-from conftest import blobs, tiny_config
+from conftest import blobs, src_env, tiny_config
 from dcgan import load_checkpoint, resume, train
 from dcgan.training import Trainer, distributed
 
@@ -26,8 +26,6 @@ from dcgan.training import Trainer, distributed
 os.environ.setdefault("CUBLAS_WORKSPACE_CONFIG", ":4096:8")
 
 pytestmark = [pytest.mark.cuda, pytest.mark.skipif(not torch.cuda.is_available(), reason="needs an NVIDIA GPU")]
-
-SRC = Path(__file__).resolve().parents[2] / "src"
 
 
 def cuda_config(tmp_path: Path, **overrides):
@@ -120,7 +118,7 @@ def test_nccl_data_parallel_with_sync_bn_steps_like_one_process(tmp_path, monkey
 
 
 def test_torchrun_on_one_gpu(tmp_path):
-    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(SRC), os.environ.get("PYTHONPATH", "")])}
+    env = src_env()
     command = [sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc-per-node=1", "-m", "dcgan"]
     args = ["train", "--device", "cuda", "--limit", "64", "--resolution", "16", "--batch-size", "16", "--steps", "3"]
     args += ["--g-width", "8", "--d-width", "8", "--no-progress", "--no-cache", "--out", str(tmp_path / "run")]

@@ -10,7 +10,6 @@ Every wait ends on what it waits for; timeouts are only guards against a hang (c
 from __future__ import annotations
 
 import json
-import os
 import re
 import signal
 import socket
@@ -21,14 +20,13 @@ from pathlib import Path
 import torch
 from PIL import Image
 
-from conftest import HANG, SHARED_DATA, blobs, shared_data
+from conftest import HANG, SHARED_DATA, blobs, shared_data, src_env
 from dcgan import Discriminator, Generator, load_checkpoint
 from dcgan.cli import main
 from dcgan.core.checkpoints import Checkpoint
 from dcgan.core.rundir import RunDir
 from dcgan.training import TrainConfig, Trainer, load_training_data
 
-SRC = Path(__file__).resolve().parents[2] / "src"
 TINY = [
     "--g-width",
     "8",
@@ -55,7 +53,7 @@ def write_blobs(folder: Path, n: int) -> Path:
 
 
 def environment(**extra: str) -> dict[str, str]:
-    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(SRC), os.environ.get("PYTHONPATH", "")])}
+    env = src_env()
     return env | {"OMP_NUM_THREADS": "1", "DCGAN_DIST_TIMEOUT": "60"} | extra
 
 

@@ -30,14 +30,13 @@ import dcgan.core.tensorfile
 import dcgan.training.loop
 import dcgan.training.runs
 import dcgan.training.state
-from conftest import HANG, blobs, tiny_config
+from conftest import HANG, SRC, blobs, src_env, tiny_config
 from dcgan import DCGANError, load_checkpoint, resume, train
 from dcgan.core.folderlock import LOCK, holding
 from dcgan.core.rundir import RunDir
 from dcgan.training import Callback
 
 KILLS = 24
-SRC = Path(__file__).resolve().parents[2] / "src"
 
 
 class _KillPoint(Callback):
@@ -159,7 +158,7 @@ def test_sigterm_and_sigint_checkpoint_and_print_a_working_resume_command(tmp_pa
     data.mkdir()
     for i, image in enumerate(blobs(64).images):
         Image.fromarray(image[0].numpy()).save(data / f"{i}.png")
-    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(SRC), os.environ.get("PYTHONPATH", "")])}
+    env = src_env()
     tiny = (
         "--g-width 8 --d-width 8 --nz 8 --batch-size 16 --log-every 1 --no-progress --no-cache --save-every-minutes 0"
     )
@@ -205,7 +204,7 @@ def test_sigterm_while_starting_exits_143_with_one_line_and_keeps_what_was_print
     data.mkdir()
     for i, image in enumerate(blobs(32).images):
         Image.fromarray(image[0].numpy()).save(data / f"{i}.png")
-    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(SRC), os.environ.get("PYTHONPATH", "")])}
+    env = src_env()
     argv = f"train --data {data} --resolution 16 --out run --g-width 8 --d-width 8 --nz 8 --batch-size 16 --no-progress".split()
     with (tmp_path / "out.txt").open("w") as stdout:  # a file: Python buffers it, unlike a terminal
         ran = subprocess.run(

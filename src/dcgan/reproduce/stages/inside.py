@@ -95,10 +95,9 @@ def forget_drawn_stage(ctx: Context, folder: Path, what: str) -> Outcome:
     outcome = Outcome()
     outcome.figure("forget.png", f"boxed samples, then the same z with the {len(result.dropped)} {what} maps dropped",
                    "figure 6")  # fmt: skip
-    rows = [
-        [kind, f"{v['maps']:.1f}", f"{v['inside']:.4f}", f"{v['outside']:.4f}", f"{v['ratio']:.2f}"]
-        for kind, v in change.items()
-    ]  # fmt: skip (maps: the mean over the two halves, as many for each kind)
+    # maps: the mean over the two halves (as many of each kind), so a half shows as .5
+    rows = [[kind, f"{v['maps']:.1f}", f"{v['inside']:.4f}", f"{v['outside']:.4f}", f"{v['ratio']:.2f}"]
+            for kind, v in change.items()]  # fmt: skip
     columns = ["maps dropped", "how many", "change inside the boxes", "change outside", "inside / outside"]
     outcome.table(f"where the picture changes, on {len(boxes)} boxed samples", "figure 6", Table(columns, rows))
     ours, control = change["object maps"], change["random maps"]
