@@ -27,8 +27,18 @@ from dcgan.errors import DCGANError
 from dcgan.experiments.forgetting import load_boxes
 from dcgan.experiments.pose import YawRegressor, load_regressor, train_yaw_regressor
 from dcgan.reproduce import RECIPES, SCALES, Levers, context, estimate_hours, gather, reproduce, runner, stage_context
-from dcgan.reproduce.records import Marker, Outcome, Summary
-from dcgan.reproduce.runner import DONE, SESSIONS, Stage, counted_seconds, run_stage, session_seconds
+from dcgan.reproduce.page import hours_by_machine
+from dcgan.reproduce.records import Marker, Outcome, StageEntry, Summary
+from dcgan.reproduce.runner import (
+    DONE,
+    SESSIONS,
+    Stage,
+    counted_seconds,
+    run_stage,
+    session_seconds,
+    stage_compute,
+    where_it_runs,
+)
 from dcgan.reproduce.settings import SETTINGS
 from dcgan.reproduce.stage_context import config_file
 from dcgan.reproduce.stages import latent as latent_stages
@@ -167,6 +177,9 @@ def test_a_running_stage_records_its_seconds_every_heartbeat(tmp_path, monkeypat
     records = [json.loads(line) for line in (tmp_path / "a" / SESSIONS).read_text().splitlines()]
     assert len(records) >= 2 and len({r["session"] for r in records}) == 1  # heartbeats, then the end
     assert done.compute["seconds"] == records[-1]["seconds"] == max(r["seconds"] for r in records)
+    assert {r["machine"] for r in records} == {where_it_runs()}  # the CPU, its torch threads: hours told apart
+    assert done.compute["machines"] == {where_it_runs(): done.compute["seconds"]}
+    assert where_it_runs().endswith(f", {torch.get_num_threads()} torch thread" + "s" * (torch.get_num_threads() > 1))
 
     def interrupted(folder):
         raise KeyboardInterrupt
@@ -195,6 +208,32 @@ def test_each_session_counts_once_at_its_last_record(tmp_path):
     ]
     (tmp_path / SESSIONS).write_text("\n".join(lines))
     assert session_seconds(tmp_path) == 5.0 + 7.0 + 120.0 + 60.0
+    assert stage_compute(tmp_path) == {"seconds": 192.0}  # no session said where it ran: nothing to tell apart
+    lines += ['{"session": "c", "seconds": 60.0, "machine": "X, 1 torch thread"}',
+              '{"session": "c", "seconds": 90.0, "machine": "X, 1 torch thread"}',
+              '{"session": "d", "seconds": 30.0, "machine": "X, 2 torch threads"}']  # fmt: skip
+    (tmp_path / SESSIONS).write_text("\n".join(lines))
+    assert stage_compute(tmp_path) == {
+        "seconds": 312.0,
+        "machines": {"": 192.0, "X, 1 torch thread": 90.0, "X, 2 torch threads": 30.0},
+    }
+
+
+def test_the_page_says_where_the_hours_ran():
+    """A run resumed with other threads, or on another CPU, mixes its hours: the page splits them, naming the
+    page's own CPU once; sessions of older versions are "not recorded", and pages with none say nothing more."""
+    machine = {"CPU": "X, 2 logical cores", "GPU": "none", "torch": "2", "torch threads": "2"}
+    stages = [
+        StageEntry("data", "", "01-data", True, {"seconds": 360.0}),  # from before sessions said where
+        StageEntry("train", "", "02-train", True, {"seconds": 3 * 3600.0, "machines": {
+            "": 3600.0, "X, 2 logical cores, 1 torch thread": 3600.0, "Y, 8 logical cores, 2 torch threads": 3600.0}}),
+        StageEntry("probe", "", "03-probe", False, {"seconds": 1800.0, "machines": {
+            "X, 2 logical cores, 1 torch thread": 1800.0}}),
+    ]  # fmt: skip
+    assert hours_by_machine(stages, machine) == (
+        "Hours by where they ran: not recorded 1.10; 1 torch thread 1.50; Y, 8 logical cores, 2 torch threads 1.00."
+    )
+    assert hours_by_machine(stages[:1], machine) == ""
 
 
 def test_resumed_training_equals_straight_training(finished, tmp_path):
@@ -376,7 +415,7 @@ def test_gather_writes_markdown_and_small_figures(finished, tmp_path):
     page = gather([out], tmp_path / "results.md", scale="cpu", data_root=SHARED_DATA)
     text = page.read_text()
     assert f"## {name}:" in text and "Not yet run at --scale cpu" in text  # the other recipes
-    assert "torch thread" in text and "Machine: " in text
+    assert "Machine: " in text and re.search(r"Hours by where they ran: \d+ torch threads? \d+\.\d\d\.", text)
     assert f"reproduce {name} --scale test --out {out}`" in text  # a folder not of the default name: where it is
     assert PAPER_NUMBERS[name][0] in text
     lines = text.splitlines()

@@ -24,7 +24,7 @@ from .data import data_root as resolve_root
 from .plan import estimate_hours
 from .recipes import RECIPES, Recipe
 from .records import PageFigure, PageResult, StageEntry, Summary
-from .runner import Stage, read_done, session_seconds
+from .runner import Stage, read_done, stage_compute
 from .stage_context import Context
 
 PAGE = "results.html"
@@ -46,8 +46,7 @@ def summary(r: Recipe, ctx: Context, stages: list[Stage]) -> Summary:
         folder = ctx.stage_folders[stage.name]
         done = read_done(folder)
         if done is None:  # the work so far
-            entries.append(StageEntry(stage.name, stage.about, folder.name, False,
-                                      {"seconds": round(session_seconds(folder), 1)}))  # fmt: skip
+            entries.append(StageEntry(stage.name, stage.about, folder.name, False, stage_compute(folder)))
         else:
             entries.append(StageEntry(stage.name, stage.about, folder.name, True, done.compute, done.figures,
                                       done.tables, done.results, done.notes, done.finished))  # fmt: skip
@@ -94,6 +93,22 @@ def total_hours(stages: list[StageEntry]) -> float:
     return sum(s.compute.get("seconds", 0) for s in stages) / 3600
 
 
+def hours_by_machine(stages: list[StageEntry], machine: dict[str, str]) -> str:
+    """Where the hours ran, when any stage recorded it: "1 torch thread 10.21, 2 torch threads 3.02" on the
+    page's own CPU, the whole machine where another CPU ran some ("not recorded": older sessions); "" when
+    none did, as in pages written before sessions said where they ran."""
+    if not any("machines" in s.compute for s in stages):
+        return ""
+    seconds: dict[str, float] = {}
+    for s in stages:
+        machines = s.compute.get("machines", {"": s.compute.get("seconds", 0)})
+        for where, spent in machines.items():
+            seconds[where] = seconds.get(where, 0) + spent
+    own = f"{machine['CPU']}, "
+    parts = [f"{where.removeprefix(own) or 'not recorded'} {spent / 3600:.2f}" for where, spent in seconds.items()]
+    return "Hours by where they ran: " + "; ".join(parts) + "."
+
+
 def _figure_html(folder: Path, figure: PageFigure) -> str:
     mime, data = grid_image(folder / figure.file, 0)
     caption = figure.caption + (f" (paper: {figure.paper})" if figure.paper else "")
@@ -116,7 +131,7 @@ def build_page(r: Recipe, ctx: Context, stages: list[Stage]) -> tuple[str, Summa
         "<h2>Stages and compute</h2>",
         _html_table(_compute_table(info.stages)),
         f"<p>{total_hours(info.stages):.2f} hours in all, on the machine below (under torchrun: summed over the"
-        " processes).</p>",
+        f" processes). {escape(hours_by_machine(info.stages, info.machine))}</p>",
     ]
     for stage, entry in zip(stages, info.stages, strict=True):
         parts.append(f"<h2>{escape(entry.folder)}: {escape(stage.about)}</h2>")
@@ -259,13 +274,19 @@ def _md_section(folder: Path, info: Summary, images: Path, base: Path, archived:
     lines += _model_lines(images / MODEL, base, RECIPES[info.recipe])
     hours = total_hours(info.stages)
     lines += [f"Compute, {hours:.2f} hours in all:", "", *_compute_table(info.stages).lines(), ""]
-    machine = info.machine
-    threads = machine["torch threads"]
-    lines += [f"Machine: {machine['CPU']}, {threads} torch thread{'' if threads == '1' else 's'}, GPU {machine['GPU']},"
-              f" torch {machine['torch']}.", ""]  # fmt: skip
+    lines += [_machine_line(info.machine, hours_by_machine(info.stages, info.machine)), ""]
     images.mkdir(parents=True, exist_ok=True)
     atomic_write_json(images / SUMMARY, {**info.to_dict(), ARCHIVED: True})
     return lines
+
+
+def _machine_line(machine: dict[str, str], where: str) -> str:
+    """The machine that wrote the page; its torch threads only where the sessions did not say their own."""
+    if where:
+        return f"Machine: {machine['CPU']}, GPU {machine['GPU']}, torch {machine['torch']}. {where}"
+    threads = machine["torch threads"]
+    return (f"Machine: {machine['CPU']}, {threads} torch thread{'' if threads == '1' else 's'}, GPU {machine['GPU']},"
+            f" torch {machine['torch']}.")  # fmt: skip
 
 
 def _model_lines(path: Path, base: Path, r: Recipe) -> list[str]:

@@ -4,7 +4,9 @@
     RESULTS/NN-STAGE/done.json      written last and atomically: the stage's outputs, results and compute
     RESULTS/NN-STAGE/sessions.jsonl the seconds each working session of a stage has run, for the compute:
                                     a line every minute while it runs, so kill -9 loses at most a minute;
-                                    time the process spent stopped (Ctrl-Z) is not counted
+                                    time the process spent stopped (Ctrl-Z) is not counted; each line
+                                    names where the session ran (CPU, torch threads, GPU), since a run
+                                    resumed elsewhere or with other threads mixes its hours
     RESULTS/results.html            the results page (page.py), rewritten after every stage
 
 What each stage does is in ``stages/``; this module only runs them and keeps their markers and heartbeats.
@@ -26,6 +28,7 @@ from pathlib import Path
 
 from ..core.tensorfile import atomic_write_json
 from ..errors import DCGANError
+from ..report.html import environment
 from .records import Marker, Outcome
 
 DONE = "done.json"
@@ -58,13 +61,12 @@ def read_done(folder: Path) -> Marker | None:
     return done
 
 
-def session_seconds(folder: Path) -> float:
-    """Seconds of work recorded for a stage over all its sessions: the last record of each session, summed
-    (a session killed by -9 counts up to its last heartbeat); under torchrun every process records its own,
-    so this counts process-hours (GPU-hours)."""
+def _sessions(folder: Path) -> dict[object, tuple[float, str]]:
+    """Each session's seconds at its last record (a session killed by -9 counts up to its last heartbeat), and
+    where it ran ("" in the lines of older versions, which did not say)."""
     if not (folder / SESSIONS).is_file():
-        return 0.0
-    latest: dict[object, float] = {}
+        return {}
+    latest: dict[object, tuple[float, str]] = {}
     for number, line in enumerate((folder / SESSIONS).read_text().splitlines()):
         try:
             record = json.loads(line)
@@ -72,8 +74,36 @@ def session_seconds(folder: Path) -> float:
         except (ValueError, KeyError, TypeError):  # a line cut short by a crash
             continue
         session = record.get("session", number)  # lines of older folders: one line per session
-        latest[session] = max(latest.get(session, 0.0), seconds)
-    return sum(latest.values())
+        if seconds >= latest.get(session, (0.0, ""))[0]:
+            latest[session] = (seconds, str(record.get("machine", "")))
+    return latest
+
+
+def session_seconds(folder: Path) -> float:
+    """Seconds of work recorded for a stage over all its sessions; under torchrun every process records its own,
+    so this counts process-hours (GPU-hours)."""
+    return sum(seconds for seconds, _ in _sessions(folder).values())
+
+
+def stage_compute(folder: Path) -> dict:
+    """A stage's seconds so far, and (once any session said where it ran) those seconds by machine: the page
+    says how many of a run's hours ran on which CPU and with how many threads ("" for sessions that did not
+    say)."""
+    by_machine: dict[str, float] = {}
+    for seconds, machine in _sessions(folder).values():
+        by_machine[machine] = by_machine.get(machine, 0.0) + seconds
+    compute = {"seconds": round(sum(by_machine.values()), 1)}
+    if set(by_machine) - {""}:
+        compute["machines"] = {machine: round(seconds, 1) for machine, seconds in by_machine.items()}
+    return compute
+
+
+def where_it_runs() -> str:
+    """The machine a session runs on, as its hours are told apart: the CPU, the torch threads, any GPU."""
+    env = environment()
+    threads = int(env["torch threads"])
+    gpu = "" if env["GPU"] == "none" else f", GPU {env['GPU']}"
+    return f"{env['CPU']}, {threads} torch thread{'' if threads == 1 else 's'}{gpu}"
 
 
 def counted_seconds(wall: float, cpu: float) -> float:
@@ -89,6 +119,7 @@ class _Session:
     def __init__(self, folder: Path):
         self.file = folder / SESSIONS
         self.name = f"{os.getpid()}-{time.time_ns()}"
+        self.machine = where_it_runs()
         self.seconds = 0.0
         self.last = (time.monotonic(), time.process_time())
         self.stopped = threading.Event()
@@ -111,7 +142,7 @@ class _Session:
         now = (time.monotonic(), time.process_time())
         self.seconds += counted_seconds(now[0] - self.last[0], now[1] - self.last[1])
         self.last = now
-        line = json.dumps({"session": self.name, "seconds": round(self.seconds, 1)})
+        line = json.dumps({"session": self.name, "seconds": round(self.seconds, 1), "machine": self.machine})
         with open(self.file, "a") as sessions:  # one short append: processes under torchrun do not clash
             sessions.write(line + "\n")
 
@@ -137,7 +168,7 @@ def run_stage(folder: Path, stage: Stage, log: Callable[[str], None] = print) ->
         outcome.figures,
         outcome.tables,
         outcome.results,
-        {**outcome.compute, "seconds": round(session_seconds(folder), 1)},
+        {**outcome.compute, **stage_compute(folder)},
         outcome.notes,
     )
     atomic_write_json(folder / DONE, done.to_dict())
