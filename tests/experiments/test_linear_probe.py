@@ -9,6 +9,7 @@ from sklearn.svm import LinearSVC
 
 from dcgan import DCGANError
 from dcgan.cli import main
+from dcgan.experiments import linear_probe as linear_probe_module
 from dcgan.experiments.linear_probe import (
     ProbeReport,
     Protocol,
@@ -213,9 +214,18 @@ def test_validation_only_never_reads_the_test_split_and_scores_the_chosen_c(labe
     assert "no-such-test-split does not exist" in capsys.readouterr().err
 
 
-def test_pick_by_validation_scores_every_kept_checkpoint_and_probes_the_best(labelled, tmp_path, capsys):
+def counted(function, made: dict, name: str):
+    def wrapper(*args, **kwargs):
+        made[name] += 1
+        return function(*args, **kwargs)
+
+    return wrapper
+
+
+def test_pick_by_validation_scores_every_kept_checkpoint_and_probes_the_best(labelled, tmp_path, capsys, monkeypatch):
     """--pick-by-validation: each checkpoint a run kept is scored on validation exactly as --validation-only scores
-    it alone; the best is the one probed, and its table is that checkpoint's own."""
+    it alone; the best is the one probed, and its table is that checkpoint's own, without extracting its training
+    features or fitting its all-labels SVMs a second time."""
     run = tmp_path / "run"
     tiny = ["--g-width", "8", "--d-width", "8", "--nz", "8", "--batch-size", "32", "--precision", "fp32"]
     data = labelled / "data" / "train"
@@ -223,7 +233,13 @@ def test_pick_by_validation_scores_every_kept_checkpoint_and_probes_the_best(lab
     assert main([*args, "--out", str(run), "--sample-count", "4", "--no-progress", *tiny]) == 0
     probe = ["linear-probe", "--data", str(data), "--protocol", "custom", "--labels-per-class", "10"]
     probe += ["--validation-size", "40", "--draws", "1", "--c-grid", "0.1,1", "--baselines", "none", "--no-progress"]
+    made = {"extract": 0, "select_c": 0}
+    for name in made:
+        monkeypatch.setattr(linear_probe_module, name, counted(getattr(linear_probe_module, name), made, name))
     assert main([*probe, "--checkpoint", str(run), "--pick-by-validation", "--json", str(tmp_path / "pick.json")]) == 0
+    # the pick: 3 checkpoints' training features, each fitted with all labels; then the chosen one's test
+    # features and its one labelled draw (its training features and all-labels fit are the pick's)
+    assert made == {"extract": 3 + 1, "select_c": 3 + 1}
     picked = json.loads((tmp_path / "pick.json").read_text())
     kept = [run / "checkpoints" / f"epoch_{e:04d}.safetensors" for e in (1, 2, 3)]  # the last is epoch 3's own
     assert list(picked["picked_by_validation"]) == [str(k) for k in kept]
@@ -244,3 +260,15 @@ def test_pick_by_validation_scores_every_kept_checkpoint_and_probes_the_best(lab
     capsys.readouterr()
     assert main([*probe, "--checkpoint", str(kept[0]), "--pick-by-validation"]) == 2
     assert "is not a run folder with checkpoints" in capsys.readouterr().err
+
+
+def test_unlabelled_data_is_refused_before_any_checkpoint_is_scored(labelled, tmp_path, capsys):
+    flat = tmp_path / "flat"  # the same images, with no class folders: no labels
+    flat.mkdir()
+    for image in (labelled / "data" / "train").rglob("*.png"):
+        (flat / f"{image.parent.name}-{image.name}").write_bytes(image.read_bytes())
+    probe = ["linear-probe", "--data", str(flat), "--protocol", "custom", "--labels-per-class", "10"]
+    probe += ["--validation-size", "40", "--baselines", "none", "--no-progress", "--checkpoint", str(labelled / "run")]
+    assert main([*probe, "--pick-by-validation"]) == 2
+    err = capsys.readouterr().err
+    assert f"the training data {flat} has no labels" in err and "Traceback" not in err

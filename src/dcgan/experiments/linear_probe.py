@@ -31,7 +31,7 @@ from .features import (
     pixel_extractor,
     random_discriminator,
 )
-from .svm import DEFAULT_C_GRID, accuracy, check_c_grid, select_c
+from .svm import DEFAULT_C_GRID, LinearSVM, accuracy, check_c_grid, select_c
 from .tables import Table, percent
 
 # ---------------------------------------------------------------------------------------------
@@ -145,6 +145,9 @@ class Row:
         return out
 
 
+Fit = tuple[float, LinearSVM, dict[float, float]]  # select_c's: the chosen C, its SVM, every C's validation score
+
+
 def evaluate_features(
     name: str,
     train_features: np.ndarray,
@@ -156,20 +159,28 @@ def evaluate_features(
     c_grid: Sequence[float] = DEFAULT_C_GRID,
     max_iter: int = 100,
     log=print,
+    fits: dict[tuple[str, int], Fit] | None = None,
 ) -> Row:
     """One model's row: C on validation, test accuracy with all labels and over the labelled draws.
 
     "All labels" trains on every training example outside the validation split (the SVM of the
     chosen C is the one tested; it is not refitted with the validation examples added). Without
-    test features only the validation accuracy is measured.
+    test features only the validation accuracy is measured. ``fits`` holds the fits of these features on these
+    splits by what they fit ("all labels", "draw 1/10") and the number of classes: one found there is used, one
+    made is added.
     """
     testing = test_features is not None and test_labels is not None
     num_classes = int(max(train_labels.max(), test_labels.max() if testing else 0)) + 1
     row = Row(name, train_features.shape[1])
     start = time.perf_counter()
 
+    fits = {} if fits is None else fits
+
     def fit(train: np.ndarray, what: str) -> tuple[float, float | None]:
-        C, svm, scores = select_c(train_features, train_labels, train, splits.validation, c_grid, num_classes, max_iter)
+        key = (what, num_classes)
+        if key not in fits:
+            fits[key] = select_c(train_features, train_labels, train, splits.validation, c_grid, num_classes, max_iter)
+        C, svm, scores = fits[key]
         tested = accuracy(svm, test_features, test_labels, np.arange(len(test_labels))) if testing else None
         log(
             f"{name}: {what}: validation {_fmt(scores)} -> C={C}" + (f", test accuracy {tested:.4f}" if testing else "")
@@ -293,51 +304,56 @@ def linear_probe(
     device = pick_device(device)
     ours = discriminator_extractor(D, layers, "DCGAN discriminator (ours)", device)  # checks the layers first
     train = load_images_for(D.spec, data, limit)
-    picked = None
-    if pick_by_validation:
-        picked = _validation_scores(candidates, train, layers, protocol, c_grid, max_iter, seed, batch_size, device,
-                                    workdir, progress, log)  # fmt: skip
-        checkpoint = max(reversed(candidates), key=lambda c: picked[str(c)])  # the later on ties
-        log(f"picked on validation: {checkpoint}")
-        D = load_discriminator(checkpoint)
-        ours = discriminator_extractor(D, layers, "DCGAN discriminator (ours)", device)
-    test_path = None if validation_only else str(test_data or default_test_split(data))
-    test = None if test_path is None else load_images_for(D.spec, test_path, test_limit)
-    if train.labels is None or (test is not None and test.labels is None):
-        raise DCGANError(f"{data} or its test split has no labels", "use images in class folders or MNIST IDX")
-    if test is not None and train.class_names != test.class_names:
-        raise DCGANError(
-            f"the training classes ({', '.join(train.class_names)}) differ from the test classes "
-            f"({', '.join(test.class_names)})",
-            "give a test split with the same class folders",
-        )
-    tested = "no test split (validation only)" if test is None else f"test {len(test):,} from {test_path}"
-    log(f"train {len(train):,} images from {data}, {tested}")
-
-    extractors: dict[str, Callable[[], Extractor]] = {"ours": lambda: ours}
-    if "random" in baselines:
-        rand = random_discriminator(D.spec, seed)
-        extractors["random"] = lambda: discriminator_extractor(rand, layers, "random discriminator", device)
-    if "pixels" in baselines:
-        extractors["pixels"] = lambda: pixel_extractor(D.spec.resolution, D.spec.channels)
-    if "kmeans" in baselines:
-        extractors["kmeans"] = lambda: kmeans_extractor(train.images, kmeans_k, seed=seed)
-
-    train_labels = train.labels.numpy()
-    test_labels = None if test is None else test.labels.numpy()
-    per_class = None if validation_only and protocol.full else protocol.labels_per_class  # draws only if headline
-    splits = make_splits(train_labels, protocol.validation_size, per_class, protocol.draws, seed)
-    rows = []
-    with tempfile.TemporaryDirectory(prefix="dcgan-features-") as tmp:
+    if train.labels is None:  # before any checkpoint is scored on it
+        raise DCGANError(f"the training data {data} has no labels", "use images in class folders or MNIST IDX")
+    with tempfile.TemporaryDirectory(prefix="dcgan-features-") as tmp:  # the pick's files too: one is used again
         folder = Path(workdir or tmp)
+        pick = None
+        if pick_by_validation:
+            pick = _pick_on_validation(candidates, train, layers, protocol, c_grid, max_iter, seed, batch_size, device,
+                                       folder, progress, log)  # fmt: skip
+            checkpoint = pick.checkpoint
+            log(f"picked on validation: {checkpoint}")
+            D = load_discriminator(checkpoint)
+            ours = discriminator_extractor(D, layers, "DCGAN discriminator (ours)", device)
+        test_path = None if validation_only else str(test_data or default_test_split(data))
+        test = None if test_path is None else load_images_for(D.spec, test_path, test_limit)
+        if test is not None and test.labels is None:
+            raise DCGANError(f"the test data {test_path} has no labels", "use images in class folders or MNIST IDX")
+        if test is not None and train.class_names != test.class_names:
+            raise DCGANError(
+                f"the training classes ({', '.join(train.class_names)}) differ from the test classes "
+                f"({', '.join(test.class_names)})",
+                "give a test split with the same class folders",
+            )
+        tested = "no test split (validation only)" if test is None else f"test {len(test):,} from {test_path}"
+        log(f"train {len(train):,} images from {data}, {tested}")
+
+        extractors: dict[str, Callable[[], Extractor]] = {"ours": lambda: ours}
+        if "random" in baselines:
+            rand = random_discriminator(D.spec, seed)
+            extractors["random"] = lambda: discriminator_extractor(rand, layers, "random discriminator", device)
+        if "pixels" in baselines:
+            extractors["pixels"] = lambda: pixel_extractor(D.spec.resolution, D.spec.channels)
+        if "kmeans" in baselines:
+            extractors["kmeans"] = lambda: kmeans_extractor(train.images, kmeans_k, seed=seed)
+
+        train_labels = train.labels.numpy()
+        test_labels = None if test is None else test.labels.numpy()
+        per_class = None if validation_only and protocol.full else protocol.labels_per_class  # draws only if headline
+        splits = make_splits(train_labels, protocol.validation_size, per_class, protocol.draws, seed)
+        rows = []
         for key, make in extractors.items():
             start = time.perf_counter()
             extractor = make()
+            known = pick if key == "ours" else None  # the chosen D's training features and fits, made by the pick
             feats = {
                 split: extract(extractor, images.images, folder / f"{key}-{split}.npy", batch_size, progress)
                 for split, images in (("train", train), ("test", test))
-                if images is not None
+                if images is not None and not (known and split == "train")
             }
+            if known:
+                feats["train"] = np.load(known.train_features, mmap_mode="r")
             seconds = time.perf_counter() - start
             log(f"{extractor.name}: {extractor.dim:,} features in {seconds:.1f} s")
             row = evaluate_features(
@@ -351,6 +367,7 @@ def linear_probe(
                 c_grid,
                 max_iter,
                 log,
+                known.fits if known else None,
             )
             row.extract_seconds = seconds
             rows.append(row)
@@ -362,7 +379,7 @@ def linear_probe(
         None if test is None else {"source": test_path, "images": len(test)},
         str(checkpoint),
         rows,
-        picked,
+        pick.scores if pick else None,
     )
 
 
@@ -378,22 +395,44 @@ def _kept_checkpoints(run: str | Path) -> list[Path]:
     return kept
 
 
-def _validation_scores(
+@dataclass
+class _Pick:
+    """The checkpoint chosen on validation and every candidate's score; and what scoring the chosen one made
+    that its probe needs again: its D's features of the training images (a file in the probe's folder) and
+    its SVM fits on the same splits."""
+
+    checkpoint: Path
+    scores: dict[str, float]
+    train_features: Path
+    fits: dict[tuple[str, int], Fit]
+
+
+def _pick_on_validation(
     candidates: list[Path], train, layers, protocol: Protocol, c_grid, max_iter: int, seed: int, batch_size: int,
-    device, workdir, progress: bool, log: Callable[[str], None],
-) -> dict[str, float]:  # fmt: skip
+    device, folder: Path, progress: bool, log: Callable[[str], None],
+) -> _Pick:  # fmt: skip
     """Each checkpoint's D scored on the validation split alone: the fit of the protocol's headline (all labels,
-    else the labelled draws) on the same splits as the final probe."""
+    else the labelled draws) on the same splits as the final probe. The best so far (the later on ties) keeps
+    its features file and fits, so the probe of the chosen one extracts and fits none of them again."""
     labels = train.labels.numpy()
     per_class = None if protocol.full else protocol.labels_per_class
     splits = make_splits(labels, protocol.validation_size, per_class, protocol.draws, seed)
-    scores = {}
-    with tempfile.TemporaryDirectory(prefix="dcgan-pick-") as tmp:
-        for candidate in candidates:
-            extractor = discriminator_extractor(load_discriminator(candidate), layers, candidate.name, device)
-            features = extract(extractor, train.images, Path(workdir or tmp) / "pick-train.npy", batch_size, progress)
-            row = evaluate_features(candidate.name, features, labels, None, None, protocol, splits, c_grid, max_iter,
-                                    log)  # fmt: skip
-            scores[str(candidate)] = row.validation_accuracy
-            del features
-    return scores
+    scores: dict[str, float] = {}
+    best: _Pick | None = None
+    for index, candidate in enumerate(candidates):
+        extractor = discriminator_extractor(load_discriminator(candidate), layers, candidate.name, device)
+        path = folder / f"pick-{index}-train.npy"
+        features = extract(extractor, train.images, path, batch_size, progress)
+        fits: dict[tuple[str, int], Fit] = {}
+        row = evaluate_features(candidate.name, features, labels, None, None, protocol, splits, c_grid, max_iter,
+                                log, fits)  # fmt: skip
+        del features
+        scores[str(candidate)] = row.validation_accuracy
+        if best is None or row.validation_accuracy >= best.scores[str(best.checkpoint)]:
+            if best is not None:
+                best.train_features.unlink()
+            best = _Pick(candidate, scores, path, fits)
+        else:
+            path.unlink()
+    assert best is not None, "a run folder keeps at least its last checkpoint"
+    return best
