@@ -452,6 +452,28 @@ def test_a_gathered_section_is_gathered_again_from_its_figures_once_the_run_fold
     assert "holds no readable results.json" in capsys.readouterr().err
 
 
+def test_a_lever_run_gets_its_own_section_after_the_recipes_own(finished, tmp_path):
+    """A recipe run with levers, gathered beside its own run: a section after it under its flags, its figures in
+    a folder of their own, its targets under its flags in the table at a glance; gathered again from the two
+    figure folders, the page is the same."""
+    name, out, _, _, _ = finished
+    lever = shutil.copytree(out, tmp_path / "lever")  # the same folder, as if run with --g-width 16
+    held = json.loads((lever / "results.json").read_text())
+    (lever / "results.json").write_text(json.dumps(held | {"levers": {"g_width": 16}}))
+    first = gather([lever, out], tmp_path / "docs" / "results.md", scale="test", data_root=SHARED_DATA).read_text()
+    own, other = f"## {name}: {RECIPES[name].title}", f"## {name} --g-width 16: {RECIPES[name].title}"
+    assert first.count(own) == first.count(other) == 1 and first.index(own) < first.index(other)
+    figures = tmp_path / "docs" / "results"
+    assert sorted(f.name for f in figures.iterdir()) == [name, f"{name}-g-width-16"]
+    assert f"](results/{name}-g-width-16/" in first[first.index(other) :]
+    targets = [r for r in Summary.from_dict(held).results() if r.target]
+    for label in (name, f"{name} --g-width 16"):
+        assert all(f"| {label} | {r.what} | {r.paper} | {r.ours} |" in first for r in targets)
+    archives = [figures / name, figures / f"{name}-g-width-16"]
+    again = gather(archives, tmp_path / "docs" / "results.md", scale="test", data_root=SHARED_DATA).read_text()
+    assert again == first
+
+
 def test_gather_links_the_model_shipped_beside_the_figures(finished, tmp_path):
     """A recipe's G exported beside its figures is named on the page: which G, its steps, the command that
     samples it, and the terms of the data it learned from."""

@@ -76,7 +76,8 @@ def register_results(sub) -> None:
         "results",
         help="gather recipe folders of dcgan reproduce into one markdown page",
         description="Write one markdown page over the results folders of dcgan reproduce (their results.json), "
-        "with small copies of the figures beside it; recipes without a folder are listed as not yet run.",
+        "with small copies of the figures beside it; recipes without a folder are listed as not yet run, and a "
+        "recipe's folder run with levers (--g-width 128) gets a section of its own after the recipe's.",
     )
     p.add_argument("folders", nargs="*", metavar="FOLDER", help="results folders of dcgan reproduce")
     p.add_argument("-o", "--output", default="docs/results.md", help="[default: docs/results.md]")

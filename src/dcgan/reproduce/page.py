@@ -11,6 +11,8 @@ from __future__ import annotations
 
 import base64
 import json
+import re
+from dataclasses import dataclass
 from html import escape
 from pathlib import Path
 
@@ -25,7 +27,7 @@ from .plan import estimate_hours
 from .recipes import RECIPES, Recipe
 from .records import PageFigure, PageResult, StageEntry, Summary
 from .runner import Stage, read_done, stage_compute
-from .stage_context import Context
+from .stage_context import Context, Levers
 
 PAGE = "results.html"
 SUMMARY = "results.json"
@@ -168,18 +170,24 @@ def gather(folders: list[str | Path], out: str | Path, scale: str = "cpu", data_
     are listed as not yet run, with their command and expected time, or as not runnable here where their data
     is not under ``data_root`` (default: as ``dcgan reproduce`` finds it). Small copies of the figures go to
     ``<out without .md>/RECIPE/``, with the section's ``results.json`` beside them: that folder is itself a
-    FOLDER to gather from, so a page can be gathered again once a run's folder is gone."""
+    FOLDER to gather from, so a page can be gathered again once a run's folder is gone.
+
+    A recipe run with levers (``--g-width 128``) beside its own run gets a section of its own after it, its
+    figures in ``RECIPE-g-width-128/``, and its targets in the table at a glance under its flags: the lever's
+    measurement beside the recipe's."""
     root = resolve_root(data_root)
     out = Path(out)
     images = out.with_suffix("")
-    found = {}
+    found: dict[tuple[str, str, str], Section] = {}
     for folder in map(Path, folders):
         try:
             held = json.loads((folder / SUMMARY).read_text())
         except (OSError, ValueError) as e:
             raise DCGANError(f"{folder} holds no readable {SUMMARY} ({e})",
                              "give folders of dcgan reproduce, or the figure folders a page was gathered into") from None  # fmt: skip
-        found[held["recipe"], held["scale"]] = (folder, Summary.from_dict(held), bool(held.get(ARCHIVED)))
+        info = Summary.from_dict(held)
+        flags = Levers.from_dict(info.levers).flags()
+        found[info.recipe, info.scale, flags] = Section(folder, info, bool(held.get(ARCHIVED)), flags)
     lines = [
         "# The paper, reproduced",
         "",
@@ -188,32 +196,47 @@ def gather(folders: list[str | Path], out: str | Path, scale: str = "cpu", data_
         " Radford, Metz & Chintala (ICLR 2016); `MISSED` marks a target the run did not reach.",
         "",
     ]
-    chosen = {}  # recipe -> its folder at ``scale``, else at another scale
-    for name in RECIPES:
-        key = (name, scale) if (name, scale) in found else next((k for k in found if k[0] == name), None)
-        if key is not None:
-            chosen[name] = found[key]
+    chosen: dict[str, list[Section]] = {}  # recipe -> its folders at ``scale`` (without levers first), else one
+    for name in RECIPES:  # at another scale
+        keys = sorted(k for k in found if k[:2] == (name, scale)) or [k for k in found if k[0] == name][:1]
+        if keys:
+            chosen[name] = [found[k] for k in keys]
     lines += _glance(chosen)
     for name, r in RECIPES.items():
-        lines += [f"## {name}: {r.title}", ""]
         if name not in chosen:
-            lines += _not_run(r, scale, root)
+            lines += [f"## {name}: {r.title}", "", *_not_run(r, scale, root)]
             continue
-        folder, info, archived = chosen[name]
-        lines += _md_section(folder, info, images / name, out.parent, archived)
+        for i, section in enumerate(chosen[name]):
+            label = name if i == 0 else f"{name}{section.flags}"  # the recipe's own section keeps the plain name
+            lines += [f"## {label}: {r.title}", ""]
+            figures = images / (name if i == 0 else re.sub(r"[^a-z0-9]+", "-", label).strip("-"))
+            lines += _md_section(section.folder, section.info, figures, out.parent, section.archived)
     atomic_write(out, ("\n".join(lines) + "\n").encode())
     return out
 
 
-def _glance(chosen: dict[str, tuple[Path, Summary, bool]]) -> list[str]:
-    """Every target of the gathered recipes in one table: met, missed, or not measured yet."""
+@dataclass
+class Section:
+    """A recipe folder (or the figure folder it was gathered into) as one section of the gathered page."""
+
+    folder: Path
+    info: Summary
+    archived: bool
+    flags: str  # its levers on the command line (" --g-width 128"), "" for the recipe's own settings
+
+
+def _glance(chosen: dict[str, list[Section]]) -> list[str]:
+    """Every target of the gathered recipes in one table, each under its recipe and levers: met, missed, or not
+    measured yet."""
     rows, missed = [], False
-    for name, (_, info, _) in chosen.items():
-        done = [r for r in info.results() if r.target]
-        rows += [[name, r.what, r.paper, r.ours, r.target, _met(r.met)] for r in done]
-        missed = missed or any(r.met is False for r in done)
-        if not info.complete:
-            rows.append([name, "(not finished yet: more results to come)", "", "", "", ""])
+    for name, sections in chosen.items():
+        for section in sections:
+            label, info = f"{name}{section.flags}", section.info
+            done = [r for r in info.results() if r.target]
+            rows += [[label, r.what, r.paper, r.ours, r.target, _met(r.met)] for r in done]
+            missed = missed or any(r.met is False for r in done)
+            if not info.complete:
+                rows.append([label, "(not finished yet: more results to come)", "", "", "", ""])
     if not rows:
         return []
     columns = ["recipe", "result", "paper's number", "ours", "target", ""]
