@@ -262,13 +262,18 @@ def test_pick_by_validation_scores_every_kept_checkpoint_and_probes_the_best(lab
     assert "is not a run folder with checkpoints" in capsys.readouterr().err
 
 
-def test_unlabelled_data_is_refused_before_any_checkpoint_is_scored(labelled, tmp_path, capsys):
+def test_unlabelled_data_is_refused_before_any_checkpoint_is_scored(labelled, tmp_path, capsys, monkeypatch):
     flat = tmp_path / "flat"  # the same images, with no class folders: no labels
     flat.mkdir()
     for image in (labelled / "data" / "train").rglob("*.png"):
         (flat / f"{image.parent.name}-{image.name}").write_bytes(image.read_bytes())
-    probe = ["linear-probe", "--data", str(flat), "--protocol", "custom", "--labels-per-class", "10"]
-    probe += ["--validation-size", "40", "--baselines", "none", "--no-progress", "--checkpoint", str(labelled / "run")]
-    assert main([*probe, "--pick-by-validation"]) == 2
-    err = capsys.readouterr().err
-    assert f"the training data {flat} has no labels" in err and "Traceback" not in err
+    made = {"extract": 0}
+    monkeypatch.setattr(linear_probe_module, "extract", counted(linear_probe_module.extract, made, "extract"))
+    probe = ["linear-probe", "--protocol", "custom", "--labels-per-class", "10", "--validation-size", "40"]
+    probe += ["--baselines", "none", "--no-progress", "--checkpoint", str(labelled / "run"), "--pick-by-validation"]
+    train, test = labelled / "data" / "train", labelled / "data" / "test"
+    for data, test_data, unlabelled in ((flat, test, flat), (train, flat, flat)):
+        assert main([*probe, "--data", str(data), "--test-data", str(test_data)]) == 2
+        err = capsys.readouterr().err
+        assert f"{unlabelled} has no labels" in err and "Traceback" not in err
+    assert made["extract"] == 0  # refused before the pick scored any checkpoint

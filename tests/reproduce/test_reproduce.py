@@ -220,8 +220,9 @@ def test_each_session_counts_once_at_its_last_record(tmp_path):
 
 
 def test_the_page_says_where_the_hours_ran():
-    """A run resumed with other threads, or on another CPU, mixes its hours: the page splits them, naming the
-    page's own CPU once; sessions of older versions are "not recorded", and pages with none say nothing more."""
+    """A run resumed with other threads, or on another CPU, mixes its hours: the page splits them, by threads alone
+    on the page's own CPU (its machine line names it) and by the whole machine elsewhere; sessions of older versions
+    are "not recorded", and pages with none say nothing more."""
     machine = {"CPU": "X, 2 logical cores", "GPU": "none", "torch": "2", "torch threads": "2"}
     stages = [
         StageEntry("data", "", "01-data", True, {"seconds": 360.0}),  # from before sessions said where
@@ -472,6 +473,12 @@ def test_a_lever_run_gets_its_own_section_after_the_recipes_own(finished, tmp_pa
     archives = [figures / name, figures / f"{name}-g-width-16"]
     again = gather(archives, tmp_path / "docs" / "results.md", scale="test", data_root=SHARED_DATA).read_text()
     assert again == first
+    own_files = {f.name: f.read_bytes() for f in (figures / name).iterdir()}
+    alone = gather(archives[1:], tmp_path / "docs" / "results.md", scale="test", data_root=SHARED_DATA).read_text()
+    assert other in alone and own not in alone  # in the recipe's place, under its flags
+    assert {f.name: f.read_bytes() for f in (figures / name).iterdir()} == own_files  # the own section's archive
+    elsewhere = gather(archives, tmp_path / "cpu.md", scale="cpu", data_root=SHARED_DATA).read_text()
+    assert own in elsewhere and other in elsewhere  # at another scale than asked: both, as at their own
 
 
 def test_gather_links_the_model_shipped_beside_the_figures(finished, tmp_path):

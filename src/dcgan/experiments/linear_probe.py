@@ -300,12 +300,23 @@ def linear_probe(
     if unknown:
         raise DCGANError(f"unknown baseline {', '.join(unknown)}", f"choose among {', '.join(BASELINES)} or 'none'")
     candidates = _kept_checkpoints(checkpoint) if pick_by_validation else [Path(checkpoint)]
-    D = load_discriminator(candidates[-1])
+    D = load_discriminator(candidates[-1])  # a run's checkpoints share one spec: the data are read for all of them
     device = pick_device(device)
     ours = discriminator_extractor(D, layers, "DCGAN discriminator (ours)", device)  # checks the layers first
     train = load_images_for(D.spec, data, limit)
-    if train.labels is None:  # before any checkpoint is scored on it
-        raise DCGANError(f"the training data {data} has no labels", "use images in class folders or MNIST IDX")
+    test_path = None if validation_only else str(test_data or default_test_split(data))
+    test = None if test_path is None else load_images_for(D.spec, test_path, test_limit)
+    if train.labels is None or (test is not None and test.labels is None):  # before any checkpoint is scored
+        unlabelled = test_path if train.labels is not None else data
+        raise DCGANError(f"{unlabelled} has no labels", "use images in class folders or MNIST IDX")
+    if test is not None and train.class_names != test.class_names:
+        raise DCGANError(
+            f"the training classes ({', '.join(train.class_names)}) differ from the test classes "
+            f"({', '.join(test.class_names)})",
+            "give a test split with the same class folders",
+        )
+    tested = "no test split (validation only)" if test is None else f"test {len(test):,} from {test_path}"
+    log(f"train {len(train):,} images from {data}, {tested}")
     with tempfile.TemporaryDirectory(prefix="dcgan-features-") as tmp:  # the pick's files too: one is used again
         folder = Path(workdir or tmp)
         pick = None
@@ -316,18 +327,6 @@ def linear_probe(
             log(f"picked on validation: {checkpoint}")
             D = load_discriminator(checkpoint)
             ours = discriminator_extractor(D, layers, "DCGAN discriminator (ours)", device)
-        test_path = None if validation_only else str(test_data or default_test_split(data))
-        test = None if test_path is None else load_images_for(D.spec, test_path, test_limit)
-        if test is not None and test.labels is None:
-            raise DCGANError(f"the test data {test_path} has no labels", "use images in class folders or MNIST IDX")
-        if test is not None and train.class_names != test.class_names:
-            raise DCGANError(
-                f"the training classes ({', '.join(train.class_names)}) differ from the test classes "
-                f"({', '.join(test.class_names)})",
-                "give a test split with the same class folders",
-            )
-        tested = "no test split (validation only)" if test is None else f"test {len(test):,} from {test_path}"
-        log(f"train {len(train):,} images from {data}, {tested}")
 
         extractors: dict[str, Callable[[], Extractor]] = {"ours": lambda: ours}
         if "random" in baselines:
@@ -346,14 +345,15 @@ def linear_probe(
         for key, make in extractors.items():
             start = time.perf_counter()
             extractor = make()
-            known = pick if key == "ours" else None  # the chosen D's training features and fits, made by the pick
+            reused = pick if key == "ours" else None  # the chosen D's training features and fits, made by the pick
+            todo = (("test", test),) if reused else (("train", train), ("test", test))
             feats = {
                 split: extract(extractor, images.images, folder / f"{key}-{split}.npy", batch_size, progress)
-                for split, images in (("train", train), ("test", test))
-                if images is not None and not (known and split == "train")
+                for split, images in todo
+                if images is not None
             }
-            if known:
-                feats["train"] = np.load(known.train_features, mmap_mode="r")
+            if reused:
+                feats["train"] = np.load(reused.train_features, mmap_mode="r")
             seconds = time.perf_counter() - start
             log(f"{extractor.name}: {extractor.dim:,} features in {seconds:.1f} s")
             row = evaluate_features(
@@ -367,9 +367,12 @@ def linear_probe(
                 c_grid,
                 max_iter,
                 log,
-                known.fits if known else None,
+                reused.fits if reused else None,
             )
             row.extract_seconds = seconds
+            if reused:  # the row's seconds: what probing the chosen checkpoint alone takes
+                row.extract_seconds += reused.extract_seconds
+                row.svm_seconds += reused.svm_seconds
             rows.append(row)
             del feats
     return ProbeReport(
@@ -402,9 +405,12 @@ class _Pick:
     its SVM fits on the same splits."""
 
     checkpoint: Path
-    scores: dict[str, float]
+    score: float
+    scores: dict[str, float]  # every candidate's
     train_features: Path
     fits: dict[tuple[str, int], Fit]
+    extract_seconds: float  # what making the features and the fits took
+    svm_seconds: float
 
 
 def _pick_on_validation(
@@ -420,18 +426,22 @@ def _pick_on_validation(
     scores: dict[str, float] = {}
     best: _Pick | None = None
     for index, candidate in enumerate(candidates):
+        start = time.perf_counter()
         extractor = discriminator_extractor(load_discriminator(candidate), layers, candidate.name, device)
         path = folder / f"pick-{index}-train.npy"
         features = extract(extractor, train.images, path, batch_size, progress)
+        seconds = time.perf_counter() - start
         fits: dict[tuple[str, int], Fit] = {}
         row = evaluate_features(candidate.name, features, labels, None, None, protocol, splits, c_grid, max_iter,
                                 log, fits)  # fmt: skip
         del features
-        scores[str(candidate)] = row.validation_accuracy
-        if best is None or row.validation_accuracy >= best.scores[str(best.checkpoint)]:
+        score = row.validation_accuracy
+        assert score is not None, "the protocol's headline (all labels, else its draws) is always fitted"
+        scores[str(candidate)] = score
+        if best is None or score >= best.score:
             if best is not None:
                 best.train_features.unlink()
-            best = _Pick(candidate, scores, path, fits)
+            best = _Pick(candidate, score, scores, path, fits, seconds, row.svm_seconds)
         else:
             path.unlink()
     assert best is not None, "a run folder keeps at least its last checkpoint"

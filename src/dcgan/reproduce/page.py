@@ -96,7 +96,7 @@ def total_hours(stages: list[StageEntry]) -> float:
 
 
 def hours_by_machine(stages: list[StageEntry], machine: dict[str, str]) -> str:
-    """Where the hours ran, when any stage recorded it: "1 torch thread 10.21, 2 torch threads 3.02" on the
+    """Where the hours ran, when any stage recorded it: "1 torch thread 10.21; 2 torch threads 3.02" on the
     page's own CPU, the whole machine where another CPU ran some ("not recorded": older sessions); "" when
     none did, as in pages written before sessions said where they ran."""
     if not any("machines" in s.compute for s in stages):
@@ -132,8 +132,8 @@ def build_page(r: Recipe, ctx: Context, stages: list[Stage]) -> tuple[str, Summa
         _html_table(_results_table(results)) if results else "<p>No result yet.</p>",
         "<h2>Stages and compute</h2>",
         _html_table(_compute_table(info.stages)),
-        f"<p>{total_hours(info.stages):.2f} hours in all, on the machine below (under torchrun: summed over the"
-        f" processes). {escape(hours_by_machine(info.stages, info.machine))}</p>",
+        f"<p>{total_hours(info.stages):.2f} hours in all (under torchrun: summed over the processes). "
+        f"{escape(hours_by_machine(info.stages, info.machine) or 'On the machine below.')}</p>",
     ]
     for stage, entry in zip(stages, info.stages, strict=True):
         parts.append(f"<h2>{escape(entry.folder)}: {escape(stage.about)}</h2>")
@@ -172,9 +172,9 @@ def gather(folders: list[str | Path], out: str | Path, scale: str = "cpu", data_
     ``<out without .md>/RECIPE/``, with the section's ``results.json`` beside them: that folder is itself a
     FOLDER to gather from, so a page can be gathered again once a run's folder is gone.
 
-    A recipe run with levers (``--g-width 128``) beside its own run gets a section of its own after it, its
-    figures in ``RECIPE-g-width-128/``, and its targets in the table at a glance under its flags: the lever's
-    measurement beside the recipe's."""
+    A recipe run with levers (``--g-width 128``) gets a section of its own under its flags (after the recipe's
+    own, when that is given too), its figures in ``RECIPE-g-width-128/``, and its targets in the table at a
+    glance under its flags: the lever's measurement beside the recipe's."""
     root = resolve_root(data_root)
     out = Path(out)
     images = out.with_suffix("")
@@ -196,20 +196,20 @@ def gather(folders: list[str | Path], out: str | Path, scale: str = "cpu", data_
         " Radford, Metz & Chintala (ICLR 2016); `MISSED` marks a target the run did not reach.",
         "",
     ]
-    chosen: dict[str, list[Section]] = {}  # recipe -> its folders at ``scale`` (without levers first), else one
-    for name in RECIPES:  # at another scale
-        keys = sorted(k for k in found if k[:2] == (name, scale)) or [k for k in found if k[0] == name][:1]
-        if keys:
-            chosen[name] = [found[k] for k in keys]
+    chosen: dict[str, list[Section]] = {}  # recipe -> its folders at ``scale``, else at the first other scale given
+    for name in RECIPES:
+        shown = scale if (name, scale) in {k[:2] for k in found} else next((k[1] for k in found if k[0] == name), None)
+        if shown is not None:
+            chosen[name] = [found[k] for k in sorted(found) if k[:2] == (name, shown)]  # without levers first
     lines += _glance(chosen)
     for name, r in RECIPES.items():
         if name not in chosen:
             lines += [f"## {name}: {r.title}", "", *_not_run(r, scale, root)]
             continue
-        for i, section in enumerate(chosen[name]):
-            label = name if i == 0 else f"{name}{section.flags}"  # the recipe's own section keeps the plain name
-            lines += [f"## {label}: {r.title}", ""]
-            figures = images / (name if i == 0 else re.sub(r"[^a-z0-9]+", "-", label).strip("-"))
+        for section in chosen[name]:
+            label = f"{name}{section.flags}"  # its levers in the heading and in its figures' folder, never the plain
+            lines += [f"## {label}: {r.title}", ""]  # name's: that folder holds the recipe's own section
+            figures = images / re.sub(r"[^a-z0-9]+", "-", label).strip("-")
             lines += _md_section(section.folder, section.info, figures, out.parent, section.archived)
     atomic_write(out, ("\n".join(lines) + "\n").encode())
     return out

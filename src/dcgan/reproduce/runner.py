@@ -26,6 +26,8 @@ from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
 
+import torch
+
 from ..core.tensorfile import atomic_write_json
 from ..errors import DCGANError
 from ..report.html import environment
@@ -99,11 +101,11 @@ def stage_compute(folder: Path) -> dict:
 
 
 def where_it_runs() -> str:
-    """The machine a session runs on, as its hours are told apart: the CPU, the torch threads, any GPU."""
-    env = environment()
-    threads = int(env["torch threads"])
-    gpu = "" if env["GPU"] == "none" else f", GPU {env['GPU']}"
-    return f"{env['CPU']}, {threads} torch thread{'' if threads == 1 else 's'}{gpu}"
+    """The machine a session runs on, as its hours are told apart: the CPU, the torch threads, the process's GPU
+    (under torchrun each process records its own)."""
+    threads = torch.get_num_threads()
+    gpu = f", GPU {torch.cuda.get_device_name()}" if torch.cuda.is_available() else ""
+    return f"{environment()['CPU']}, {threads} torch thread{'' if threads == 1 else 's'}{gpu}"
 
 
 def counted_seconds(wall: float, cpu: float) -> float:
