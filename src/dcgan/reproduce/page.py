@@ -193,7 +193,8 @@ def gather(folders: list[str | Path], out: str | Path, scale: str = "cpu", data_
         "",
         "Each section is one recipe of `dcgan reproduce` ([reproduce.md](reproduce.md): what each recipe does,"
         f" its scales and expected hours), gathered by `dcgan results FOLDER... -o {out}`. Paper numbers are from"
-        " Radford, Metz & Chintala (ICLR 2016); `MISSED` marks a target the run did not reach.",
+        " Radford, Metz & Chintala (ICLR 2016); `MISSED` marks a target the run did not reach. A section headed"
+        " with flags (`--g-width 128`) is the recipe run with those levers, beside the recipe's own.",
         "",
     ]
     chosen: dict[str, list[Section]] = {}  # recipe -> its folders at ``scale``, else at the first other scale given
