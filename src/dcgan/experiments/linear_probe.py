@@ -409,7 +409,7 @@ class _Pick:
     scores: dict[str, float]  # every candidate's
     train_features: Path
     fits: dict[tuple[str, int], Fit]
-    extract_seconds: float  # what making the features and the fits took
+    extract_seconds: float  # what making its features took, and its fits
     svm_seconds: float
 
 
