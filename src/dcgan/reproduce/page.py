@@ -208,9 +208,8 @@ def gather(folders: list[str | Path], out: str | Path, scale: str = "cpu", data_
             lines += [f"## {name}: {r.title}", "", *_not_run(r, scale, root)]
             continue
         for section in chosen[name]:
-            label = f"{name}{section.flags}"  # its levers in the heading and in its figures' folder, never the plain
-            lines += [f"## {label}: {r.title}", ""]  # name's: that folder holds the recipe's own section
-            figures = images / re.sub(r"[^a-z0-9]+", "-", label).strip("-")
+            lines += [f"## {section.label}: {r.title}", ""]  # never the plain name's folder for a lever run:
+            figures = images / re.sub(r"[^a-z0-9]+", "-", section.label).strip("-")  # it holds the recipe's own
             lines += _md_section(section.folder, section.info, figures, out.parent, section.archived)
     atomic_write(out, ("\n".join(lines) + "\n").encode())
     return out
@@ -225,14 +224,19 @@ class Section:
     archived: bool
     flags: str  # its levers on the command line (" --g-width 128"), "" for the recipe's own settings
 
+    @property
+    def label(self) -> str:
+        """The recipe and its levers: the section's heading, its figures' folder and its glance rows."""
+        return f"{self.info.recipe}{self.flags}"
+
 
 def _glance(chosen: dict[str, list[Section]]) -> list[str]:
     """Every target of the gathered recipes in one table, each under its recipe and levers: met, missed, or not
     measured yet."""
     rows, missed = [], False
-    for name, sections in chosen.items():
+    for sections in chosen.values():
         for section in sections:
-            label, info = f"{name}{section.flags}", section.info
+            label, info = section.label, section.info
             done = [r for r in info.results() if r.target]
             rows += [[label, r.what, r.paper, r.ours, r.target, _met(r.met)] for r in done]
             missed = missed or any(r.met is False for r in done)
