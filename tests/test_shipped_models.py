@@ -20,9 +20,9 @@ ROOT = Path(__file__).resolve().parents[1]
 RECORDED = Path(__file__).parent / "recorded"
 SHIPPED = {
     "pretrained-mnist": pretrained_path("mnist"),
-    **{
-        f"results-{recipe}": ROOT / "docs" / "results" / recipe / "generator.safetensors"
-        for recipe in ("faces", "lsun", "mnist")
+    **{  # a page section's figures folder: the recipe, or the recipe and its levers
+        f"results-{folder}": ROOT / "docs" / "results" / folder / "generator.safetensors"
+        for folder in ("faces", "lsun", "mnist", "cifar10-d-width-256-pick-by-validation")
     },
 }
 SAMPLES = 8

@@ -154,6 +154,28 @@ def test_evaluate_reports_every_draw_on_the_same_splits():
     assert f"| hard | 20 |  | {error:.2f}% +- {std:.2f} error |" in table_of([limited], draws_only)
 
 
+def test_fits_are_reused_only_for_the_same_number_of_classes():
+    """The pick fits on training labels alone; the final probe counts the test split's classes too. A class only
+    the test split has (a --limit that left it out of training) makes other SVMs, so they are fitted again."""
+    X, y = gaussian_classes(1400, 20, 4, separation=1.0, seed=4)
+    train, test = np.flatnonzero(y[:1000] < 3), np.arange(1000, 1400)  # class 3 only in the test split
+    Xtr, ytr, Xte, yte = X[train], y[train], X[test], y[test]
+    protocol = Protocol("custom", validation_size=150, labels_per_class=10, full=True, draws=0)
+    splits = make_splits(ytr, 150, None, 0, seed=0)
+    fits = {}
+    picked = evaluate_features("m", Xtr, ytr, None, None, protocol, splits, (0.01, 1.0), log=print, fits=fits)
+    assert list(fits) == [("all labels", 3)]
+    reused = evaluate_features("m", Xtr, ytr, Xte, yte, protocol, splits, (0.01, 1.0), log=print, fits=fits)
+    assert list(fits) == [("all labels", 3), ("all labels", 4)]  # fitted again, for 4 classes
+    fresh = evaluate_features("m", Xtr, ytr, Xte, yte, protocol, splits, (0.01, 1.0), log=print)
+    assert (reused.best_c, reused.accuracy) == (fresh.best_c, fresh.accuracy)
+    assert reused.validation_accuracy == fresh.validation_accuracy
+    assert picked.validation_accuracy is not None and reused.accuracy < 0.8  # class 3 is never predicted
+    same = {("all labels", 4): fits[("all labels", 4)]}
+    again = evaluate_features("m", Xtr, ytr, Xte, yte, protocol, splits, (0.01, 1.0), log=print, fits=same)
+    assert again.accuracy == fresh.accuracy and list(same) == [("all labels", 4)]  # found there: used, not refitted
+
+
 def test_linear_probe_from_python_is_the_commands_table(labelled, tmp_path, capsys):
     """linear_probe() on the CLI test's tiny run and blobs: the rows and table ``dcgan linear-probe`` writes."""
     checkpoint, data = labelled / "run", labelled / "data" / "train"
