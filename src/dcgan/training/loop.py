@@ -131,14 +131,6 @@ class Trainer:
         return self.run.root
 
     @property
-    def checkpoint_dir(self) -> Path:
-        return self.run.checkpoints
-
-    @property
-    def metrics_path(self) -> Path:
-        return self.run.metrics
-
-    @property
     def position(self) -> Position:
         """Where the run stands now, as its next checkpoint will record it."""
         s = self.state
