@@ -244,17 +244,28 @@ def counted(function, made: dict, name: str):
     return wrapper
 
 
-def test_pick_by_validation_scores_every_kept_checkpoint_and_probes_the_best(labelled, tmp_path, capsys, monkeypatch):
-    """--pick-by-validation: each checkpoint a run kept is scored on validation exactly as --validation-only scores
-    it alone; the best is the one probed, and its table is that checkpoint's own, without extracting its training
-    features or fitting its all-labels SVMs a second time."""
-    run = tmp_path / "run"
+@pytest.fixture(scope="module")
+def kept(labelled, tmp_path_factory):
+    """A run that kept a checkpoint every epoch for 3 epochs, and the probe's arguments to pick among them."""
+    run = tmp_path_factory.mktemp("kept") / "run"
     tiny = ["--g-width", "8", "--d-width", "8", "--nz", "8", "--batch-size", "32", "--precision", "fp32"]
     data = labelled / "data" / "train"
     args = ["train", "--data", str(data), "--resolution", "16", "--epochs", "3", "--checkpoint-every", "1"]
     assert main([*args, "--out", str(run), "--sample-count", "4", "--no-progress", *tiny]) == 0
     probe = ["linear-probe", "--data", str(data), "--protocol", "custom", "--labels-per-class", "10"]
     probe += ["--validation-size", "40", "--draws", "1", "--c-grid", "0.1,1", "--baselines", "none", "--no-progress"]
+    return run, probe
+
+
+def measured(rows):  # a table's numbers, not the seconds and memory they took
+    return [{k: v for k, v in r.items() if not k.endswith("seconds") and k != "peak_rss_mb"} for r in rows]
+
+
+def test_pick_by_validation_scores_every_kept_checkpoint_and_probes_the_best(kept, tmp_path, capsys, monkeypatch):
+    """--pick-by-validation: each checkpoint a run kept is scored on validation exactly as --validation-only scores
+    it alone; the best is the one probed, and its table is that checkpoint's own, without extracting its training
+    features or fitting its all-labels SVMs a second time."""
+    run, probe = kept
     made = {"extract": 0, "select_c": 0}
     for name in made:
         monkeypatch.setattr(linear_probe_module, name, counted(getattr(linear_probe_module, name), made, name))
@@ -263,9 +274,9 @@ def test_pick_by_validation_scores_every_kept_checkpoint_and_probes_the_best(lab
     # features and its one labelled draw (its training features and all-labels fit are the pick's)
     assert made == {"extract": 3 + 1, "select_c": 3 + 1}
     picked = json.loads((tmp_path / "pick.json").read_text())
-    kept = [run / "checkpoints" / f"epoch_{e:04d}.safetensors" for e in (1, 2, 3)]  # the last is epoch 3's own
-    assert list(picked["picked_by_validation"]) == [str(k) for k in kept]
-    for checkpoint in kept:
+    checkpoints = [run / "checkpoints" / f"epoch_{e:04d}.safetensors" for e in (1, 2, 3)]  # the last is epoch 3's
+    assert list(picked["picked_by_validation"]) == [str(c) for c in checkpoints]
+    for checkpoint in checkpoints:
         alone = tmp_path / f"{checkpoint.stem}.json"
         assert main([*probe, "--checkpoint", str(checkpoint), "--validation-only", "--json", str(alone)]) == 0
         score = json.loads(alone.read_text())["rows"][0]["validation_accuracy"]
@@ -274,14 +285,50 @@ def test_pick_by_validation_scores_every_kept_checkpoint_and_probes_the_best(lab
     best = max(reversed(list(scores)), key=scores.get)
     assert picked["checkpoint"] == best
     assert main([*probe, "--checkpoint", best, "--json", str(tmp_path / "best.json")]) == 0
-
-    def measured(rows):  # the numbers, not the seconds and memory they took
-        return [{k: v for k, v in r.items() if not k.endswith("seconds") and k != "peak_rss_mb"} for r in rows]
-
     assert measured(picked["rows"]) == measured(json.loads((tmp_path / "best.json").read_text())["rows"])
     capsys.readouterr()
-    assert main([*probe, "--checkpoint", str(kept[0]), "--pick-by-validation"]) == 2
+    assert main([*probe, "--checkpoint", str(checkpoints[0]), "--pick-by-validation"]) == 2
     assert "is not a run folder with checkpoints" in capsys.readouterr().err
+
+
+def test_a_stopped_pick_continues_with_the_next_checkpoint(kept, tmp_path, capsys, monkeypatch):
+    """With --workdir each candidate's score is kept as it is measured: a pick stopped during the second checkpoint
+    scores only the second and third when run again, and probes what a pick never stopped probes (the chosen one's
+    features and fits made again if an earlier run scored it). Scored another way, nothing is reused."""
+    run, probe = kept
+    probe = [*probe, "--checkpoint", str(run), "--pick-by-validation"]
+    assert main([*probe, "--json", str(tmp_path / "whole.json")]) == 0
+    whole = json.loads((tmp_path / "whole.json").read_text())
+    first = str(run / "checkpoints" / "epoch_0001.safetensors")
+    made = {"extract": 0, "select_c": 0}
+    for name in made:
+        monkeypatch.setattr(linear_probe_module, name, counted(getattr(linear_probe_module, name), made, name))
+    fit = linear_probe_module.select_c
+
+    def stop_during_the_second(*args, **kwargs):
+        if made["select_c"] == 1:  # the first checkpoint's fit is done
+            raise KeyboardInterrupt
+        return fit(*args, **kwargs)
+
+    work = tmp_path / "work"
+    monkeypatch.setattr(linear_probe_module, "select_c", stop_during_the_second)
+    assert main([*probe, "--workdir", str(work)]) == 130
+    (scored,) = json.loads((work / "pick-scores.json").read_text())["scored"].values()
+    assert scored == {"checkpoint": first, "validation_accuracy": whole["picked_by_validation"][first]}
+    monkeypatch.setattr(linear_probe_module, "select_c", fit)
+    made.update(extract=0, select_c=0)
+    assert main([*probe, "--workdir", str(work), "--json", str(tmp_path / "continued.json")]) == 0
+    continued = json.loads((tmp_path / "continued.json").read_text())
+    assert "epoch_0001.safetensors: validation" in capsys.readouterr().err
+    again = whole["checkpoint"] == first  # the chosen one was scored by the stopped run: its features are made again
+    # the other two checkpoints' training features and all-labels fits, the test features and the one draw's fit
+    assert made == {"extract": 2 + 1 + again, "select_c": 2 + 1 + again}
+    assert continued["picked_by_validation"] == whole["picked_by_validation"]
+    assert continued["checkpoint"] == whole["checkpoint"]
+    assert measured(continued["rows"]) == measured(whole["rows"])
+    made.update(extract=0, select_c=0)
+    assert main([*probe, "--workdir", str(work), "--seed", "1", "--validation-only"]) == 0
+    assert made == {"extract": 3, "select_c": 3}  # other splits: every checkpoint scored again
 
 
 def test_unlabelled_data_is_refused_before_any_checkpoint_is_scored(labelled, tmp_path, capsys, monkeypatch):

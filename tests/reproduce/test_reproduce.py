@@ -669,7 +669,8 @@ def test_a_targets_number_carries_its_spread_and_says_what_the_spread_is(finishe
 
 def test_pick_by_validation_probes_the_checkpoint_chosen_on_validation_and_the_page_says_so(finished, tmp_path):
     """--pick-by-validation: the probe stage scores each checkpoint training kept on validation and probes the
-    best; the stage's note names it among every score, and the page's command carries the flag."""
+    best, keeping each score in its folder as it is measured; the stage's note names it among every score, and the
+    page's command carries the flag."""
     name, out, _, _, _ = finished
     if name != "cifar10":
         pytest.skip("a recipe that probes D's features")
@@ -682,6 +683,8 @@ def test_pick_by_validation_probes_the_checkpoint_chosen_on_validation_and_the_p
     last = folder / "02-train" / "run" / "checkpoints" / "last.safetensors"  # the test scale keeps only the last
     probed = json.loads((probe / "linear-probe.json").read_text())
     assert list(probed["picked_by_validation"]) == [str(last)] and probed["checkpoint"] == str(last)
+    (kept,) = json.loads((probe / "pick-scores.json").read_text())["scored"].values()  # what a stopped pick reuses
+    assert kept == {"checkpoint": str(last), "validation_accuracy": probed["picked_by_validation"][str(last)]}
     (note,) = json.loads((probe / DONE).read_text())["notes"]
     assert "--pick-by-validation" in note and note.endswith(
         f"last of last {probed['picked_by_validation'][str(last)] * 100:.2f}%"

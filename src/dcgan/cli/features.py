@@ -18,7 +18,7 @@ from ..experiments.features import (
     load_images_for,
     random_discriminator,
 )
-from ..experiments.linear_probe import BASELINES, DEFAULT_C_GRID, PROTOCOLS, linear_probe, protocol_for
+from ..experiments.linear_probe import BASELINES, DEFAULT_C_GRID, PICK_RECORD, PROTOCOLS, linear_probe, protocol_for
 from .options import add_checkpoint, add_device, add_limit, add_progress, add_seed, source_options, write_json
 
 
@@ -141,7 +141,12 @@ def register_linear_probe(sub) -> None:
         "validation split and probe the best; the JSON lists every score",
     )
     add_seed(p, "seed of the splits, random D and K-means")
-    p.add_argument("--workdir", metavar="DIR", help="keep the feature .npy memmaps here [default: a temporary folder]")
+    p.add_argument(
+        "--workdir",
+        metavar="DIR",
+        help="keep the feature .npy memmaps here, and --pick-by-validation's scores so far (pick-scores.json: run "
+        "again, a stopped pick continues with the next checkpoint) [default: a temporary folder]",
+    )
     p.add_argument("--json", metavar="OUT.json", help="also write the table, one entry per model row, as JSON")
     p.set_defaults(run=run_linear_probe)
 
@@ -176,6 +181,7 @@ def run_linear_probe(args: argparse.Namespace) -> int:
         progress=args.progress,
         validation_only=args.validation_only,
         pick_by_validation=args.pick_by_validation,
+        pick_record=Path(args.workdir) / PICK_RECORD if args.workdir else None,
     )
     print(report.table().markdown())
     write_json(args.json, report.to_dict())

@@ -7,6 +7,8 @@ chosen on a held-out validation split; every model row of a table is evaluated o
 
 from __future__ import annotations
 
+import hashlib
+import json
 import sys
 import tempfile
 import time
@@ -19,6 +21,7 @@ import numpy as np
 from ..core.checkpoints import checkpoint_meta
 from ..core.device import peak_rss_mb, pick_device
 from ..core.rundir import RunDir
+from ..core.tensorfile import atomic_write_json
 from ..data import default_test_split
 from ..errors import DCGANError
 from .features import (
@@ -281,6 +284,7 @@ def linear_probe(
     progress: bool = True,
     validation_only: bool = False,
     pick_by_validation: bool = False,
+    pick_record: str | Path | None = None,
     log: Callable[[str], None] = _stderr,
 ) -> ProbeReport:
     """The paper's section-5 evaluation of a checkpoint's discriminator, beside ``baselines``.
@@ -292,6 +296,8 @@ def linear_probe(
     setting by, leaving the test split for the one finally chosen. ``pick_by_validation`` does that
     choice: ``checkpoint`` is a run folder, each checkpoint it kept (every ``--checkpoint-every``
     epochs, and the last) is scored on validation, and the best (the later on ties) is the one probed.
+    ``pick_record`` (a JSON file) keeps each checkpoint's score as soon as it is measured, so a pick stopped
+    midway continues with the next checkpoint when run again.
     """
     check_c_grid(c_grid)
     if max_iter < 1:
@@ -321,8 +327,11 @@ def linear_probe(
         folder = Path(workdir or tmp)
         pick = None
         if pick_by_validation:
+            record = _PickRecord(pick_record, {"data": str(data), "limit": limit, "layers": layers,
+                                               "protocol": asdict(protocol), "c_grid": c_grid, "max_iter": max_iter,
+                                               "seed": seed})  # fmt: skip
             pick = _pick_on_validation(candidates, train, layers, protocol, c_grid, max_iter, seed, batch_size, device,
-                                       folder, progress, log)  # fmt: skip
+                                       folder, progress, log, record)  # fmt: skip
             checkpoint = pick.checkpoint
             log(f"picked on validation: {checkpoint}")
             D = load_discriminator(checkpoint)
@@ -345,7 +354,8 @@ def linear_probe(
         for key, make in extractors.items():
             start = time.perf_counter()
             extractor = make()
-            reused = pick if key == "ours" else None  # the chosen D's training features and fits, made by the pick
+            # the chosen D's training features and fits, made by the pick (not when scored by an earlier one)
+            reused = pick if key == "ours" and pick is not None and pick.train_features is not None else None
             todo = (("test", test),) if reused else (("train", train), ("test", test))
             feats = {
                 split: extract(extractor, images.images, folder / f"{key}-{split}.npy", batch_size, progress)
@@ -402,20 +412,56 @@ def _kept_checkpoints(run: str | Path) -> list[Path]:
 class _Pick:
     """The checkpoint chosen on validation and every candidate's score; and what scoring the chosen one made
     that its probe needs again: its D's features of the training images (a file in the probe's folder) and
-    its SVM fits on the same splits."""
+    its SVM fits on the same splits. A checkpoint scored by an earlier, stopped pick made neither."""
 
     checkpoint: Path
     score: float
     scores: dict[str, float]  # every candidate's
-    train_features: Path
+    train_features: Path | None
     fits: dict[tuple[str, int], Fit]
     extract_seconds: float  # what making its features took, and its fits
     svm_seconds: float
 
 
+PICK_RECORD = "pick-scores.json"  # the usual name of a pick's record in a folder of its own
+
+
+class _PickRecord:
+    """The validation scores a pick has measured, written to ``path`` (when given) after each checkpoint. A score
+    is used again only for the same checkpoint file (its SHA-256) scored the same way (``setup``: the data, the
+    protocol, the SVMs' settings); a record of another setup is replaced."""
+
+    def __init__(self, path: str | Path | None, setup: dict):
+        self.path = None if path is None else Path(path)
+        self.setup = json.loads(json.dumps(setup))  # as it reads back
+        self.scored: dict[str, dict] = {}  # by the file's digest: the checkpoint's path then, its score
+        try:
+            held = json.loads(self.path.read_text()) if self.path is not None else {}
+        except (OSError, ValueError):  # none yet, or cut short
+            held = {}
+        if isinstance(held, dict) and held.get("setup") == self.setup and isinstance(held.get("scored"), dict):
+            self.scored = held["scored"]
+
+    def score(self, digest: str) -> float | None:
+        return self.scored.get(digest, {}).get("validation_accuracy")
+
+    def add(self, digest: str, checkpoint: Path, score: float) -> None:
+        self.scored[digest] = {"checkpoint": str(checkpoint), "validation_accuracy": score}
+        if self.path is not None:
+            atomic_write_json(self.path, {"setup": self.setup, "scored": self.scored})
+
+
+def _digest(path: Path) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as f:
+        for block in iter(lambda: f.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
 def _pick_on_validation(
     candidates: list[Path], train, layers, protocol: Protocol, c_grid, max_iter: int, seed: int, batch_size: int,
-    device, folder: Path, progress: bool, log: Callable[[str], None],
+    device, folder: Path, progress: bool, log: Callable[[str], None], record: _PickRecord,
 ) -> _Pick:  # fmt: skip
     """Each checkpoint's D scored on the validation split alone: the fit of the protocol's headline (all labels,
     else the labelled draws) on the same splits as the final probe. The best so far (the later on ties) keeps
@@ -426,23 +472,30 @@ def _pick_on_validation(
     scores: dict[str, float] = {}
     best: _Pick | None = None
     for index, candidate in enumerate(candidates):
-        start = time.perf_counter()
-        extractor = discriminator_extractor(load_discriminator(candidate), layers, candidate.name, device)
-        path = folder / f"pick-{index}-train.npy"
-        features = extract(extractor, train.images, path, batch_size, progress)
-        seconds = time.perf_counter() - start
-        fits: dict[tuple[str, int], Fit] = {}
-        row = evaluate_features(candidate.name, features, labels, None, None, protocol, splits, c_grid, max_iter,
-                                log, fits)  # fmt: skip
-        del features
-        score = row.validation_accuracy
-        assert score is not None, "the protocol's headline (all labels, else its draws) is always fitted"
-        scores[str(candidate)] = score
-        if best is None or score >= best.score:
-            if best is not None:
-                best.train_features.unlink()
-            best = _Pick(candidate, score, scores, path, fits, seconds, row.svm_seconds)
+        digest = _digest(candidate)
+        before = record.score(digest)
+        if before is not None:
+            scored = _Pick(candidate, before, scores, None, {}, 0.0, 0.0)
+            log(f"{candidate.name}: validation {scored.score:.4f}, scored before ({record.path})")
         else:
-            path.unlink()
+            start = time.perf_counter()
+            extractor = discriminator_extractor(load_discriminator(candidate), layers, candidate.name, device)
+            path = folder / f"pick-{index}-train.npy"
+            features = extract(extractor, train.images, path, batch_size, progress)
+            seconds = time.perf_counter() - start
+            fits: dict[tuple[str, int], Fit] = {}
+            row = evaluate_features(candidate.name, features, labels, None, None, protocol, splits, c_grid, max_iter,
+                                    log, fits)  # fmt: skip
+            del features
+            assert row.validation_accuracy is not None, "the protocol's headline (all labels, else its draws) is fitted"
+            scored = _Pick(candidate, row.validation_accuracy, scores, path, fits, seconds, row.svm_seconds)
+            record.add(digest, candidate, scored.score)
+        scores[str(candidate)] = scored.score
+        if best is None or scored.score >= best.score:
+            best, dropped = scored, best
+        else:
+            dropped = scored
+        if dropped is not None and dropped.train_features is not None:
+            dropped.train_features.unlink()
     assert best is not None, "a run folder keeps at least its last checkpoint"
     return best

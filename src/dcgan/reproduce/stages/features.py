@@ -6,7 +6,7 @@ import math
 from pathlib import Path
 
 from ...core.tensorfile import atomic_write_json
-from ...experiments.linear_probe import linear_probe, protocol_for
+from ...experiments.linear_probe import PICK_RECORD, linear_probe, protocol_for
 from ...experiments.tables import percent
 from ..records import Outcome
 from ..stage_context import RUN, Context
@@ -27,7 +27,8 @@ def probe_stage(ctx: Context, folder: Path, protocol_name: str, dataset: str) ->
     source = ctx.stage_folders["train"] / RUN if pick else ctx.checkpoint()
     report = linear_probe(source, train_path, protocol, test_path, kmeans_k=s.kmeans_k, c_grid=s.c_grid,
                           max_iter=s.max_iter, limit=s.probe_limit, test_limit=s.probe_test_limit, device=ctx.device,
-                          progress=ctx.progress, pick_by_validation=pick)  # fmt: skip
+                          progress=ctx.progress, pick_by_validation=pick,
+                          pick_record=folder / PICK_RECORD if pick else None)  # fmt: skip
     atomic_write_json(folder / "linear-probe.json", report.to_dict())
     paper_ref, paper = PAPER_PROBE[protocol_name]
     seconds = round(sum(r.extract_seconds + r.svm_seconds for r in report.rows))
