@@ -1,12 +1,15 @@
 """The linear L2-SVM, the protocols' splits, and linear_probe(): the section-5 table from Python."""
 
 import json
+import subprocess
+import sys
 
 import numpy as np
 import pytest
 import torch
 from sklearn.svm import LinearSVC
 
+from conftest import HANG, src_env
 from dcgan import DCGANError
 from dcgan.cli import main
 from dcgan.experiments import linear_probe as linear_probe_module
@@ -329,6 +332,43 @@ def test_a_stopped_pick_continues_with_the_next_checkpoint(kept, tmp_path, capsy
     made.update(extract=0, select_c=0)
     assert main([*probe, "--workdir", str(work), "--seed", "1", "--validation-only"]) == 0
     assert made == {"extract": 3, "select_c": 3}  # other splits: every checkpoint scored again
+
+
+# SIGTERM once the first features are on disk, in the probe's temporary folder
+TERMINATED_MIDWAY = """
+import os, signal, sys
+from dcgan.cli import main
+from dcgan.experiments import linear_probe
+extract = linear_probe.extract
+def extract_then_terminate(extractor, images, path, *args, **kwargs):
+    features = extract(extractor, images, path, *args, **kwargs)
+    print(path, flush=True)
+    os.kill(os.getpid(), signal.SIGTERM)
+    return features
+linear_probe.extract = extract_then_terminate
+sys.exit(main(sys.argv[1:]))
+"""
+
+
+def test_sigterm_midway_removes_the_temporary_features_and_exits_143_with_one_line(labelled, tmp_path):
+    """SIGTERM unwinds as Ctrl-C does: the probe's temporary folder (gigabytes at CIFAR-10's size) goes with it,
+    where Python's default handler would end the process and leave the folder behind."""
+    scratch = tmp_path / "tmp"
+    scratch.mkdir()
+    argv = ["linear-probe", "--checkpoint", str(labelled / "run"), "--data", str(labelled / "data" / "train")]
+    argv += ["--protocol", "custom", "--labels-per-class", "10", "--validation-size", "40", "--no-progress"]
+    ran = subprocess.run(
+        [sys.executable, "-c", TERMINATED_MIDWAY, *argv],
+        env={**src_env(), "TMPDIR": str(scratch)},
+        capture_output=True,
+        text=True,
+        timeout=HANG,
+    )
+    assert ran.returncode == 143 and "Traceback" not in ran.stderr
+    assert ran.stderr.splitlines()[-1] == "dcgan linear-probe: stopped by SIGTERM"
+    (written,) = ran.stdout.splitlines()  # the first features file, then the signal
+    assert written.startswith(str(scratch / "dcgan-features-")) and written.endswith("ours-train.npy")
+    assert not list(scratch.iterdir())  # the folder it was in is gone
 
 
 def test_unlabelled_data_is_refused_before_any_checkpoint_is_scored(labelled, tmp_path, capsys, monkeypatch):

@@ -3,19 +3,21 @@
 Each topic module (``train``, ``data``, ``latent``, ``features``) has one ``register_*``
 function per subcommand, which adds its parser and sets ``run``; ``run`` reads the flags,
 calls the Python API and prints. User errors (:class:`DCGANError`) become one line and
-exit status 2; Ctrl-C exits 130.
+exit status 2; Ctrl-C exits 130, SIGTERM 143, each after unwinding (one line, nothing left half-done).
 """
 
 from __future__ import annotations
 
 import argparse
 import os
+import signal
 import sys
 import warnings
 
 from tqdm import tqdm
 
 from .. import __version__
+from ..core.signals import Terminated, handling, raise_terminated
 from ..errors import DCGANError, DCGANWarning
 from ..training import distributed
 from .conditional import register_nn_protocol
@@ -84,12 +86,18 @@ def main(argv: list[str] | None = None) -> int:
 
 def _run(args: argparse.Namespace) -> int:
     try:
-        return args.run(args)
+        with handling((signal.SIGTERM,), raise_terminated):  # training replaces it with its own while it runs
+            return args.run(args)
     except DCGANError as exc:
         print(f"dcgan {args.command}: error: {exc}", file=sys.stderr)
         return 2
     except KeyboardInterrupt as exc:
-        print(f"\ndcgan {args.command}: interrupted{': ' + str(exc) if str(exc) else ''}", file=sys.stderr)
+        said = f": {exc}" if str(exc) else ""
+        if isinstance(exc, Terminated):  # no ^C on the terminal to end the line after
+            sys.stdout.flush()  # what was printed before it, in order
+            print(f"dcgan {args.command}: stopped by SIGTERM{said}", file=sys.stderr, flush=True)
+            return 128 + signal.SIGTERM
+        print(f"\ndcgan {args.command}: interrupted{said}", file=sys.stderr)
         return 130
     except BrokenPipeError:  # the reader went away (``dcgan ... | head``): what it wanted is written
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())  # so Python's exit flush cannot fail too

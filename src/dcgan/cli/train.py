@@ -5,8 +5,6 @@ from __future__ import annotations
 import argparse
 import json
 import math
-import signal
-import sys
 from pathlib import Path
 
 import torch
@@ -18,7 +16,6 @@ from ..core.models import Discriminator, Generator, count_parameters
 from ..core.progress import progress_bar
 from ..core.rundir import RunDir
 from ..core.sampling import class_index, class_rows, generate, sample_noise, seeded
-from ..core.signals import handling
 from ..core.tensorfile import check_writable_folder
 from ..data.summary import format_summary
 from ..errors import DCGANError
@@ -54,34 +51,15 @@ def register_train(sub) -> None:
     p.set_defaults(run=run_train)
 
 
-class _TerminatedWhileStartingError(Exception):
-    """SIGTERM while the run starts up (reading data, the precision probe), before the loop handles it."""
-
-
-def _terminate(signum, frame) -> None:
-    raise _TerminatedWhileStartingError
-
-
 def run_train(args: argparse.Namespace) -> int:
-    # from the first line: a SIGTERM unwinds the start-up, so the process exits through main (143, one line,
-    # stdout flushed) instead of dying silently with what it printed still buffered; the loop installs its
-    # own handler (finish the step, checkpoint, stop) and restores this one after
-    try:
-        with handling((signal.SIGTERM,), _terminate):
-            options = given(args, TrainConfig)
-            if args.resume and args.config:
-                raise DCGANError(
-                    "--resume continues a run with its own config, so --config has nothing to set", "drop one"
-                )
-            trainer = reopen(args.resume, **options) if args.resume else start(config_from(args.config, **options))
-            if trainer.world.is_main:
-                print(format_summary(trainer.data_summary, str(trainer.run_dir)))
-                print("\n".join(trainer.overview()), flush=True)
-            trainer.fit()
-    except _TerminatedWhileStartingError:
-        sys.stdout.flush()
-        print("dcgan train: stopped by SIGTERM before the first step", file=sys.stderr, flush=True)
-        return 128 + signal.SIGTERM
+    options = given(args, TrainConfig)
+    if args.resume and args.config:
+        raise DCGANError("--resume continues a run with its own config, so --config has nothing to set", "drop one")
+    trainer = reopen(args.resume, **options) if args.resume else start(config_from(args.config, **options))
+    if trainer.world.is_main:
+        print(format_summary(trainer.data_summary, str(trainer.run_dir)))
+        print("\n".join(trainer.overview()), flush=True)
+    trainer.fit()
     if trainer.world.is_main:
         print(
             f"done: {trainer.epoch} epochs, {trainer.step} steps; samples in {trainer.run.samples}, "

@@ -122,13 +122,13 @@ def reproduce(
             for stage in stages:
                 run_stage(ctx.stage_folders[stage.name], stage, log)
                 write_page(r, ctx, stages)
-        except KeyboardInterrupt:  # the recipe continues as a whole (a training stage's own hint names its run)
+        except KeyboardInterrupt as stop:  # the recipe continues as a whole (a training stage's own hint names its run)
             again = f"{program()} reproduce {name} --scale {scale}{ctx.levers.flags()} --out {ctx.results}"
             if data_root is not None:  # the same data, wherever it was found
                 again += f" --data-root {resolve_root(data_root)}"
             if device != "auto":
                 again += f" --device {device}"
-            raise KeyboardInterrupt(f"stopped; continue with: {again}") from None
+            raise type(stop)(f"continue with: {again}") from None  # Ctrl-C or SIGTERM, as it came
         finally:  # also after Ctrl-C or an error: the page shows what is done so far
             page = write_page(r, ctx, stages)
     log(f"results page: {page}")
