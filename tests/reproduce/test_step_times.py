@@ -2,10 +2,11 @@
 
 import pytest
 
+from dcgan.cli import main
 from dcgan.errors import DCGANError
 from dcgan.reproduce import RECIPES, SCALES
 from dcgan.reproduce.plan import training_stages
-from dcgan.reproduce.step_times import Model, merge_kinds, read_table, step_seconds
+from dcgan.reproduce.step_times import Model, merge_kinds, read_table, reference_machine, step_seconds
 
 KIND = "a CPU"
 
@@ -28,6 +29,12 @@ def test_every_recipe_config_is_in_the_table_at_its_own_resolution():
         for scale in SCALES:
             for stage, options in training_stages(r, scale).items():
                 assert Model.of(options) in listed, f"{name} {scale} {stage}: measure it with benchmarks/recipe_hours"
+
+
+def test_the_stated_hours_name_the_kind_threads_and_precision_they_are_for(capsys):
+    assert reference_machine(_table([], kind="an AVX2 CPU")) == "an AVX2 CPU, 2 threads, fp32"
+    assert main(["reproduce", "mnist", "--plan", "--out", "unused"]) == 0
+    assert capsys.readouterr().out.splitlines()[0].endswith(f" h on {reference_machine()}")
 
 
 def test_a_preset_is_its_widths_and_the_defaults_are_the_small_preset():

@@ -6,6 +6,7 @@ import argparse
 
 from ..reproduce import RECIPES, SCALES, Levers, estimate_hours, gather, plan, reproduce
 from ..reproduce import context as recipe_context
+from ..reproduce.step_times import reference_machine
 from .options import add_device, add_progress
 
 
@@ -17,7 +18,7 @@ def register_reproduce(sub) -> None:
         description="Run a recipe's stages in order into one results folder: decode the data, train from the "
         "recipe's config file, then each experiment on the trained model; write RESULTS/results.html. "
         "Stages already complete are skipped and training continues from its checkpoint, so after Ctrl-C or "
-        "a crash the same command continues. Recipes: " + "; ".join(lines) + ". Hours: a 2-core laptop CPU, fp32.",
+        "a crash the same command continues. Recipes: " + "; ".join(lines) + f". Hours: {reference_machine()}.",
     )
     p.add_argument("name", choices=tuple(RECIPES), help="the recipe")
     p.add_argument(
@@ -60,7 +61,7 @@ def run_reproduce(args: argparse.Namespace) -> int:
     if args.plan:
         r, ctx = recipe_context(args.name, args.scale, args.out, args.data_root, levers=levers)
         hours = estimate_hours(r, args.scale, levers.widths())
-        print(f"{r.title}, scale {args.scale}: about {hours:.1f} h on a 2-core laptop CPU (fp32)")
+        print(f"{r.title}, scale {args.scale}: about {hours:.1f} h on {reference_machine()}")
         print(f"results folder {ctx.results}; data {', '.join(str(p) for p, _ in ctx.data.values())}")
         print("\n".join(plan(r, ctx)))
         return 0

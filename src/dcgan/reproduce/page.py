@@ -28,6 +28,7 @@ from .recipes import RECIPES, Recipe
 from .records import PageFigure, PageResult, StageEntry, Summary
 from .runner import Stage, read_done, stage_compute
 from .stage_context import Context, Levers
+from .step_times import reference_machine
 
 PAGE = "results.html"
 SUMMARY = "results.json"
@@ -127,7 +128,7 @@ def build_page(r: Recipe, ctx: Context, stages: list[Stage]) -> tuple[str, Summa
         f"<h1>{escape(r.title)}</h1>",
         f"<p>Radford, Metz &amp; Chintala (ICLR 2016), reproduced by <code>{escape(info.command)}</code> "
         f"at scale <b>{ctx.scale}</b>: {'complete' if info.complete else 'not finished yet (run it again to continue)'}."
-        f" Expected time at this scale: {_expected(info.expected_hours)} on a 2-core laptop CPU in fp32.</p>",
+        f" Expected time at this scale: {_expected(info.expected_hours)} on {escape(reference_machine())}.</p>",
         "<h2>Results beside the paper</h2>",
         _html_table(_results_table(results)) if results else "<p>No result yet.</p>",
         "<h2>Stages and compute</h2>",
@@ -261,7 +262,7 @@ def _not_run(r: Recipe, scale: str, root: Path) -> list[str]:
     else:
         why = f"**Not yet run at --scale {scale}.**"
     hours = estimate_hours(r, scale)
-    return [f"{why} Expected about {hours:.1f} hours on a 2-core laptop CPU in fp32"
+    return [f"{why} Expected about {hours:.1f} hours on {reference_machine()}"
             " (about a third of that in bf16 on a CPU with AMX):", "", f"    dcgan reproduce {r.name} --scale {scale}", ""]  # fmt: skip
 
 

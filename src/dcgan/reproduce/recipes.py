@@ -2,7 +2,7 @@
 
 Scales:
 - ``test``: tiny models on a few hundred images, every recipe in seconds (what CI runs);
-- ``cpu``: a reduced size that finishes within a working day on a 2-core laptop CPU (the
+- ``cpu``: a reduced size that finishes within a working day on 2 cores of an AVX2-only CPU (the
   hours each recipe states are computed from the steps it trains, see :func:`estimate_hours`);
 - ``paper``: the paper's sizes (the ``paper`` preset, full data sets), meant for GPUs and ``torchrun``.
 

@@ -69,6 +69,12 @@ def read_table(path: Path = TABLE) -> dict:
     return json.loads(path.read_text())
 
 
+def reference_machine(table: dict | None = None) -> str:
+    """What the stated hours are for, in words: the reference CPU kind, its threads and precision."""
+    reference = (table or read_table())["reference"]
+    return f"{reference['kind']}, {reference['threads']} threads, {reference['precision']}"
+
+
 def step_seconds(options: dict, table: dict | None = None) -> float:
     """Seconds of one step of a config file's training on the reference CPU kind, at the config's batch size.
 
