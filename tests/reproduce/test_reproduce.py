@@ -667,10 +667,10 @@ def test_a_targets_number_carries_its_spread_and_says_what_the_spread_is(finishe
         pytest.skip("the recipes with a spread added here")
 
 
-def test_pick_by_validation_probes_the_checkpoint_chosen_on_validation_and_the_page_says_so(finished, tmp_path):
+def test_pick_by_validation_probes_the_checkpoint_chosen_on_validation_and_the_page_says_so(finished, tmp_path, capsys):
     """--pick-by-validation: the probe stage scores each checkpoint training kept on validation and probes the
-    best, keeping each score in its folder as it is measured; the stage's note names it among every score, and the
-    page's command carries the flag."""
+    best, keeping each score in its folder as it is measured; the stage's note names it among every score, the
+    page's command carries the flag, and the plan of a stage stopped midway says what the pick has scored."""
     name, out, _, _, _ = finished
     if name != "cifar10":
         pytest.skip("a recipe that probes D's features")
@@ -690,3 +690,12 @@ def test_pick_by_validation_probes_the_checkpoint_chosen_on_validation_and_the_p
         f"last of last {probed['picked_by_validation'][str(last)] * 100:.2f}%"
     )
     assert "--scale test --pick-by-validation --out" in json.loads((folder / "results.json").read_text())["command"]
+    (probe / DONE).unlink()  # as if stopped after the pick, before the probe
+    capsys.readouterr()
+    argv = ["reproduce", name, "--scale", "test", "--pick-by-validation", "--plan", "--out", str(folder)]
+    assert main([*argv, "--data-root", str(SHARED_DATA)]) == 0
+    (line,) = [line for line in capsys.readouterr().out.splitlines() if line.startswith(probe.name)]
+    score = probed["picked_by_validation"][str(last)]
+    assert line.split()[1] == "begun" and line.endswith(
+        f"(the pick has scored 1 checkpoint on validation, best last {score * 100:.2f}%)"
+    )

@@ -435,12 +435,17 @@ class _PickRecord:
         self.path = None if path is None else Path(path)
         self.setup = json.loads(json.dumps(setup))  # as it reads back
         self.scored: dict[str, dict] = {}  # by the file's digest: the checkpoint's path then, its score
-        try:
-            held = json.loads(self.path.read_text()) if self.path is not None else {}
-        except (OSError, ValueError):  # none yet, or cut short
-            held = {}
-        if isinstance(held, dict) and held.get("setup") == self.setup and isinstance(held.get("scored"), dict):
+        held = self.read(self.path) if self.path is not None else {}
+        if held.get("setup") == self.setup and isinstance(held.get("scored"), dict):
             self.scored = held["scored"]
+
+    @staticmethod
+    def read(path: Path) -> dict:
+        try:
+            held = json.loads(path.read_text())
+        except (OSError, ValueError):  # none yet, or cut short
+            return {}
+        return held if isinstance(held, dict) else {}
 
     def score(self, digest: str) -> float | None:
         return self.scored.get(digest, {}).get("validation_accuracy")
@@ -449,6 +454,14 @@ class _PickRecord:
         self.scored[digest] = {"checkpoint": str(checkpoint), "validation_accuracy": score}
         if self.path is not None:
             atomic_write_json(self.path, {"setup": self.setup, "scored": self.scored})
+
+
+def pick_scores(path: str | Path) -> dict[str, float]:
+    """The validation accuracy of each checkpoint a pick's record at ``path`` holds (a pick stopped midway has
+    some), by the checkpoint's path; empty where there is no record."""
+    scored = _PickRecord.read(Path(path)).get("scored")
+    entries = scored.values() if isinstance(scored, dict) else []
+    return {entry["checkpoint"]: entry["validation_accuracy"] for entry in entries}
 
 
 def _digest(path: Path) -> str:

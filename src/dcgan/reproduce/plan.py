@@ -58,6 +58,8 @@ def plan(r: Recipe, ctx: Context) -> list[str]:
             if state == "begun" and (step := _checkpointed_step(folder)) is not None:
                 steps = f"at step {step:,} of {steps}"
             extra += f" ({steps}; config {ctx.config_file(stage.name)})"
+        if state == "begun" and stage.progress and (stands := stage.progress(folder)):
+            extra += f" ({stands})"
         lines.append(f"{folder.name:20} {state:6} {stage.about}{extra}")
     return lines
 

@@ -31,6 +31,7 @@ from .stages import (
     memorisation_stage,
     nn_protocol_stage,
     prepare_data,
+    probe_progress,
     probe_stage,
     quality_stage,
     train_stage,
@@ -64,7 +65,7 @@ def _train(name: str, dataset: str, about: str, shown: dict[int, str] = PAPER_EP
 
 def _bind(ctx: Context, stages: list[Stage]) -> list[Stage]:
     """The stages with the context bound: each then only needs its folder."""
-    return [Stage(s.name, partial(s.work, ctx), s.about, s.trains) for s in stages]
+    return [Stage(s.name, partial(s.work, ctx), s.about, s.trains, s.progress) for s in stages]
 
 
 def mnist_stages(ctx: Context) -> list[Stage]:
@@ -87,7 +88,7 @@ def _probe_stages(ctx: Context, dataset: str, protocol: str, what: str) -> list[
             Stage("data", lambda c, f: prepare_data(c, f, [("train", dataset)]), f"decode {what} once into the cache"),
             _train("train", dataset, f"train a DCGAN on {what} with a D as wide as the paper's"),
             Stage("linear-probe", lambda c, f: probe_stage(c, f, protocol, dataset),
-                  "section 5: L2-SVMs on D's features beside random D, pixels and K-means"),
+                  "section 5: L2-SVMs on D's features beside random D, pixels and K-means", progress=probe_progress),
         ],
     )  # fmt: skip
 

@@ -46,6 +46,7 @@ class Stage:
     work: Callable[[Path], Outcome]
     about: str = ""
     trains: bool = False  # a training stage: under torchrun every process runs it, the rest only the first
+    progress: Callable[[Path], str] | None = None  # where a begun stage stands, read from its folder (the plan)
 
 
 def stage_folder(results: Path, index: int, stage: Stage) -> Path:

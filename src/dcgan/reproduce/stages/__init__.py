@@ -10,7 +10,7 @@ more such function in the module of its topic, and a line in its recipe (``recip
 """
 
 from .conditional import nn_protocol_stage
-from .features import probe_stage
+from .features import probe_progress, probe_stage
 from .inside import forget_drawn_stage, forget_stage, guided_backprop_stage, memorisation_stage
 from .latent import arithmetic_stage, classifier_stage, direction_stage, turn_stage, walk_stage
 from .metrics import quality_stage
@@ -27,6 +27,7 @@ __all__ = [
     "memorisation_stage",
     "nn_protocol_stage",
     "prepare_data",
+    "probe_progress",
     "probe_stage",
     "quality_stage",
     "train_stage",

@@ -6,7 +6,7 @@ import math
 from pathlib import Path
 
 from ...core.tensorfile import atomic_write_json
-from ...experiments.linear_probe import PICK_RECORD, linear_probe, protocol_for
+from ...experiments.linear_probe import PICK_RECORD, linear_probe, pick_scores, protocol_for
 from ...experiments.tables import percent
 from ..records import Outcome
 from ..stage_context import RUN, Context
@@ -16,6 +16,16 @@ PAPER_PROBE = {  # protocol -> (the paper's table, {row: (its number, our target
     "svhn-1000": ("table 2", {"ours": ("22.48% error", "", None)}),
 }
 ROWS = ("ours", "random", "pixels", "kmeans")  # linear_probe's row order, by baseline
+
+
+def probe_progress(folder: Path) -> str:
+    """What a stopped ``--pick-by-validation`` has scored (it continues from there); nothing without the flag."""
+    scores = pick_scores(folder / PICK_RECORD)
+    if not scores:
+        return ""
+    best = max(scores, key=scores.get)
+    return (f"the pick has scored {len(scores)} checkpoint{'s' * (len(scores) > 1)} on validation, best "
+            f"{Path(best).stem} {percent(scores[best])}")  # fmt: skip
 
 
 def probe_stage(ctx: Context, folder: Path, protocol_name: str, dataset: str) -> Outcome:
