@@ -173,6 +173,16 @@ def labelled(tmp_path_factory):
     return root
 
 
+def pytest_configure(config):
+    """Each pytest-xdist worker computes with its share of the cores, it and the processes its tests start: with
+    every worker on every core, their OpenMP threads would fight over them (docs/benchmarks.md)."""
+    workers = int(os.environ.get("PYTEST_XDIST_WORKER_COUNT", "1"))
+    if workers > 1:
+        share = max(1, (os.cpu_count() or 1) // workers)
+        torch.set_num_threads(share)
+        os.environ.setdefault("OMP_NUM_THREADS", str(share))
+
+
 @pytest.fixture(autouse=True, scope="session")
 def _private_cache(tmp_path_factory):
     """Prepared copies made by training runs go to a temporary folder, never the user's ~/.cache."""
