@@ -7,13 +7,14 @@ from dcgan.reproduce.plan import training_stages
 from dcgan.reproduce.step_times import Model, merge_kinds, step_seconds
 
 
-def test_the_models_are_every_recipe_config_once():
+def test_the_models_are_every_recipe_config_and_its_levers_once():
     from benchmarks.recipe_hours import recipe_models
 
     models = recipe_models()
     assert len(models) == len(set(models))
     configs = {Model.of(o) for r in RECIPES.values() for s in SCALES for o in training_stages(r, s).values()}
-    assert set(models) == configs
+    cifar10 = training_stages(RECIPES["cifar10"], "cpu")["train"]
+    assert set(models) > configs and Model.of(cifar10 | {"d_width": 256}) in set(models) - configs
     assert any(m.conditional and m.channels == 1 for m in models)  # the MNIST appendix model
     assert any(m.augment == "diffaug" and m.resolution == 64 for m in models)  # the bedrooms at --scale cpu
 

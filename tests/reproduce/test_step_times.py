@@ -6,7 +6,7 @@ from dcgan.cli import main
 from dcgan.errors import DCGANError
 from dcgan.reproduce import RECIPES, SCALES
 from dcgan.reproduce.plan import training_stages
-from dcgan.reproduce.step_times import Model, merge_kinds, read_table, reference_machine, step_seconds
+from dcgan.reproduce.step_times import Model, merge_kinds, read_table, reference_machine, step_seconds, step_work
 
 KIND = "a CPU"
 
@@ -20,7 +20,7 @@ def _row(resolution: int, seconds: float, **model) -> dict:
     return {**Model.of({"resolution": resolution, **model}).to_dict(), "seconds": seconds}
 
 
-def test_every_recipe_config_is_in_the_table_at_its_own_resolution():
+def test_every_recipe_config_and_lever_is_in_the_table_at_its_own_resolution():
     table = read_table()
     reference = table["reference"]
     rows = table["kinds"][reference["kind"]]["rows"]
@@ -29,6 +29,9 @@ def test_every_recipe_config_is_in_the_table_at_its_own_resolution():
         for scale in SCALES:
             for stage, options in training_stages(r, scale).items():
                 assert Model.of(options) in listed, f"{name} {scale} {stage}: measure it with benchmarks/recipe_hours"
+        for widths in r.lever_widths:  # at --scale cpu, where its section of the results page was run
+            for stage, options in training_stages(r, "cpu").items():
+                assert Model.of(options | widths) in listed, f"{name} {stage} {widths}: measure it"
 
 
 def test_the_stated_hours_name_the_kind_threads_and_precision_they_are_for(capsys):
@@ -64,6 +67,23 @@ def test_other_resolutions_scale_by_pixels_from_the_nearest_measured_one():
     assert step_seconds({"resolution": 16}, table) == pytest.approx(0.125)  # from 32
     only_64 = _table([_row(64, 3.0)])
     assert step_seconds({"resolution": 16, "batch_size": 64}, only_64) == pytest.approx(3.0 / 16 / 2)
+
+
+def test_wider_nets_are_read_as_measured_where_the_table_has_them_else_scaled_by_their_counted_work():
+    def work(options: dict, widths: dict) -> float:
+        return step_work(Model.of(options | widths)) / step_work(Model.of(options))
+
+    paper32, paper64, wider_d, wider_g = ({"resolution": 32, "preset": "paper"}, {"resolution": 64, "preset": "paper"},
+                                          {"d_width": 256}, {"g_width": 256})  # fmt: skip
+    table = _table(
+        [_row(32, 2.0, preset="paper"), _row(32, 8.0, preset="paper", **wider_d), _row(64, 6.0, preset="paper")]
+    )
+    assert step_seconds(paper32, table, widths=wider_d) == 8.0  # measured: 4x the time, where the work is 3.2x
+    assert 3 < work(paper32, wider_d) < 3.5
+    assert step_seconds(paper32, table, widths=wider_g) == pytest.approx(2.0 * work(paper32, wider_g))
+    # measured only at another resolution: the config's own step at this one, scaled by the work
+    assert step_seconds(paper64, table, widths=wider_d) == pytest.approx(6.0 * work(paper64, wider_d))
+    assert step_seconds(paper32 | {"batch_size": 64}, table, widths=wider_d) == 4.0
 
 
 def test_only_the_reference_threads_and_precision_count():

@@ -10,7 +10,7 @@ from ..training.options_file import read_options
 from .recipes import Recipe
 from .runner import read_done, session_seconds, stage_folder
 from .stage_context import CHECKPOINT, Context, config_file
-from .step_times import Model, step_seconds, step_work
+from .step_times import step_seconds
 
 
 def training_stages(r: Recipe, scale: str, widths: dict[str, int] | None = None) -> dict[str, dict]:
@@ -34,12 +34,11 @@ def training_steps(r: Recipe, scale: str, options: dict) -> int:
 def estimate_hours(r: Recipe, scale: str, widths: dict[str, int] | None = None) -> float:
     """Hours of the whole recipe on the reference CPU kind of step_times.json: training steps x its step time, plus
     the hours of the stages besides training (:attr:`Recipe.extra_hours`). With ``widths`` in place of the
-    configs', a config's measured step is scaled by the work of a step of the wider (or narrower) nets."""
+    configs': the wider models' measured steps, or where unmeasured, the configs' scaled by the work of the nets
+    (:func:`~.step_times.step_seconds`)."""
     seconds = 0.0
     for options in training_stages(r, scale).values():
-        chosen = options | (widths or {})
-        scale_by = step_work(Model.of(chosen)) / step_work(Model.of(options)) if widths else 1.0
-        seconds += training_steps(r, scale, chosen) * step_seconds(options) * scale_by
+        seconds += training_steps(r, scale, options | (widths or {})) * step_seconds(options, widths=widths)
     return seconds / 3600 + r.extra_hours.get(scale, 0.0)
 
 

@@ -53,6 +53,9 @@ class Recipe:
     train_images: dict[str, int]  # scale -> images in one epoch of the main training stage (for the estimate)
     extra_hours: dict[str, float] = field(default_factory=dict)  # scale -> hours of the stages besides training
     settings: dict[str, dict] = field(default_factory=dict)  # scale -> overrides of its RecipeSettings, by field
+    # the --g-width/--d-width a section of docs/results.md was run with at --scale cpu: benchmarks/recipe_hours times
+    # those models too, so the hours --plan states for them are measured, not scaled from the config's by counted work
+    lever_widths: tuple[dict[str, int], ...] = ()
 
     def settings_for(self, scale: str) -> RecipeSettings:
         return replace(SETTINGS[scale], **self.settings.get(scale, {}))
@@ -156,9 +159,11 @@ RECIPES: dict[str, Recipe] = {
                {"test": 512, "cpu": 60000, "paper": 60000}, {"cpu": 0.09, "paper": 0.1}),
         Recipe("cifar10", "CIFAR-10: D as a feature extractor (table 1)", {"cifar10": CIFAR10},
                lambda ctx: _probe_stages(ctx, "cifar10", "cifar10", "CIFAR-10"),
-               {"test": 1000, "cpu": 50000, "paper": 50000}, {"cpu": 0.21, "paper": 1.0}),
+               {"test": 1000, "cpu": 50000, "paper": 50000}, {"cpu": 0.21, "paper": 1.0},
+               lever_widths=({"d_width": 256},)),
         Recipe("faces", "CelebA faces: latent space, inside the networks, memorisation", {"celeba": CELEBA},
-               faces_stages, {"test": 640, "cpu": 10000, "paper": 202599}, {"cpu": 0.06, "paper": 0.5}),
+               faces_stages, {"test": 640, "cpu": 10000, "paper": 202599}, {"cpu": 0.06, "paper": 0.5},
+               lever_widths=({"g_width": 128},)),
         Recipe("svhn", "SVHN: D as a feature extractor with 1000 labels (table 2)", {"svhn": SVHN},
                lambda ctx: _probe_stages(ctx, "svhn", "svhn-1000", "SVHN"),
                {"test": 1000, "cpu": 73257, "paper": 73257}, {"cpu": 0.3, "paper": 0.5},
