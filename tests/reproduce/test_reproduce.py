@@ -694,7 +694,9 @@ def test_pick_by_validation_probes_the_checkpoint_chosen_on_validation_and_the_p
     capsys.readouterr()
     argv = ["reproduce", name, "--scale", "test", "--pick-by-validation", "--plan", "--out", str(folder)]
     assert main([*argv, "--data-root", str(SHARED_DATA)]) == 0
-    (line,) = [line for line in capsys.readouterr().out.splitlines() if line.startswith(probe.name)]
+    printed = capsys.readouterr().out.splitlines()
+    assert printed[0].endswith(", not counting the pick's scoring of each kept checkpoint")  # no record prices it yet
+    (line,) = [line for line in printed if line.startswith(probe.name)]
     score = probed["picked_by_validation"][str(last)]
     assert line.split()[1] == "begun" and line.endswith(
         f"(the pick has scored 1 checkpoint on validation, best last {score * 100:.2f}%)"

@@ -61,7 +61,8 @@ def run_reproduce(args: argparse.Namespace) -> int:
     if args.plan:
         r, ctx = recipe_context(args.name, args.scale, args.out, args.data_root, levers=levers)
         hours = estimate_hours(r, args.scale, levers.widths())
-        print(f"{r.title}, scale {args.scale}: about {hours:.1f} h on {reference_machine()}")
+        unpriced = ", not counting the pick's scoring of each kept checkpoint" * levers.pick_by_validation
+        print(f"{r.title}, scale {args.scale}: about {hours:.1f} h on {reference_machine()}{unpriced}")
         print(f"results folder {ctx.results}; data {', '.join(str(p) for p, _ in ctx.data.values())}")
         print("\n".join(plan(r, ctx)))
         return 0
