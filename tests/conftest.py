@@ -178,7 +178,8 @@ def pytest_configure(config):
     every worker on every core, their OpenMP threads would fight over them (docs/benchmarks.md)."""
     workers = int(os.environ.get("PYTEST_XDIST_WORKER_COUNT", "1"))
     if workers > 1:
-        share = max(1, (os.cpu_count() or 1) // workers)
+        cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
+        share = max(1, cores // workers)  # the cores this process may use, as pytest-xdist counts them
         torch.set_num_threads(share)
         os.environ.setdefault("OMP_NUM_THREADS", str(share))
 
