@@ -4,9 +4,9 @@
     python -m benchmarks.recipe_hours --quick   # one tiny model, 2 steps, 1 thread: does it run? (writes under /tmp)
 
 The models are those of every recipe's config files at every scale (src/dcgan/reproduce/configs), and at
-``--scale cpu`` also at the widths of the recipe's levers (``Recipe.lever_widths``): resolution, channels, widths, z, conditional and
---augment. Each is timed as ``training/step.py``'s ``train_step`` at batch
-128 on random images (channels_last, the config's augmentation, labels of 10 classes for a conditional model):
+``--scale cpu`` also at the widths of the recipe's levers (``Recipe.lever_widths``): resolution, channels,
+widths, z, conditional and --augment. Each is timed as ``training/step.py``'s ``train_step`` at batch 128 on
+random images (channels_last, the config's augmentation, labels of 10 classes for a conditional model):
 one warm-up step, then the median wall seconds of ``--steps``. --ema's average of G is left out (it is not in
 the step: a few milliseconds). Precisions: fp32, and bf16 where the process finds bf16 units
 (``training.autoprecision.native_bf16``, what ``--precision auto`` asks). Each kernel set and thread count runs in
@@ -54,11 +54,11 @@ CAPPED = ", kernels capped at AVX2"
 def recipe_models() -> list[Model]:
     """Every model a recipe's config file trains, at any scale, and at ``--scale cpu`` also with each of the
     recipe's ``lever_widths``; once each, smallest first."""
-    models = {Model.of(options) for r in RECIPES.values() for s in SCALES for options in training_stages(r, s).values()}
-    for r in RECIPES.values():
-        models |= {
-            Model.of(options | widths) for options in training_stages(r, "cpu").values() for widths in r.lever_widths
-        }
+    configs = [(r, s, {}) for r in RECIPES.values() for s in SCALES]
+    levers = [(r, "cpu", widths) for r in RECIPES.values() for widths in r.lever_widths]
+    models = {
+        Model.of(options) for r, s, widths in configs + levers for options in training_stages(r, s, widths).values()
+    }
     return sorted(
         models, key=lambda m: (m.resolution, m.g_width, m.d_width, m.nz, m.channels, m.conditional, m.augment)
     )

@@ -13,8 +13,8 @@ def test_the_models_are_every_recipe_config_and_its_levers_once():
     models = recipe_models()
     assert len(models) == len(set(models))
     configs = {Model.of(o) for r in RECIPES.values() for s in SCALES for o in training_stages(r, s).values()}
-    cifar10 = training_stages(RECIPES["cifar10"], "cpu")["train"]
-    assert set(models) > configs and Model.of(cifar10 | {"d_width": 256}) in set(models) - configs
+    wider_d = training_stages(RECIPES["cifar10"], "cpu", {"d_width": 256})["train"]
+    assert set(models) > configs and Model.of(wider_d) in set(models) - configs
     assert any(m.conditional and m.channels == 1 for m in models)  # the MNIST appendix model
     assert any(m.augment == "diffaug" and m.resolution == 64 for m in models)  # the bedrooms at --scale cpu
 
