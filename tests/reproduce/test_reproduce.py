@@ -558,7 +558,7 @@ def test_plan_lists_the_stages(tmp_path, capsys):
     assert "about" in out and "01-data" in out and "04-nn-protocol" in out and "train-conditional.json" in out
 
 
-def test_plan_shows_a_begun_training_stage_at_its_checkpointed_step(finished, tmp_path, capsys):
+def test_plan_shows_a_begun_training_stage_at_its_checkpointed_step_with_the_hours_left(finished, tmp_path, capsys):
     name, out, _, _, _ = finished
     if name != "mnist":
         pytest.skip("checked once")
@@ -571,7 +571,7 @@ def test_plan_shows_a_begun_training_stage_at_its_checkpointed_step(finished, tm
     lines = {line.split()[0]: line for line in capsys.readouterr().out.splitlines() if line[:2].isdigit()}
     assert lines["01-data"].split()[1] == "done"
     assert lines["02-train"].split()[1] == "begun" and f"at step {step:,} of " in lines["02-train"]
-    assert "h so far]" in lines["02-train"]
+    assert "h so far]" in lines["02-train"] and " h left at the estimate's pace" in lines["02-train"]
 
 
 def _write_svhn(folder) -> None:

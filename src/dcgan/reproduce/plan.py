@@ -44,8 +44,9 @@ def estimate_hours(r: Recipe, scale: str, widths: dict[str, int] | None = None) 
 
 def plan(r: Recipe, ctx: Context) -> list[str]:
     """One line per stage: its folder, whether it is done, begun or to do, what it does; training stages with
-    their steps (and, when begun, the step their last checkpoint reached)."""
-    configs = training_stages(r, ctx.scale, ctx.levers.widths())
+    their steps (and, when begun, the step their last checkpoint reached and the estimate's hours for the rest)."""
+    widths = ctx.levers.widths()
+    configs, own = training_stages(r, ctx.scale, widths), training_stages(r, ctx.scale)
     lines = []
     for index, stage in enumerate(r.stages(ctx), 1):
         folder = stage_folder(ctx.results, index, stage)
@@ -53,9 +54,11 @@ def plan(r: Recipe, ctx: Context) -> list[str]:
         state = "done" if read_done(folder) else "begun" if seconds else "to do"
         extra = f" [{seconds / 3600:.2f} h so far]" if state == "begun" else ""
         if stage.name in configs:
-            steps = f"{training_steps(r, ctx.scale, configs[stage.name]):,} steps"
+            total = training_steps(r, ctx.scale, configs[stage.name])
+            steps = f"{total:,} steps"
             if state == "begun" and (step := _checkpointed_step(folder)) is not None:
-                steps = f"at step {step:,} of {steps}"
+                left = max(total - step, 0) * step_seconds(own[stage.name], widths=widths) / 3600
+                steps = f"at step {step:,} of {steps}, about {left:.1f} h left at the estimate's pace"
             extra += f" ({steps}; config {ctx.config_file(stage.name)})"
         if state == "begun" and stage.progress and (stands := stage.progress(folder)):
             extra += f" ({stands})"
