@@ -140,29 +140,29 @@ def lsun_stages(ctx: Context) -> list[Stage]:
     return _bind(ctx, stages)
 
 
-# extra_hours, the hours of the stages besides training, from the compute tables of docs/results.md (each stage's
-# hours as the recipe's run recorded them, on 2 cores of an AMD EPYC Zen 4 with its AVX-512 kernels; not measured
-# with the AVX2 kernels of the reference CPU kind, where they may take somewhat longer):
-# - mnist cpu 0.09: data 0.00 + nn-protocol 0.03 for one sampling seed, which now runs three (settings.nn_seeds);
-# - cifar10 cpu 0.21: data 0.01 + linear-probe 0.20;
-# - faces cpu 0.06: data, walk, arithmetic, direction, forget 0.00 each + classifier, guided-backprop, memorisation
-#   0.01 each; + turn, no record yet: its yaw regressor trains 10 epochs on the faces the classifier trains 3 on,
-#   so a guess of 0.03;
+# extra_hours, the hours of the stages besides training, from the compute tables of the archived results folders
+# (docs/results/NAME/results.json: each stage's seconds as the recipe's run recorded them, on 2 cores of an AMD EPYC
+# Zen 4 with its AVX-512 kernels, one torch thread; not measured with the AVX2 kernels of the reference CPU kind,
+# where they may take somewhat longer):
+# - mnist cpu 0.08: data 2 s + nn-protocol 279 s (three sampling seeds, settings.nn_seeds);
+# - cifar10 cpu 0.21: data 0.01 h + linear-probe 0.20 h (a record from before results folders were archived);
+# - faces cpu 0.1: 343 s, turn 131 s, memorisation 46 s, forget 44 s, guided-backprop 44 s, classifier 34 s,
+#   arithmetic 29 s, walk 8 s, direction 6 s, data 0 s (the faces-g-width-128 folder: 309 s);
 # - svhn cpu 0.3: no record (SVHN is not on the machine the recipes ran on); cifar10's 0.21 for the same stages,
 #   scaled by the training images, 73,257 / 50,000;
-# - lsun cpu 0.5 and every paper scale: no record yet (no run finished there); guesses, to be replaced by the
-#   compute table of a finished run.
+# - lsun cpu 0.08: 293 s, quality 174 s, guided-backprop 44 s, memorisation 43 s, forget 21 s, data 6 s, walk 6 s;
+# - every paper scale: no record (no paper-scale run finished); guesses, to be replaced by a finished run's.
 RECIPES: dict[str, Recipe] = {
     r.name: r
     for r in (
         Recipe("mnist", "MNIST: samples, and the appendix's conditional 1-NN table", {"mnist": MNIST}, mnist_stages,
-               {"test": 512, "cpu": 60000, "paper": 60000}, {"cpu": 0.09, "paper": 0.1}),
+               {"test": 512, "cpu": 60000, "paper": 60000}, {"cpu": 0.08, "paper": 0.1}),
         Recipe("cifar10", "CIFAR-10: D as a feature extractor (table 1)", {"cifar10": CIFAR10},
                lambda ctx: _probe_stages(ctx, "cifar10", "cifar10", "CIFAR-10"),
                {"test": 1000, "cpu": 50000, "paper": 50000}, {"cpu": 0.21, "paper": 1.0},
                lever_widths=({"d_width": 256},)),
         Recipe("faces", "CelebA faces: latent space, inside the networks, memorisation", {"celeba": CELEBA},
-               faces_stages, {"test": 640, "cpu": 10000, "paper": 202599}, {"cpu": 0.06, "paper": 0.5},
+               faces_stages, {"test": 640, "cpu": 10000, "paper": 202599}, {"cpu": 0.1, "paper": 0.5},
                lever_widths=({"g_width": 128},)),
         Recipe("svhn", "SVHN: D as a feature extractor with 1000 labels (table 2)", {"svhn": SVHN},
                lambda ctx: _probe_stages(ctx, "svhn", "svhn-1000", "SVHN"),
@@ -170,7 +170,7 @@ RECIPES: dict[str, Recipe] = {
                {"test": {"validation_size": 200}}),
         Recipe("lsun", "LSUN bedrooms: samples, quality against time, walks, inside the networks, memorisation",
                {"lsun": LSUN_BEDROOMS, "cifar10": CIFAR10}, lsun_stages,
-               {"test": 640, "cpu": 8000, "paper": 3033042}, {"cpu": 0.5, "paper": 1.0},
+               {"test": 640, "cpu": 8000, "paper": 3033042}, {"cpu": 0.08, "paper": 1.0},
                {"test": {"dedup_radius": 10}, "cpu": {"dedup_radius": 10}, "paper": {"dedup_radius": 4}}),
     )
 }  # fmt: skip
