@@ -191,6 +191,23 @@ def test_python_dash_m_and_help():
     assert bad.returncode == 2 and "Traceback" not in bad.stderr and "power of two" in bad.stderr
 
 
+def test_the_package_and_the_parser_load_no_library_that_only_some_commands_use():
+    """scikit-learn, scipy and matplotlib would add about 2 s to every command's start-up (docs/benchmarks.md,
+    "Start-up"): an experiment or a chart loads them when it first needs them."""
+    code = (
+        "import sys\n"
+        "from dcgan.cli.main import main\n"
+        "for argv in (['--version'], ['--help'], ['train', '--help'], ['sample', '--help']):\n"
+        "    try:\n"
+        "        main(argv)\n"
+        "    except SystemExit:\n"
+        "        pass\n"
+        "print('loaded:', sorted({name.split('.')[0] for name in sys.modules} & {'sklearn', 'scipy', 'matplotlib'}))\n"
+    )
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert result.stdout.splitlines()[-1] == "loaded: []"
+
+
 def test_a_reader_that_goes_away_is_not_a_traceback(tmp_path):
     """``dcgan reproduce mnist --plan | head -1``: output into a pipe whose reader has gone ends the command
     quietly, exit 0, without a BrokenPipeError traceback."""

@@ -17,7 +17,6 @@ from pathlib import Path
 import numpy as np
 import torch
 import torch.nn.functional as F
-from sklearn.cluster import KMeans
 
 from ..core.checkpoints import load_checkpoint
 from ..core.features import (  # noqa: F401  (D's features and the batching path are defined in core, used from here)
@@ -106,6 +105,8 @@ def kmeans_extractor(
     eigval, eigvec = torch.linalg.eigh(torch.cov(sample.T))
     zca = (eigvec * (eigval + 0.1).rsqrt()) @ eigvec.T
     whitened = ((sample - mean) @ zca).float()
+    from sklearn.cluster import KMeans  # on first use: scikit-learn takes a second to import
+
     km = KMeans(k, n_init=1, max_iter=100, random_state=seed).fit(whitened.numpy())
     centroids = torch.from_numpy(km.cluster_centers_).float()
     mean, zca = mean.float(), zca.float()

@@ -25,7 +25,6 @@ from pathlib import Path
 import numpy as np
 import torch
 from PIL import Image
-from sklearn.linear_model import LogisticRegression
 
 from ..core.images import labelled_rows
 from ..core.models import Generator
@@ -121,6 +120,8 @@ def select_object_maps(
     negatives = np.random.default_rng(seed).choice(outside, min(len(positives), len(outside)), replace=False)
     x = np.concatenate([features[positives], features[negatives]])
     y = np.concatenate([np.ones(len(positives)), np.zeros(len(negatives))])
+    from sklearn.linear_model import LogisticRegression  # on first use: scikit-learn takes a second to import
+
     weights = LogisticRegression(max_iter=2000).fit(x, y).coef_[0]
     positive = np.flatnonzero(weights > 0)
     if most is not None:

@@ -25,6 +25,7 @@ from ..core.features import Extractor
 from ..core.images import labelled_rows, to_uint8_tensor, to_unit_range
 from ..core.models import Discriminator, Generator
 from ..core.pages import release, release_rows
+from ..core.plotting import pyplot
 from ..core.progress import tracked
 from ..core.sampling import at_class, render, sample_noise, seeded
 from ..errors import DCGANError
@@ -212,11 +213,7 @@ def montage(samples: torch.Tensor, neighbours: dict[str, torch.Tensor]) -> Image
 
 def distance_plot(results: list[NearestDistances], path) -> None:
     """Histograms of generated vs held-out nearest distances, one panel per space."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
+    plt = pyplot()
     fig, axes = plt.subplots(1, len(results), figsize=(5 * len(results), 3.5), squeeze=False)
     for ax, result in zip(axes[0], results, strict=True):
         both = torch.cat([result.generated, result.held_out])

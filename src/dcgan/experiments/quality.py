@@ -15,6 +15,7 @@ from pathlib import Path
 from PIL import Image
 
 from ..core.checkpoints import checkpoint_meta
+from ..core.plotting import pyplot
 from ..core.rundir import RunDir
 from ..data import SourceOptions
 from ..errors import DCGANError
@@ -72,11 +73,7 @@ class QualityReport:
 
     def figure(self) -> Image.Image:
         """FID, precision and recall against images seen, one line per generator."""
-        import matplotlib
-
-        matplotlib.use("Agg")
-        import matplotlib.pyplot as plt
-
+        plt = pyplot()
         fig, (left, right) = plt.subplots(1, 2, figsize=(10, 3.5))
         for generator in self.generators():
             rows = self.by_generator(generator)

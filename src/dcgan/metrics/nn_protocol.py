@@ -16,7 +16,6 @@ from pathlib import Path
 
 import numpy as np
 import torch
-from sklearn.neighbors import KNeighborsClassifier
 
 from ..core.checkpoints import load_checkpoint
 from ..core.device import pick_device
@@ -67,6 +66,8 @@ def pixels(images: torch.Tensor) -> np.ndarray:
 
 def one_nn_error(train_x: np.ndarray, train_y: np.ndarray, test_x: np.ndarray, test_y: np.ndarray) -> float:
     """Test error of a 1-nearest-neighbour classifier (Euclidean distance) fitted on (train_x, train_y)."""
+    from sklearn.neighbors import KNeighborsClassifier  # on first use: scikit-learn takes a second to import
+
     classifier = KNeighborsClassifier(n_neighbors=1, algorithm="brute").fit(train_x, train_y)
     return float(np.mean(classifier.predict(test_x) != test_y))
 

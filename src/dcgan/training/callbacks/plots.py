@@ -3,14 +3,15 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-import matplotlib
-
-matplotlib.use("Agg")  # files only: works on headless machines
-import matplotlib.pyplot as plt
 import numpy as np
 
+from ...core.plotting import pyplot
 from ...core.rundir import RAW
+
+if TYPE_CHECKING:
+    from matplotlib.axes import Axes
 
 
 def _smooth(values: np.ndarray, window: int) -> np.ndarray:
@@ -19,7 +20,7 @@ def _smooth(values: np.ndarray, window: int) -> np.ndarray:
     return np.convolve(values, np.ones(window) / window, mode="valid")
 
 
-def plot_quality(ax: plt.Axes, quality: list[dict]) -> None:
+def plot_quality(ax: Axes, quality: list[dict]) -> None:
     """FID (or KID) against training CPU minutes, precision and recall on a second axis."""
     minutes = np.array([r["cpu_s"] for r in quality]) / 60
     main = "fid" if "fid" in quality[0] else "kid" if "kid" in quality[0] else None
@@ -52,6 +53,7 @@ def plot_losses(rows: list[dict], out_path: Path, quality: list[dict] | None = N
         return None
     steps = np.array([r["step"] for r in rows])
     window = max(1, len(rows) // 50)
+    plt = pyplot()
     fig, axes = plt.subplots(1, 3 if quality else 2, figsize=(16.5 if quality else 11, 3.8))
     ax_loss, ax_prob = axes[:2]
     if quality:
