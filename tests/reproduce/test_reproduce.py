@@ -70,10 +70,22 @@ def _located(name: str) -> None:
             pytest.skip(f"{dataset.name} is not in {SHARED_DATA}")
 
 
+_RUNS: dict[str, tuple] = {}  # each recipe's run, made once in a test process (5 to 40 s each)
+
+
 @pytest.fixture(scope="module", params=PRESENT)
 def finished(request, tmp_path_factory):
-    """A recipe run at --scale test that was interrupted inside its training, then run again to the end."""
-    name = request.param
+    """A recipe run at --scale test that was interrupted inside its training, then run again to the end.
+
+    Made once per process, not per switch of the parameter: a pytest-xdist worker that takes tests of another
+    recipe in between would otherwise run the recipe again. A test of some recipes only says so with
+    ``@pytest.mark.parametrize("finished", [...], indirect=True)``, so the others are not run for it."""
+    if request.param not in _RUNS:
+        _RUNS[request.param] = _run_interrupted_then_finished(request.param, tmp_path_factory)
+    return _RUNS[request.param]
+
+
+def _run_interrupted_then_finished(name: str, tmp_path_factory) -> tuple:
     _located(name)
     out = tmp_path_factory.mktemp(name) / "results"
     with pytest.raises(
@@ -237,12 +249,11 @@ def test_the_page_says_where_the_hours_ran():
     assert hours_by_machine(stages[:1], machine) == ""
 
 
+@pytest.mark.parametrize("finished", ["mnist"], indirect=True)
 def test_resumed_training_equals_straight_training(finished, tmp_path):
     """The training stage's options.json is a config file for dcgan train, and the run interrupted after its
     first epoch and resumed ends with exactly the weights of one trained straight through."""
-    name, out, _, _, _ = finished
-    if name != "mnist":
-        pytest.skip("checked once, on the recipe whose training was interrupted mid-run")
+    _, out, _, _, _ = finished
     options = out / "02-train" / "options.json"
     assert main(["train", "--config", str(options), "--out", str(tmp_path / "straight"), "--no-progress"]) == 0
     resumed = load_file(out / "02-train" / "run" / "checkpoints" / "last.safetensors")
@@ -264,12 +275,11 @@ reproduce(sys.argv[1], "test", sys.argv[2], sys.argv[3], progress=False, callbac
 """
 
 
+@pytest.mark.parametrize("finished", KILLED, indirect=True)
 def test_kill_9_inside_training_then_the_same_result(finished, tmp_path):
     """kill -9 in the middle of an epoch: the rerun continues from the last checkpoint and ends with exactly
     the model of the recipe interrupted elsewhere (the fixture's), to the bit."""
     name, out, _, _, _ = finished
-    if name not in KILLED:
-        pytest.skip("checked on the recipes of KILLED")
     killed = subprocess.run(
         [sys.executable, "-c", KILL_MID_EPOCH, name, str(tmp_path / "results"), str(SHARED_DATA)],
         # as many threads as this process, which finishes the recipe: fp32 sums depend on the thread count
@@ -291,13 +301,12 @@ def test_kill_9_inside_training_then_the_same_result(finished, tmp_path):
         assert all(torch.equal(ours[k], theirs[k]) for k in ours if k.startswith(("G.", "D.")))
 
 
+@pytest.mark.parametrize("finished", ["faces"], indirect=True)
 def test_experiments_measure_with_a_classifier_that_finds_exemplars(finished, monkeypatch):
     """A tiny model's samples rarely pass the classifier or look aside; with a classifier that scores them at
     random and a yaw regressor that reads them at random, the arithmetic, direction, turn and forgetting stages go
     all the way to their numbers."""
     name, out, _, _, _ = finished
-    if name != "faces":
-        pytest.skip("the faces recipe's stages")
     real = stage_context.load_classifier(out / "03-classifier" / "classifier.safetensors")
 
     class RandomScores:
@@ -336,11 +345,10 @@ def test_experiments_measure_with_a_classifier_that_finds_exemplars(finished, mo
     )
 
 
+@pytest.mark.parametrize("finished", ["faces"], indirect=True)
 def test_the_faces_classifier_weighs_each_attributes_rare_side_up(finished):
     """--balance, chosen on validation faces at cpu scale, is what the classifier stage trains with, and says so."""
     name, out, _, _, _ = finished
-    if name != "faces":
-        pytest.skip("the faces recipe's stages")
     assert (
         RECIPES[name].settings_for("cpu").classifier_balance and RECIPES[name].settings_for("test").classifier_balance
     )
@@ -351,12 +359,11 @@ def test_the_faces_classifier_weighs_each_attributes_rare_side_up(finished):
     assert [row[0] for row in table["rows"]] == ["Smiling", "Eyeglasses", "Male"]
 
 
+@pytest.mark.parametrize("finished", ["faces"], indirect=True)
 def test_the_turn_stage_measures_the_yaw_regressor_on_real_faces(finished):
     """At --scale test the tiny G's samples may all look ahead (no exemplars), but the regressor is learned from the
     real faces' landmarks and its held-out error is on the page either way."""
-    name, out, _, _, _ = finished
-    if name != "faces":
-        pytest.skip("the faces recipe's stages")
+    _, out, _, _, _ = finished
     done = json.loads((out / "07-turn" / DONE).read_text())
     table = done["tables"][0]
     assert table["columns"] == ["faces", "mae", "correlation", "real_yaw_std", "mae_of_the_mean"]
@@ -368,13 +375,12 @@ def test_the_turn_stage_measures_the_yaw_regressor_on_real_faces(finished):
     assert result["paper_ref"] == "figure 8" and result["ours"]
 
 
+@pytest.mark.parametrize("finished", ["lsun"], indirect=True)
 def test_windows_boxed_by_hand_add_the_forget_stage_and_a_blind_count_is_unblinded(finished, tmp_path, monkeypatch):
     """Where a boxes file ships for the scale, the lsun recipe adds figure 6's stage: the boxed maps are dropped,
     the change inside and outside the boxes measured against random maps, and a count made by eye on the shuffled
     sheet is read back through the stage's key."""
     name, out, _, _, _ = finished
-    if name != "lsun":
-        pytest.skip("the lsun recipe's stage")
     folder = shutil.copytree(out, tmp_path / "results")
     drawn = tmp_path / "configs"
     drawn.mkdir()
@@ -558,10 +564,9 @@ def test_plan_lists_the_stages(tmp_path, capsys):
     assert "about" in out and "01-data" in out and "04-nn-protocol" in out and "train-conditional.json" in out
 
 
+@pytest.mark.parametrize("finished", ["mnist"], indirect=True)
 def test_plan_shows_a_begun_training_stage_at_its_checkpointed_step_with_the_hours_left(finished, tmp_path, capsys):
     name, out, _, _, _ = finished
-    if name != "mnist":
-        pytest.skip("checked once")
     copy = tmp_path / "results"
     shutil.copytree(out, copy)
     (copy / "02-train" / DONE).unlink()  # as if the recipe were stopped inside this training stage
@@ -606,13 +611,12 @@ def test_a_training_stages_generator_file_names_its_recipe(finished, tmp_path):
         }
 
 
+@pytest.mark.parametrize("finished", ["mnist"], indirect=True)
 def test_widths_chosen_on_the_command_line_train_every_model_and_stay_with_the_folder(finished, tmp_path, capsys):
     """--g-width/--d-width: a lever to try without editing a config file. Every training stage trains at the
     chosen widths, the folder and the page say so, the plan's hours scale with the work, and the folder refuses
     to continue with other widths (its checkpoints are of the first)."""
     name, out, *_ = finished
-    if name != "mnist":
-        pytest.skip("checked once")
     r = RECIPES[name]
     wider = {"d_width": 2 * read_options(config_file(name, "test", "train"))["d_width"]}
     assert estimate_hours(r, "test", wider) > estimate_hours(r, "test")
@@ -639,6 +643,7 @@ def test_widths_chosen_on_the_command_line_train_every_model_and_stay_with_the_f
     assert f"the {name} recipe probes no D features" in capsys.readouterr().err
 
 
+@pytest.mark.parametrize("finished", ["cifar10", "faces"], indirect=True)
 def test_a_targets_number_carries_its_spread_and_says_what_the_spread_is(finished):
     """A target met or missed by less than its own noise says little: the probe's accuracy comes with its standard
     error on the test images, the forgetting control with the range of its random draws."""
@@ -652,7 +657,7 @@ def test_a_targets_number_carries_its_spread_and_says_what_the_spread_is(finishe
         assert result["what"].endswith(f"(+- its standard error on {tested:,} test images)")
         accuracy, error = map(float, re.fullmatch(r"(\d+\.\d\d)% \+- (\d+\.\d\d)", result["ours"]).groups())
         assert error == pytest.approx(100 * math.sqrt(accuracy / 100 * (1 - accuracy / 100) / tested), abs=0.006)
-    elif name == "faces":
+    else:
         (forgetting,) = [r for r in results if r["what"].startswith("forgetting")]
         assert "(the mean of 5 random draws; their range)" in forgetting["what"]
         folder = next(f for f in out.iterdir() if f.name.endswith("-forget"))
@@ -663,17 +668,14 @@ def test_a_targets_number_carries_its_spread_and_says_what_the_spread_is(finishe
         drop, mean, *each = drops
         ratio = f"{drop / mean:.2f}x" if mean > 0 else "random maps drop none"
         assert forgetting["ours"] == f"{ratio} ({drop:.3f} / {mean:.3f}; {min(each):.3f} to {max(each):.3f})"
-    else:
-        pytest.skip("the recipes with a spread added here")
 
 
+@pytest.mark.parametrize("finished", ["cifar10"], indirect=True)
 def test_pick_by_validation_probes_the_checkpoint_chosen_on_validation_and_the_page_says_so(finished, tmp_path, capsys):
     """--pick-by-validation: the probe stage scores each checkpoint training kept on validation and probes the
     best, keeping each score in its folder as it is measured; the stage's note names it among every score, the
     page's command carries the flag, and the plan of a stage stopped midway says what the pick has scored."""
     name, out, _, _, _ = finished
-    if name != "cifar10":
-        pytest.skip("a recipe that probes D's features")
     folder = shutil.copytree(out, tmp_path / "results")
     summary = json.loads((folder / "results.json").read_text())
     (folder / "results.json").write_text(json.dumps(summary | {"levers": {"pick_by_validation": True}}))
