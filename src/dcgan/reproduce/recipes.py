@@ -142,8 +142,8 @@ def lsun_stages(ctx: Context) -> list[Stage]:
 
 # extra_hours, the hours of the stages besides training, from the compute tables of the archived results folders
 # (docs/results/NAME/results.json: each stage's seconds as the recipe's run recorded them, on 2 cores of an AMD EPYC
-# Zen 4 with its AVX-512 kernels, one or two torch threads; not measured with the AVX2 kernels of the reference CPU kind,
-# where they may take somewhat longer):
+# Zen 4 with its AVX-512 kernels, one or two torch threads; not measured with the AVX2 kernels of the reference CPU
+# kind, where they may take somewhat longer):
 # - mnist cpu 0.08: data 2 s + nn-protocol 279 s (three sampling seeds, settings.nn_seeds);
 # - cifar10 cpu 0.21: data 0.01 h + linear-probe 0.20 h (its record rebuilt from the page, in hours to 0.01);
 # - faces cpu 0.1: 343 s, turn 131 s, memorisation 46 s, forget 44 s, guided-backprop 44 s, classifier 34 s,
