@@ -576,7 +576,8 @@ def test_plan_shows_a_begun_training_stage_at_its_checkpointed_step_with_the_hou
     lines = {line.split()[0]: line for line in capsys.readouterr().out.splitlines() if line[:2].isdigit()}
     assert lines["01-data"].split()[1] == "done"
     assert lines["02-train"].split()[1] == "begun" and f"at step {step:,} of " in lines["02-train"]
-    assert "h so far]" in lines["02-train"] and " h left at the estimate's pace" in lines["02-train"]
+    assert "h so far]" in lines["02-train"] and " h left at the estimate's pace, " in lines["02-train"]
+    assert " h at this run's own so far; config " in lines["02-train"]
 
 
 def _write_svhn(folder) -> None:

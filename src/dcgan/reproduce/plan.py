@@ -44,7 +44,8 @@ def estimate_hours(r: Recipe, scale: str, widths: dict[str, int] | None = None) 
 
 def plan(r: Recipe, ctx: Context) -> list[str]:
     """One line per stage: its folder, whether it is done, begun or to do, what it does; training stages with
-    their steps (and, when begun, the step their last checkpoint reached and the estimate's hours for the rest)."""
+    their steps (and, when begun, the step their last checkpoint reached and the hours for the rest, at the
+    estimate's pace and at the run's own)."""
     widths = ctx.levers.widths()
     configs, own = training_stages(r, ctx.scale, widths), training_stages(r, ctx.scale)
     lines = []
@@ -57,8 +58,11 @@ def plan(r: Recipe, ctx: Context) -> list[str]:
             total = training_steps(r, ctx.scale, configs[stage.name])
             steps = f"{total:,} steps"
             if state == "begun" and (step := _checkpointed_step(folder)) is not None:
-                left = max(total - step, 0) * step_seconds(own[stage.name], widths=widths) / 3600
-                steps = f"at step {step:,} of {steps}, about {left:.1f} h left at the estimate's pace"
+                left = max(total - step, 0)
+                estimated = left * step_seconds(own[stage.name], widths=widths) / 3600
+                steps = f"at step {step:,} of {steps}; about {estimated:.1f} h left at the estimate's pace"
+                if step:  # the machine it runs on may be faster or slower than the estimate's
+                    steps += f", {left * seconds / step / 3600:.1f} h at this run's own so far"
             extra += f" ({steps}; config {ctx.config_file(stage.name)})"
         if state == "begun" and stage.progress and (stands := stage.progress(folder)):
             extra += f" ({stands})"
