@@ -580,6 +580,19 @@ def test_plan_shows_a_begun_training_stage_at_its_checkpointed_step_with_the_hou
     assert " h at this run's own so far; config " in lines["02-train"]
 
 
+def test_the_picks_hours_are_its_measured_scoring_of_each_kept_checkpoint_scaled_by_features_and_images():
+    """The plan prices --pick-by-validation from the one measurement it rests on (a D of width 256 scored on
+    CIFAR-10's 50,000 images in 1,299 s on the reference CPU kind), once per checkpoint the training keeps."""
+    from dcgan.reproduce.plan import pick_hours
+
+    cifar10 = RECIPES["cifar10"]
+    assert pick_hours(cifar10, "cpu", {"d_width": 256}) == (pytest.approx(6 * 1299 / 3600), 6)  # 30 epochs, every 5
+    assert pick_hours(cifar10, "cpu")[0] == pytest.approx(6 * 1299 / 3600 / 2)  # D 128: half the features
+    assert pick_hours(cifar10, "test")[1] == 1  # 1 epoch: only the last
+    wide = estimate_hours(cifar10, "cpu", {"d_width": 256})
+    assert estimate_hours(cifar10, "cpu", {"d_width": 256}, pick=True) == pytest.approx(wide + 6 * 1299 / 3600)
+
+
 def _write_svhn(folder) -> None:
     """SVHN's .mat layout; each digit a different brightness, so the classes differ."""
     rng = np.random.default_rng(0)
@@ -698,7 +711,7 @@ def test_pick_by_validation_probes_the_checkpoint_chosen_on_validation_and_the_p
     argv = ["reproduce", name, "--scale", "test", "--pick-by-validation", "--plan", "--out", str(folder)]
     assert main([*argv, "--data-root", str(SHARED_DATA)]) == 0
     printed = capsys.readouterr().out.splitlines()
-    assert printed[0].endswith(", not counting the pick's scoring of each kept checkpoint")  # no record prices it yet
+    assert re.search(r", of which \d+\.\d h the pick's scoring of 1 kept checkpoint$", printed[0])  # test: the last
     (line,) = [line for line in printed if line.startswith(probe.name)]
     score = probed["picked_by_validation"][str(last)]
     assert line.split()[1] == "begun" and line.endswith(

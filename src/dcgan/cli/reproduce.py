@@ -6,6 +6,7 @@ import argparse
 
 from ..reproduce import RECIPES, SCALES, Levers, estimate_hours, gather, plan, reproduce
 from ..reproduce import context as recipe_context
+from ..reproduce.plan import pick_hours
 from ..reproduce.step_times import reference_machine
 from .options import add_device, add_progress
 
@@ -60,9 +61,12 @@ def run_reproduce(args: argparse.Namespace) -> int:
     levers = Levers(args.g_width, args.d_width, args.pick_by_validation)
     if args.plan:
         r, ctx = recipe_context(args.name, args.scale, args.out, args.data_root, levers=levers)
-        hours = estimate_hours(r, args.scale, levers.widths())
-        unpriced = ", not counting the pick's scoring of each kept checkpoint" * levers.pick_by_validation
-        print(f"{r.title}, scale {args.scale}: about {hours:.1f} h on {reference_machine()}{unpriced}")
+        hours = estimate_hours(r, args.scale, levers.widths(), levers.pick_by_validation)
+        picked = ""
+        if levers.pick_by_validation:
+            pick, kept = pick_hours(r, args.scale, levers.widths())
+            picked = f", of which {pick:.1f} h the pick's scoring of {kept} kept checkpoint{'s' * (kept > 1)}"
+        print(f"{r.title}, scale {args.scale}: about {hours:.1f} h on {reference_machine()}{picked}")
         print(f"results folder {ctx.results}; data {', '.join(str(p) for p, _ in ctx.data.values())}")
         print("\n".join(plan(r, ctx)))
         return 0

@@ -53,8 +53,9 @@ def summary(r: Recipe, ctx: Context, stages: list[Stage]) -> Summary:
         else:
             entries.append(StageEntry(stage.name, stage.about, folder.name, True, done.compute, done.figures,
                                       done.tables, done.results, done.notes, done.finished))  # fmt: skip
-    return Summary(r.name, r.title, ctx.scale, command(ctx), round(estimate_hours(r, ctx.scale, ctx.levers.widths()), 1),
-                   all(e.done for e in entries), entries, environment(), ctx.levers.to_dict())  # fmt: skip
+    hours = round(estimate_hours(r, ctx.scale, ctx.levers.widths(), ctx.levers.pick_by_validation), 1)
+    return Summary(r.name, r.title, ctx.scale, command(ctx), hours, all(e.done for e in entries), entries,
+                   environment(), ctx.levers.to_dict())  # fmt: skip
 
 
 def _expected(hours: float) -> str:

@@ -5,12 +5,20 @@ from __future__ import annotations
 from pathlib import Path
 
 from ..core.checkpoints import checkpoint_meta
+from ..core.features import feature_dim
+from ..core.models import ModelSpec
 from ..errors import DCGANError
 from ..training.options_file import read_options
 from .recipes import Recipe
 from .runner import read_done, session_seconds, stage_folder
 from .stage_context import CHECKPOINT, Context, config_file
-from .step_times import step_seconds
+from .step_times import Model, step_seconds
+
+# --pick-by-validation scores each checkpoint the training keeps on validation: D's features of every training
+# image, then the SVM's C grid on them. Measured once on the reference CPU kind (docs/reproduce.md, "Scales and
+# time"): 1,299 s for D width 256 at 32x32 (28,672 features) on CIFAR-10's 50,000 images, 2 threads, fp32. Other
+# models and sets scale by features x images: the features written and each of the SVM's passes grow with both.
+PICK_SECONDS_PER_FEATURE_AND_IMAGE = 1299.0 / (28_672 * 50_000)
 
 
 def training_stages(r: Recipe, scale: str, widths: dict[str, int] | None = None) -> dict[str, dict]:
@@ -31,15 +39,29 @@ def training_steps(r: Recipe, scale: str, options: dict) -> int:
     return options.get("epochs", 5) * (images // batch)
 
 
-def estimate_hours(r: Recipe, scale: str, widths: dict[str, int] | None = None) -> float:
+def estimate_hours(r: Recipe, scale: str, widths: dict[str, int] | None = None, pick: bool = False) -> float:
     """Hours of the whole recipe on the reference CPU kind of step_times.json: training steps x its step time, plus
     the hours of the stages besides training (:attr:`Recipe.extra_hours`). With ``widths`` in place of the
     configs': the wider models' measured steps, or where unmeasured, the configs' scaled by the work of the nets
-    (:func:`~.step_times.step_seconds`)."""
+    (:func:`~.step_times.step_seconds`). With ``pick``, also :func:`pick_hours`."""
     seconds = 0.0
     for options in training_stages(r, scale).values():
         seconds += training_steps(r, scale, options | (widths or {})) * step_seconds(options, widths=widths)
-    return seconds / 3600 + r.extra_hours.get(scale, 0.0)
+    return seconds / 3600 + r.extra_hours.get(scale, 0.0) + (pick_hours(r, scale, widths)[0] if pick else 0.0)
+
+
+def pick_hours(r: Recipe, scale: str, widths: dict[str, int] | None = None) -> tuple[float, int]:
+    """Hours of ``--pick-by-validation``'s scoring on the reference CPU kind, and how many checkpoints it scores:
+    those the main training keeps (every ``checkpoint_every`` epochs, and the last)."""
+    options = training_stages(r, scale, widths)["train"]
+    images = r.train_images[scale]
+    epochs = training_steps(r, scale, options) * options.get("batch_size", 128) // images
+    every = options.get("checkpoint_every", 5)
+    kept = epochs // every + (epochs % every != 0 or epochs < every) if every else 1
+    model = Model.of(options)
+    spec = ModelSpec(model.resolution, model.channels, model.nz, model.g_width, model.d_width)
+    scored = min(images, r.settings_for(scale).probe_limit or images)
+    return kept * feature_dim(spec) * scored * PICK_SECONDS_PER_FEATURE_AND_IMAGE / 3600, kept
 
 
 def plan(r: Recipe, ctx: Context) -> list[str]:
