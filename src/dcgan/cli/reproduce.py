@@ -61,10 +61,10 @@ def run_reproduce(args: argparse.Namespace) -> int:
     levers = Levers(args.g_width, args.d_width, args.pick_by_validation)
     if args.plan:
         r, ctx = recipe_context(args.name, args.scale, args.out, args.data_root, levers=levers)
-        hours = estimate_hours(r, args.scale, levers.widths(), levers.pick_by_validation)
-        picked = ""
-        if levers.pick_by_validation:
+        hours, picked = estimate_hours(r, args.scale, levers.widths()), ""
+        if levers.pick_by_validation:  # priced once, said apart
             pick, kept = pick_hours(r, args.scale, levers.widths())
+            hours += pick
             picked = f", of which {pick:.1f} h the pick's scoring of {kept} kept checkpoint{'s' * (kept > 1)}"
         print(f"{r.title}, scale {args.scale}: about {hours:.1f} h on {reference_machine()}{picked}")
         print(f"results folder {ctx.results}; data {', '.join(str(p) for p, _ in ctx.data.values())}")

@@ -6,7 +6,6 @@ from pathlib import Path
 
 from ..core.checkpoints import checkpoint_meta
 from ..core.features import feature_dim
-from ..core.models import ModelSpec
 from ..errors import DCGANError
 from ..training.options_file import read_options
 from .recipes import Recipe
@@ -57,11 +56,9 @@ def pick_hours(r: Recipe, scale: str, widths: dict[str, int] | None = None) -> t
     images = r.train_images[scale]
     epochs = training_steps(r, scale, options) * options.get("batch_size", 128) // images
     every = options.get("checkpoint_every", 5)
-    kept = epochs // every + (epochs % every != 0 or epochs < every) if every else 1
-    model = Model.of(options)
-    spec = ModelSpec(model.resolution, model.channels, model.nz, model.g_width, model.d_width)
+    kept = max(1, epochs // every + (epochs % every != 0)) if every else 1  # the last, also under one epoch
     scored = min(images, r.settings_for(scale).probe_limit or images)
-    return kept * feature_dim(spec) * scored * PICK_SECONDS_PER_FEATURE_AND_IMAGE / 3600, kept
+    return kept * feature_dim(Model.of(options).spec()) * scored * PICK_SECONDS_PER_FEATURE_AND_IMAGE / 3600, kept
 
 
 def plan(r: Recipe, ctx: Context) -> list[str]:

@@ -59,6 +59,12 @@ class Model:
     def to_dict(self) -> dict:
         return asdict(self)
 
+    def spec(self) -> ModelSpec:
+        """The networks' shapes (a conditional model counted with 10 classes, as the recipes' are)."""
+        return ModelSpec(
+            self.resolution, self.channels, self.nz, self.g_width, self.d_width, 10 if self.conditional else 0
+        )
+
     def label(self) -> str:
         extras = [" conditional" * self.conditional, f" --augment {self.augment}" * (self.augment != "none")]
         return f"{self.resolution}px {self.channels}ch G{self.g_width}/D{self.d_width} z{self.nz}" + "".join(extras)
@@ -124,8 +130,7 @@ def step_work(model: Model) -> float:
     computed): a step runs G once and D three times (real, fake for D's loss, fake for G's), each pass with its
     backward, so this scales as the step's work does when only the widths change (within 4% of the step's own
     count for every width pair of docs/benchmarks.md, "What a wider G or D costs")."""
-    spec = ModelSpec(model.resolution, model.channels, model.nz, model.g_width, model.d_width,
-                     10 if model.conditional else 0)  # fmt: skip
+    spec = model.spec()
     with torch.device("meta"):
         G, D = Generator(spec), Discriminator(spec)
         labels = torch.zeros(1, dtype=torch.long) if model.conditional else None
