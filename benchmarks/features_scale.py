@@ -49,16 +49,21 @@ def bench_extract(data: str, images: int, workdir: Path) -> None:
     print(json.dumps({"extract": report | memory_mb()}), flush=True)
 
 
-def bench_svm(rows: int, dim: int, iters: int, workdir: Path) -> None:
+def synthetic_features(path: Path, rows: int, dim: int) -> np.ndarray:
+    """A float32 ``.npy`` of Gaussian rows whose first 10 features carry the class; returns the 10 classes' labels."""
     rng = np.random.default_rng(0)
     labels = rng.integers(0, 10, rows)
-    X = np.lib.format.open_memmap(workdir / "synthetic.npy", mode="w+", dtype=np.float32, shape=(rows, dim))
+    X = np.lib.format.open_memmap(path, mode="w+", dtype=np.float32, shape=(rows, dim))
     for start in range(0, rows, 2000):
         block = rng.standard_normal((min(2000, rows - start), dim), dtype=np.float32)
         block[:, :10] += 2 * np.eye(10, dtype=np.float32)[labels[start : start + 2000]]
         X[start : start + 2000] = block
     X.flush()
-    del X
+    return labels
+
+
+def bench_svm(rows: int, dim: int, iters: int, workdir: Path) -> None:
+    labels = synthetic_features(workdir / "synthetic.npy", rows, dim)
     X = np.load(workdir / "synthetic.npy", mmap_mode="r")
     held_out = rows - rows // 10
     train, test = np.arange(held_out), np.arange(held_out, rows)

@@ -13,6 +13,7 @@ from conftest import HANG, src_env
 from dcgan import DCGANError
 from dcgan.cli import main
 from dcgan.experiments import linear_probe as linear_probe_module
+from dcgan.experiments import svm as svm_module
 from dcgan.experiments.linear_probe import (
     ProbeReport,
     Protocol,
@@ -100,6 +101,22 @@ def test_a_grid_solved_jointly_equals_each_c_solved_alone():
         assert svm_objective(svm, X, y, rows, C) == pytest.approx(float(svm_objective(alone, X, y, rows, C)), rel=1e-4)
         assert (svm.predict(X) == alone.predict(X)).mean() > 0.99
     assert not torch.allclose(joint[0].weight, joint[1].weight)
+
+
+def test_rows_read_in_many_chunks_through_one_buffer_are_the_rows_and_give_the_fit_of_one_chunk(tmp_path, monkeypatch):
+    X, y = gaussian_classes(500, 20, 4, separation=0.5, seed=4)
+    rows = np.sort(np.random.default_rng(0).permutation(500)[:350])  # not a contiguous range: gathered
+    whole = fit_svms(X, y, rows, [0.01, 1.0], 4, max_iter=500)
+    np.save(tmp_path / "x.npy", X.astype(np.float64))
+    on_disk = np.load(tmp_path / "x.npy", mmap_mode="r")  # read-only, and not float32
+    monkeypatch.setattr(svm_module, "CHUNK_ROWS", 64)  # 6 chunks, the last one short
+    read = [(part, x.clone()) for part, x in svm_module._chunks(on_disk, rows)]
+    assert [len(x) for _, x in read] == [64] * 5 + [30]
+    assert torch.equal(torch.cat([x for _, x in read]), torch.from_numpy(X[rows]))
+    chunked = fit_svms(on_disk, y, rows, [0.01, 1.0], 4, max_iter=500)
+    for C, a, b in zip([0.01, 1.0], whole, chunked, strict=True):
+        assert svm_objective(b, X, y, rows, C) == pytest.approx(float(svm_objective(a, X, y, rows, C)), rel=1e-4)
+        assert (a.predict(X) == b.predict(on_disk)).mean() > 0.99
 
 
 def test_evaluate_reports_every_draw_on_the_same_splits():

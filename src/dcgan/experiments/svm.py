@@ -10,6 +10,7 @@ held-out validation split (:func:`select_c`).
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 
@@ -22,11 +23,23 @@ CHUNK_ROWS = 4096
 DEFAULT_C_GRID = (1e-5, 1e-4, 1e-3, 1e-2)
 
 
-def _chunks(X: np.ndarray, rows: np.ndarray, size: int = CHUNK_ROWS) -> Iterator[tuple[slice, torch.Tensor]]:
-    """(position in ``rows``, float32 tensor of those rows of X), chunk by chunk (rows read in file order)."""
+def _chunks(X: np.ndarray, rows: np.ndarray) -> Iterator[tuple[slice, torch.Tensor]]:
+    """(position in ``rows``, float32 tensor of those rows of X), chunk by chunk (rows read in file order).
+
+    Every chunk is gathered into the same buffer: a fresh 470 MB copy per chunk of the paper-sized matrix cost
+    more in page faults than the SVM's arithmetic (docs/features.md, "What a pass costs"). So a chunk is only
+    valid until the next one is taken.
+    """
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", UserWarning)  # a read-only memmap; its rows are only read
+        source = torch.from_numpy(X)
+    size = CHUNK_ROWS
+    buffer = torch.empty(min(size, len(rows)), *source.shape[1:], dtype=source.dtype)
     for start in range(0, len(rows), size):
         part = slice(start, start + size)
-        yield part, torch.from_numpy(np.ascontiguousarray(X[rows[part]], dtype=np.float32))
+        index = torch.from_numpy(np.asarray(rows[part], dtype=np.int64))
+        chunk = torch.index_select(source, 0, index, out=buffer[: len(index)])
+        yield part, chunk.float()
 
 
 def _standardisation(X: np.ndarray, rows: np.ndarray) -> tuple[torch.Tensor, torch.Tensor]:
