@@ -582,15 +582,15 @@ def test_plan_shows_a_begun_training_stage_at_its_checkpointed_step_with_the_hou
 
 def test_the_picks_hours_are_its_measured_scoring_of_each_kept_checkpoint_scaled_by_features_and_images():
     """The plan prices --pick-by-validation from the one measurement it rests on (a D of width 256 scored on
-    CIFAR-10's 50,000 images in 1,299 s on the reference CPU kind), once per checkpoint the training keeps."""
+    CIFAR-10's 50,000 images in 583 s on the reference CPU kind), once per checkpoint the training keeps."""
     from dcgan.reproduce.plan import pick_hours
 
     cifar10 = RECIPES["cifar10"]
-    assert pick_hours(cifar10, "cpu", {"d_width": 256}) == (pytest.approx(6 * 1299 / 3600), 6)  # 30 epochs, every 5
-    assert pick_hours(cifar10, "cpu")[0] == pytest.approx(6 * 1299 / 3600 / 2)  # D 128: half the features
+    assert pick_hours(cifar10, "cpu", {"d_width": 256}) == (pytest.approx(6 * 583 / 3600), 6)  # 30 epochs, every 5
+    assert pick_hours(cifar10, "cpu")[0] == pytest.approx(6 * 583 / 3600 / 2)  # D 128: half the features
     assert pick_hours(cifar10, "test")[1] == 1  # 1 epoch: only the last
     wide = estimate_hours(cifar10, "cpu", {"d_width": 256})
-    assert estimate_hours(cifar10, "cpu", {"d_width": 256}, pick=True) == pytest.approx(wide + 6 * 1299 / 3600)
+    assert estimate_hours(cifar10, "cpu", {"d_width": 256}, pick=True) == pytest.approx(wide + 6 * 583 / 3600)
 
 
 def _write_svhn(folder) -> None:

@@ -26,9 +26,9 @@ DEFAULT_C_GRID = (1e-5, 1e-4, 1e-3, 1e-2)
 def _chunks(X: np.ndarray, rows: np.ndarray) -> Iterator[tuple[slice, torch.Tensor]]:
     """(position in ``rows``, float32 tensor of those rows of X), chunk by chunk (rows read in file order).
 
-    Every chunk is gathered into the same buffer: a fresh 470 MB copy per chunk of the paper-sized matrix cost
-    more in page faults than the SVM's arithmetic (docs/features.md, "What a pass costs"). So a chunk is only
-    valid until the next one is taken.
+    Every chunk is gathered by torch, in parallel, into the same buffer: numpy's fancy indexing into a fresh
+    470 MB array per chunk of the paper-sized matrix made a pass over it 1.6x as long (docs/features.md, "What a
+    pass costs"). So a chunk is only valid until the next one is taken.
     """
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", UserWarning)  # a read-only memmap; its rows are only read

@@ -14,10 +14,10 @@ from .stage_context import CHECKPOINT, Context, config_file
 from .step_times import Model, step_seconds
 
 # --pick-by-validation scores each checkpoint the training keeps on validation: D's features of every training
-# image, then the SVM's C grid on them. Measured once on the reference CPU kind (docs/reproduce.md, "Scales and
-# time"): 1,299 s for D width 256 at 32x32 (28,672 features) on CIFAR-10's 50,000 images, 2 threads, fp32. Other
+# image, then the SVM's C grid on them. Measured on the reference CPU kind (docs/reproduce.md, "What the pick
+# costs"): 583 s for D width 256 at 32x32 (28,672 features) on CIFAR-10's 50,000 images, 2 threads, fp32. Other
 # models and sets scale by features x images: the features written and each of the SVM's passes grow with both.
-PICK_SECONDS_PER_FEATURE_AND_IMAGE = 1299.0 / (28_672 * 50_000)
+PICK_SECONDS_PER_FEATURE_AND_IMAGE = 583.0 / (28_672 * 50_000)
 
 
 def training_stages(r: Recipe, scale: str, widths: dict[str, int] | None = None) -> dict[str, dict]:
