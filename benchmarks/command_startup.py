@@ -22,7 +22,7 @@ from pathlib import Path
 
 from dcgan.core.device import cpu_description
 
-from .common import ROOT, write_report
+from .common import ROOT, commit_of, src_first, write_report
 
 COMMANDS = {
     "--version": ["--version"],
@@ -35,22 +35,17 @@ def run_once(args: list[str], src: Path, work: Path) -> dict:
     """``python -m dcgan ARGS`` in ``work`` with ``src`` first on the path: wall seconds and the process's peak
     memory."""
     log = work / "log.txt"
-    env = dict(os.environ, PYTHONPATH=os.pathsep.join(filter(None, [str(src), os.environ.get("PYTHONPATH")])))
     with open(log, "wb") as sink:
         start = time.perf_counter()
-        proc = subprocess.Popen([sys.executable, "-m", "dcgan", *args], cwd=work, env=env, stdout=sink, stderr=sink)
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "dcgan", *args], cwd=work, env=src_first(src), stdout=sink, stderr=sink
+        )
         _, status, usage = os.wait4(proc.pid, 0)
         seconds = time.perf_counter() - start
         proc.returncode = os.waitstatus_to_exitcode(status)  # reaped here: Popen must not wait again
     if proc.returncode != 0:
         raise RuntimeError(f"dcgan {' '.join(args)} from {src} failed:\n{log.read_text(errors='replace')[-2000:]}")
     return {"seconds": seconds, "peak_mib": usage.ru_maxrss / 1024}
-
-
-def commit_of(src: Path) -> str:
-    """The commit a src folder's checkout is at, to name the code in the report ('' outside git)."""
-    found = subprocess.run(["git", "-C", str(src), "rev-parse", "--short", "HEAD"], capture_output=True, text=True)
-    return found.stdout.strip()
 
 
 def markdown(report: dict) -> str:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import resource
 import shlex
 import subprocess
@@ -32,3 +33,14 @@ def dcgan(args: list[str]) -> tuple[float, float]:
     subprocess.run([sys.executable, "-m", "dcgan", *args], check=True)
     after = resource.getrusage(resource.RUSAGE_CHILDREN)
     return after.ru_utime + after.ru_stime - before.ru_utime - before.ru_stime, time.perf_counter() - start
+
+
+def src_first(src: Path) -> dict[str, str]:
+    """This environment with ``src`` first on the path: a child process then imports that checkout's ``dcgan``."""
+    return dict(os.environ, PYTHONPATH=os.pathsep.join(filter(None, [str(src), os.environ.get("PYTHONPATH")])))
+
+
+def commit_of(src: Path) -> str:
+    """The commit a src folder's checkout is at, to name the code in a report ('' outside git)."""
+    found = subprocess.run(["git", "-C", str(src), "rev-parse", "--short", "HEAD"], capture_output=True, text=True)
+    return found.stdout.strip()

@@ -30,8 +30,7 @@ import numpy as np
 
 from dcgan.core.device import cpu_description
 
-from .command_startup import commit_of
-from .common import ROOT, write_report
+from .common import ROOT, commit_of, src_first, write_report
 from .features_scale import memory_mb, synthetic_features
 
 CHECKOUTS = ("before", "after")
@@ -65,10 +64,9 @@ def worker(setup: dict) -> dict:
 
 
 def run_worker(src: Path, setup: dict) -> dict:
-    env = dict(os.environ, PYTHONPATH=os.pathsep.join(filter(None, [str(src), os.environ.get("PYTHONPATH")])))
     done = subprocess.run(
         [sys.executable, "-m", "benchmarks.svm_fit", "--worker", json.dumps(setup)],
-        cwd=ROOT, env=env, capture_output=True, text=True,
+        cwd=ROOT, env=src_first(src), capture_output=True, text=True,
     )  # fmt: skip
     if done.returncode != 0:
         raise RuntimeError(f"the fit from {src} failed:\n{done.stderr[-2000:]}")
