@@ -20,9 +20,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from dcgan.core.device import cpu_description
-
-from .common import ROOT, commit_of, src_first, write_report
+from .common import ROOT, comparison, src_first, write_report
 
 COMMANDS = {
     "--version": ["--version"],
@@ -84,10 +82,7 @@ def main(argv: list[str] | None = None) -> int:
                     rows.append({"command": name, "checkout": checkout, "round": round_, **result})
             print(f"round {round_} of {args.rounds} done", flush=True)
     report = {
-        "machine": f"{cpu_description()}, {os.cpu_count()} logical cores, OMP_NUM_THREADS="
-        f"{os.environ.get('OMP_NUM_THREADS', 'unset')}",
-        "before": f"{commit_of(sources['before'])} ({sources['before']})",
-        "after": commit_of(sources["after"]),
+        **comparison(sources),
         "rounds": args.rounds,
         "rows": rows,
     }

@@ -44,3 +44,15 @@ def commit_of(src: Path) -> str:
     """The commit a src folder's checkout is at, to name the code in a report ('' outside git)."""
     found = subprocess.run(["git", "-C", str(src), "rev-parse", "--short", "HEAD"], capture_output=True, text=True)
     return found.stdout.strip()
+
+
+def comparison(sources: dict[str, Path]) -> dict[str, str]:
+    """The head of a report comparing the ``before`` and ``after`` src folders: the machine, and each one's commit."""
+    from dcgan.core.device import cpu_description
+
+    return {
+        "machine": f"{cpu_description()}, {os.cpu_count()} logical cores, OMP_NUM_THREADS="
+        f"{os.environ.get('OMP_NUM_THREADS', 'unset')}",
+        "before": f"{commit_of(sources['before'])} ({sources['before']})",
+        "after": commit_of(sources["after"]),
+    }

@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import resource
 import statistics
 import subprocess
@@ -28,9 +27,7 @@ from pathlib import Path
 
 import numpy as np
 
-from dcgan.core.device import cpu_description
-
-from .common import ROOT, commit_of, src_first, write_report
+from .common import ROOT, comparison, src_first, write_report
 from .features_scale import memory_mb, synthetic_features
 
 CHECKOUTS = ("before", "after")
@@ -131,10 +128,7 @@ def main(argv: list[str] | None = None) -> int:
             fits.append({"checkout": checkout, "round": round_, **run_worker(sources[checkout], setup)})
             print(f"round {round_}, {checkout}: {fits[-1]['seconds_per_pass']:.2f} s a pass", flush=True)
     report = {
-        "machine": f"{cpu_description()}, {os.cpu_count()} logical cores, OMP_NUM_THREADS="
-        f"{os.environ.get('OMP_NUM_THREADS', 'unset')}",
-        "before": f"{commit_of(sources['before'])} ({sources['before']})",
-        "after": commit_of(sources["after"]),
+        **comparison(sources),
         "rows": args.rows,
         "dim": args.dim,
         "gigabytes": round(args.rows * args.dim * 4 / 1e9, 2),
